@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Makes local stand-ins for the official base images the Dockerfiles start from, for machines
+# that cannot pull from Docker Hub:
+#   todo-base/python:3.12  ~ python:3.12-alpine  (python, python3, pip, venv)
+#   todo-base/node:20      ~ node:20-alpine      (node, npm, npx)
+# Each is a Debian bookworm root filesystem made by debootstrap and loaded with `docker import`.
+# The Dockerfiles take them through their base-image build args:
+#   docker build --build-arg PYTHON_IMAGE=todo-base/python:3.12 apps/backend
+#   docker build --build-arg NODE_IMAGE=todo-base/node:20 apps/frontend
+# Root filesystems are cached as tarballs, keyed by this script's content, so a warm run only
+# re-imports what the Docker daemon lacks.
+set -euo pipefail
+
+readonly DOCKER=${DOCKER:-/usr/bin/docker}
+readonly MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+readonly SUITE=bookworm
+cache_root=${TODO_CACHE_DIR:-$HOME/.cache/todo-k8s}/base-images
+script_hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
+mkdir -p "$cache_root"
+
+log() { printf '[base-images] %s\n' "$*" >&2; }
+
+require() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { log "missing $tool: apt-get install -y debootstrap docker.io"; exit 1; }
+  done
+}
+
+# debootstrap_rootfs DIR PACKAGES: a minimal Debian in DIR with the comma-separated PACKAGES.
+debootstrap_rootfs() {
+  local dir=$1 packages=$2
+  debootstrap --variant=minbase --include="$packages" "$SUITE" "$dir" "$MIRROR" >"$dir.log" 2>&1 \
+    || { log "debootstrap failed, see $dir.log"; tail -n 20 "$dir.log" >&2; exit 1; }
+  # Trim what an image never needs; apt lists and caches alone are tens of MB.
+  rm -rf "$dir"/var/cache/apt/* "$dir"/var/lib/apt/lists/* "$dir"/usr/share/doc/* \
+    "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/var/log/*
+}
+
+python_rootfs() {
+  local dir=$1
+  debootstrap_rootfs "$dir" python3,python3-venv,python3-pip,ca-certificates
+  # The official image offers `python` and `pip` as well as the versioned names.
+  ln -sf /usr/bin/python3 "$dir/usr/local/bin/python"
+  ln -sf /usr/bin/pip3 "$dir/usr/local/bin/pip"
+  # Debian marks its Python as externally managed; the official image does not, and builds
+  # that pip-install into a venv are unaffected either way.
+  rm -f "$dir"/usr/lib/python3*/EXTERNALLY-MANAGED
+}
+
+node_rootfs() {
+  local dir=$1 node_bin npm_dir
+  node_bin=$(readlink -f "$(command -v node)")
+  npm_dir=$(dirname "$(readlink -f "$(command -v npm)")")/..
+  [ -f "$npm_dir/package.json" ] || npm_dir=/usr/lib/node_modules/npm
+  debootstrap_rootfs "$dir" libstdc++6,ca-certificates
+  install -m 0755 "$node_bin" "$dir/usr/local/bin/node"
+  mkdir -p "$dir/usr/local/lib/node_modules"
+  cp -a "$(readlink -f "$npm_dir")" "$dir/usr/local/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$dir/usr/local/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$dir/usr/local/bin/npx"
+  "$dir/usr/local/bin/node" --version >/dev/null
+}
+
+# make_image NAME BUILDER CMD: import NAME from a cached rootfs tarball, building it when absent.
+make_image() {
+  local name=$1 builder=$2 cmd=$3 label tarball workdir
+  label="todo.base-images.version=$script_hash"
+  if [ "$($DOCKER image inspect --format '{{index .Config.Labels "todo.base-images.version"}}' "$name" 2>/dev/null)" = "$script_hash" ]; then
+    log "$name is current"
+    return
+  fi
+  tarball="$cache_root/${name//[\/:]/_}-$script_hash.tar"
+  if [ ! -f "$tarball" ]; then
+    workdir=$(mktemp -d "$cache_root/rootfs.XXXXXX")
+    log "building $name root filesystem (debootstrap, about a minute)"
+    "$builder" "$workdir/rootfs"
+    tar -C "$workdir/rootfs" -cf "$tarball.partial" .
+    mv "$tarball.partial" "$tarball"
+    rm -rf "$workdir"
+  fi
+  log "importing $name"
+  $DOCKER import \
+    --change "LABEL $label" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change "CMD [\"$cmd\"]" \
+    "$tarball" "$name" >/dev/null
+}
+
+main() {
+  [ "$(id -u)" = 0 ] || { log "run as root (debootstrap needs it)"; exit 1; }
+  require debootstrap "$DOCKER"
+  $DOCKER info >/dev/null 2>&1 || { log "no Docker daemon answers; start dockerd first"; exit 1; }
+  make_image todo-base/python:3.12 python_rootfs python3
+  make_image todo-base/node:20 node_rootfs node
+  $DOCKER image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'todo-base/*'
+}
+
+main "$@"
