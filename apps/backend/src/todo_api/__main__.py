@@ -1,0 +1,78 @@
+"""Command line: `python -m todo_api serve` (HTTP server) or `python -m todo_api migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from todo_api.settings import ConfigError, Settings, load_settings
+
+# In-flight requests get this long to finish after SIGTERM (Kubernetes waits 30 s by default).
+GRACEFUL_SHUTDOWN_SECONDS = 25
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="todo_api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server (workers from WEB_CONCURRENCY)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    commands.add_parser("migrate", help="apply database migrations (safe to run concurrently)")
+    return parser.parse_args(argv)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from todo_api.observability import uvicorn_log_config
+
+    workers = settings.web_concurrency
+    # Worker processes read the same settings from the environment; keep them consistent.
+    os.environ.setdefault("JWT_SECRET", settings.signing_secret)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="todo-metrics-")
+    uvicorn.run(
+        "todo_api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=uvicorn_log_config(settings.log_level),
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+def _valid_level() -> bool:
+    return os.environ.get("LOG_LEVEL", "info").lower() in {"debug", "info", "warning", "error", "critical"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    from todo_api.observability import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "info") if _valid_level() else "info")
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"todo_api: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "migrate":
+        from todo_api.migrations import upgrade_to_head
+
+        try:
+            upgrade_to_head(settings)
+        except Exception as error:  # one clear line for the Job's log, not a traceback
+            print(f"todo_api: migration failed: {type(error).__name__}: {error}", file=sys.stderr)
+            return 1
+        return 0
+    _serve(settings, args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

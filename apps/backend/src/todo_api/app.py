@@ -1,0 +1,87 @@
+"""Application factory: HTTP API, MCP endpoint, middleware and lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.routing import Route
+
+from todo_api import __version__
+from todo_api.database import create_engine
+from todo_api.dependencies import Services
+from todo_api.mcp_server import McpEndpoint, build_mcp_server
+from todo_api.migrations import upgrade_to_head
+from todo_api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from todo_api.routes import auth_router, ops_router, todo_router
+from todo_api.settings import Settings
+from todo_api.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    engine = create_engine(settings)
+    store = Store(engine)
+    mcp_server = build_mcp_server(store)
+    mcp_server.streamable_http_app()  # creates the session manager the endpoint hands over to
+    services = Services(settings=settings, engine=engine, store=store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.is_sqlite:
+            # The embedded database has no deploy step: bring its schema up to date here.
+            upgrade_to_head(settings)
+        async with mcp_server.session_manager.run():
+            logger.info("started", extra={"database": "sqlite" if settings.is_sqlite else "postgresql"})
+            yield
+        await engine.dispose()
+        logger.info("stopped")
+
+    app = FastAPI(
+        title="Todo API",
+        version=__version__,
+        description="Multi-user todo lists, with an MCP server at /mcp.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.include_router(auth_router)
+    app.include_router(todo_router)
+    app.include_router(ops_router)
+    app.router.routes.append(
+        Route("/mcp", McpEndpoint(mcp_server.session_manager, settings.signing_secret),
+              methods=["GET", "POST", "DELETE"], include_in_schema=False)
+    )
+
+    # Lost connections and an exhausted pool are outages, not bugs: answer 503 so clients retry.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeoutError)
+    async def database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+        logger.error("database error", extra={"error": type(error).__name__})
+        return JSONResponse(
+            {"detail": "database unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=error)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Mcp-Session-Id"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,54 @@
+"""Async engine built from the settings, and the readiness check."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from todo_api.settings import Settings
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        engine = create_async_engine(settings.sqlalchemy_url, pool_pre_ping=True)
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        return engine
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return create_async_engine(
+        settings.sqlalchemy_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=10,
+        connect_args=connect_args,
+    )
+
+
+def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+async def database_answers(engine: AsyncEngine, timeout_seconds: float) -> str | None:
+    """Return None when the database answers in time, else the reason it does not."""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        return f"database did not answer within {timeout_seconds:g}s"
+    except Exception as error:  # any driver failure means "not ready"
+        return f"database unavailable: {type(error).__name__}"
+    return None

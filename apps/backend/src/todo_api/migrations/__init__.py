@@ -1,0 +1,69 @@
+"""Alembic migrations, run programmatically under a lock so concurrent runs are safe."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from importlib.resources import files
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from todo_api.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# Arbitrary but fixed: every migrator of this app contends for the same advisory lock.
+ADVISORY_LOCK_KEY = 7_215_430_101
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("todo_api") / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(_alembic_config(connection), "head")
+    connection.commit()
+
+
+def upgrade_to_head(settings: Settings) -> None:
+    """Bring the schema to the newest revision; waits for any other migrator to finish first."""
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    try:
+        if settings.is_sqlite:
+            lock_path = Path(f"{settings.sqlite_path.expanduser().resolve()}.migrate.lock")
+            with lock_path.open("a") as lock_file, engine.connect() as connection:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                _upgrade(connection)
+        else:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                connection.commit()
+                try:
+                    _upgrade(connection)
+                finally:
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    )
+                    connection.commit()
+    finally:
+        engine.dispose()
+    logger.info("database schema is up to date")
+
+
+def current_revision(settings: Settings) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()

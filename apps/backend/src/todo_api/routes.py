@@ -1,0 +1,184 @@
+"""HTTP endpoints: accounts, todos, health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from todo_api.database import database_answers
+from todo_api.dependencies import ServicesDep, UserIdDep, unauthorized
+from todo_api.observability import metrics_payload
+from todo_api.schemas import (
+    DEFAULT_PAGE_SIZE,
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    Credentials,
+    ErrorBody,
+    LoginCredentials,
+    Status,
+    StatusFilter,
+    TodoCreate,
+    TodoOut,
+    TodoPage,
+    TodoUpdate,
+    TokenResponse,
+    UserOut,
+)
+from todo_api.security import hash_password, issue_token, verify_password
+from todo_api.store import EmailTakenError, Todo, UnknownOwnerError
+
+# Ids beyond a signed 64-bit integer cannot exist; refusing them keeps them away from the driver.
+MAX_ID = 2**63 - 1
+TodoId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+_AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}}
+_TODO_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
+
+auth_router = APIRouter(tags=["accounts"])
+todo_router = APIRouter(prefix="/todos", tags=["todos"], responses=_AUTH_ERRORS)
+ops_router = APIRouter(tags=["operations"])
+
+
+def _token_response(user_id: int, services: ServicesDep) -> TokenResponse:
+    settings = services.settings
+    issued = issue_token(user_id, settings.signing_secret, settings.jwt_expire_minutes)
+    return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
+
+
+def todo_out(todo: Todo) -> TodoOut:
+    return TodoOut(
+        id=todo.id,
+        title=todo.title,
+        description=todo.description,
+        completed=todo.completed,
+        created_at=todo.created_at,
+        updated_at=todo.updated_at,
+    )
+
+
+def _not_found(todo_id: int) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"todo {todo_id} not found")
+
+
+@auth_router.post(
+    "/auth/signup",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"model": ErrorBody}},
+)
+async def signup(body: Credentials, services: ServicesDep) -> TokenResponse:
+    password_hash = await hash_password(body.password)
+    try:
+        user = await services.store.create_user(body.email, password_hash)
+    except EmailTakenError:
+        raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists") from None
+    return _token_response(user.id, services)
+
+
+@auth_router.post("/auth/login", responses=_AUTH_ERRORS)
+async def login(body: LoginCredentials, services: ServicesDep) -> TokenResponse:
+    user = await services.store.user_by_email(body.email)
+    valid = await verify_password(None if user is None else user.password_hash, body.password)
+    if user is None or not valid:
+        raise unauthorized("invalid email or password")
+    return _token_response(user.id, services)
+
+
+@auth_router.get("/me", responses=_AUTH_ERRORS)
+async def me(user_id: UserIdDep, services: ServicesDep) -> UserOut:
+    user = await services.store.user_by_id(user_id)
+    if user is None:
+        raise unauthorized("account no longer exists")
+    return UserOut(id=user.id, email=user.email, created_at=user.created_at)
+
+
+@todo_router.get("")
+async def list_todos(
+    user_id: UserIdDep,
+    services: ServicesDep,
+    status_filter: Annotated[StatusFilter, Query(alias="status")] = "all",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> TodoPage:
+    listing = await services.store.list_todos(user_id, status_filter, limit, offset)
+    return TodoPage(
+        items=[todo_out(todo) for todo in listing.items],
+        total=listing.total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@todo_router.post("", status_code=status.HTTP_201_CREATED)
+async def create_todo(body: TodoCreate, user_id: UserIdDep, services: ServicesDep) -> TodoOut:
+    try:
+        todo = await services.store.create_todo(user_id, body.title, body.description)
+    except UnknownOwnerError:
+        raise unauthorized("account no longer exists") from None
+    return todo_out(todo)
+
+
+@todo_router.get("/{todo_id}", responses=_TODO_ERRORS)
+async def get_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> TodoOut:
+    todo = await services.store.get_todo(user_id, todo_id)
+    if todo is None:
+        raise _not_found(todo_id)
+    return todo_out(todo)
+
+
+@todo_router.patch("/{todo_id}", responses=_TODO_ERRORS)
+async def update_todo(
+    todo_id: TodoId, body: TodoUpdate, user_id: UserIdDep, services: ServicesDep
+) -> TodoOut:
+    changes = body.model_dump(include=body.model_fields_set)
+    todo = await services.store.update_todo(user_id, todo_id, changes)
+    if todo is None:
+        raise _not_found(todo_id)
+    return todo_out(todo)
+
+
+async def _set_completed(
+    todo_id: int, completed: bool, user_id: int, services: ServicesDep
+) -> TodoOut:
+    todo = await services.store.update_todo(user_id, todo_id, {"completed": completed})
+    if todo is None:
+        raise _not_found(todo_id)
+    return todo_out(todo)
+
+
+@todo_router.post("/{todo_id}/complete", responses=_TODO_ERRORS)
+async def complete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> TodoOut:
+    return await _set_completed(todo_id, True, user_id, services)
+
+
+@todo_router.post("/{todo_id}/uncomplete", responses=_TODO_ERRORS)
+async def uncomplete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> TodoOut:
+    return await _set_completed(todo_id, False, user_id, services)
+
+
+@todo_router.delete(
+    "/{todo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_TODO_ERRORS
+)
+async def delete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> Response:
+    if not await services.store.delete_todo(user_id, todo_id):
+        raise _not_found(todo_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@ops_router.get("/health")
+async def health() -> Status:
+    return Status(status="ok")
+
+
+@ops_router.get("/ready", responses={503: {"model": ErrorBody}})
+async def ready(services: ServicesDep) -> Status:
+    problem = await database_answers(services.engine, services.settings.ready_timeout_seconds)
+    if problem is not None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
+    return Status(status="ready")
+
+
+@ops_router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    payload, content_type = metrics_payload()
+    return Response(payload, media_type=content_type)

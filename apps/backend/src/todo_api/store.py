@@ -1,0 +1,171 @@
+"""Queries for accounts and todos; every todo query is scoped to its owner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from todo_api.schemas import StatusFilter
+from todo_api.tables import todos, users
+
+_TODO_COLUMNS = (
+    todos.c.id,
+    todos.c.title,
+    todos.c.description,
+    todos.c.completed,
+    todos.c.created_at,
+    todos.c.updated_at,
+)
+
+
+class EmailTakenError(Exception):
+    """An account with this email already exists."""
+
+
+class UnknownOwnerError(Exception):
+    """The token names a user that no longer exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    email: str
+    password_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Todo:
+    id: int
+    title: str
+    description: str | None
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TodoListing:
+    items: list[Todo]
+    total: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _todo(row: Row[Any]) -> Todo:
+    return Todo(
+        id=row.id,
+        title=row.title,
+        description=row.description,
+        completed=row.completed,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create_user(self, email: str, password_hash: str) -> User:
+        created_at = _now()
+        statement = (
+            insert(users)
+            .values(email=normalise_email(email), password_hash=password_hash, created_at=created_at)
+            .returning(users.c.id, users.c.email, users.c.password_hash, users.c.created_at)
+        )
+        try:
+            async with self._engine.begin() as connection:
+                row = (await connection.execute(statement)).one()
+        except IntegrityError:
+            raise EmailTakenError(email) from None
+        return User(row.id, row.email, row.password_hash, row.created_at)
+
+    async def user_by_email(self, email: str) -> User | None:
+        statement = select(users).where(users.c.email == normalise_email(email))
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).one_or_none()
+        return None if row is None else User(row.id, row.email, row.password_hash, row.created_at)
+
+    async def user_by_id(self, user_id: int) -> User | None:
+        statement = select(users).where(users.c.id == user_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).one_or_none()
+        return None if row is None else User(row.id, row.email, row.password_hash, row.created_at)
+
+    async def list_todos(
+        self, user_id: int, status: StatusFilter, limit: int, offset: int
+    ) -> TodoListing:
+        condition = todos.c.user_id == user_id
+        if status != "all":
+            condition = and_(condition, todos.c.completed.is_(status == "done"))
+        page = (
+            select(*_TODO_COLUMNS)
+            .where(condition)
+            .order_by(todos.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(todos).where(condition)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(page)).all()
+            total = (await connection.execute(count)).scalar_one()
+        return TodoListing(items=[_todo(row) for row in rows], total=total)
+
+    async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
+        now = _now()
+        statement = (
+            insert(todos)
+            .values(
+                user_id=user_id,
+                title=title,
+                description=description,
+                completed=False,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(*_TODO_COLUMNS)
+        )
+        try:
+            async with self._engine.begin() as connection:
+                row = (await connection.execute(statement)).one()
+        except IntegrityError:
+            raise UnknownOwnerError(user_id) from None
+        return _todo(row)
+
+    async def get_todo(self, user_id: int, todo_id: int) -> Todo | None:
+        statement = select(*_TODO_COLUMNS).where(todos.c.id == todo_id, todos.c.user_id == user_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).one_or_none()
+        return None if row is None else _todo(row)
+
+    async def update_todo(self, user_id: int, todo_id: int, changes: dict[str, Any]) -> Todo | None:
+        """Apply `changes` (title, description, completed) to the owner's todo."""
+        if not changes:
+            return await self.get_todo(user_id, todo_id)
+        statement = (
+            update(todos)
+            .where(todos.c.id == todo_id, todos.c.user_id == user_id)
+            .values(**changes, updated_at=_now())
+            .returning(*_TODO_COLUMNS)
+        )
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(statement)).one_or_none()
+        return None if row is None else _todo(row)
+
+    async def delete_todo(self, user_id: int, todo_id: int) -> bool:
+        statement = delete(todos).where(todos.c.id == todo_id, todos.c.user_id == user_id)
+        async with self._engine.begin() as connection:
+            result = await connection.execute(statement)
+        return result.rowcount == 1
