@@ -1,0 +1,144 @@
+// The app's PostgreSQL: in the cluster (dev default: a StatefulSet with a PersistentVolumeClaim),
+// or an external server such as Neon (prod), whose URL arrives as a secret from the stack config.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+import type { DatabaseSettings } from "../stacks/config";
+import { objectLabels, selectorLabels } from "./labels";
+import { containerSecurityContext, podSecurityContext } from "./security";
+
+export const POSTGRES_NAME = "postgres";
+export const POSTGRES_PORT = 5432;
+export const POSTGRES_USER = "todo";
+export const POSTGRES_DB = "todo";
+/** UID of the `postgres` user in the official Alpine-based image. */
+export const POSTGRES_UID = 70;
+/** Seed section 2: 100m-500m CPU, 256Mi-1Gi memory. */
+export const POSTGRES_RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "1Gi" } };
+
+export interface DatabaseArgs {
+    /** Namespace to run the in-cluster server in. */
+    namespace: pulumi.Input<string>;
+    /** In-cluster server settings, or the external URL (from the stack config). */
+    settings: DatabaseSettings;
+}
+
+/** The database the backend uses; `url` is always a secret. */
+export class Database extends pulumi.ComponentResource {
+    /** postgresql:// URL for the backend, secret. */
+    readonly url: pulumi.Output<string>;
+    /** Whether the server runs in the cluster (NetworkPolicies then allow pod-to-pod traffic to it). */
+    readonly inCluster: boolean;
+    /** Resources the migration Job must wait for before it can connect. */
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todo:components:Database", name, {}, opts);
+        const settings = args.settings;
+        this.inCluster = settings.mode === "in-cluster";
+        if (settings.mode === "external") {
+            this.url = pulumi.secret(settings.url);
+            this.ready = [];
+        } else {
+            const { url, statefulSet } = this.inClusterServer(args.namespace, settings);
+            this.url = url;
+            this.ready = [statefulSet];
+        }
+        this.registerOutputs({ url: this.url });
+    }
+
+    private inClusterServer(
+        namespace: pulumi.Input<string>,
+        settings: Extract<DatabaseSettings, { mode: "in-cluster" }>,
+    ): { url: pulumi.Output<string>; statefulSet: k8s.apps.v1.StatefulSet } {
+        const labels = objectLabels("database");
+        const selector = selectorLabels("database");
+        // Generated once and kept in the stack's state, so it is stable across `pulumi up` runs.
+        const password = new random.RandomPassword(`${POSTGRES_NAME}-password`, { length: 32, special: false }, { parent: this });
+        const credentials = new k8s.core.v1.Secret(
+            `${POSTGRES_NAME}-credentials`,
+            {
+                metadata: { name: "postgres-credentials", namespace, labels },
+                type: "Opaque",
+                stringData: { POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD: password.result },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        const service = new k8s.core.v1.Service(
+            POSTGRES_NAME,
+            {
+                metadata: { name: POSTGRES_NAME, namespace, labels },
+                spec: { clusterIP: "None", selector, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres" }] },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        const secretEnv = (key: string): k8s.types.input.core.v1.EnvVar => ({
+            name: key,
+            valueFrom: { secretKeyRef: { name: credentials.metadata.name, key } },
+        });
+        const readiness = ["pg_isready", "-h", "127.0.0.1", "-U", POSTGRES_USER, "-d", POSTGRES_DB];
+        const statefulSet = new k8s.apps.v1.StatefulSet(
+            POSTGRES_NAME,
+            {
+                metadata: { name: POSTGRES_NAME, namespace, labels },
+                spec: {
+                    serviceName: service.metadata.name,
+                    replicas: 1,
+                    selector: { matchLabels: selector },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            securityContext: podSecurityContext(POSTGRES_UID),
+                            containers: [
+                                {
+                                    name: POSTGRES_NAME,
+                                    image: settings.image,
+                                    imagePullPolicy: "IfNotPresent",
+                                    ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
+                                    env: [
+                                        secretEnv("POSTGRES_USER"),
+                                        secretEnv("POSTGRES_DB"),
+                                        secretEnv("POSTGRES_PASSWORD"),
+                                        // A subdirectory: the volume's root holds lost+found on many storage classes.
+                                        { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
+                                    ],
+                                    resources: POSTGRES_RESOURCES,
+                                    securityContext: containerSecurityContext(),
+                                    readinessProbe: { exec: { command: readiness }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
+                                    livenessProbe: { exec: { command: readiness }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+                                    volumeMounts: [
+                                        { name: "data", mountPath: "/var/lib/postgresql/data" },
+                                        // The root filesystem is read-only: the socket directory and /tmp are not.
+                                        { name: "run", mountPath: "/var/run/postgresql" },
+                                        { name: "tmp", mountPath: "/tmp" },
+                                    ],
+                                },
+                            ],
+                            volumes: [
+                                { name: "run", emptyDir: {} },
+                                { name: "tmp", emptyDir: {} },
+                            ],
+                        },
+                    },
+                    volumeClaimTemplates: [
+                        {
+                            metadata: { name: "data", labels },
+                            spec: {
+                                accessModes: ["ReadWriteOnce"],
+                                storageClassName: settings.storageClass,
+                                resources: { requests: { storage: settings.storageSize } },
+                            },
+                        },
+                    ],
+                },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        const url = pulumi.secret(
+            pulumi.interpolate`postgresql://${POSTGRES_USER}:${password.result.apply(encodeURIComponent)}@${POSTGRES_NAME}.${namespace}.svc.cluster.local:${POSTGRES_PORT}/${POSTGRES_DB}`,
+        );
+        return { url, statefulSet };
+    }
+}

@@ -1,0 +1,118 @@
+// The frontend and backend images. Each is tagged by the content of its build context, so a
+// Deployment changes only when code does and a second `pulumi up` with no code change is a no-op.
+//   dev:  built into the Docker daemon that DOCKER_HOST points to (`eval $(minikube docker-env)`),
+//         deployed by that local content tag with imagePullPolicy IfNotPresent;
+//   prod: pushed to the registry and deployed as <repository>:<tag>@<digest>.
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import * as path from "node:path";
+
+import dockerignore from "@balena/dockerignore";
+import * as dockerBuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+
+import type { ImageSettings } from "../stacks/config";
+
+/** Length of the content tag: 12 hex digits, as `docker images` shows IDs. */
+const CONTENT_TAG_LENGTH = 12;
+
+/**
+ * A stable hash of everything that goes into a build: the files of the context that
+ * .dockerignore keeps (path, executable bit, content) and the build args.
+ */
+export function contentTag(contextDir: string, buildArgs: Readonly<Record<string, string>>): string {
+    const ignorePath = path.join(contextDir, ".dockerignore");
+    const ignore = dockerignore().add(existsSync(ignorePath) ? readFileSync(ignorePath, "utf8").split(/\r?\n/) : []);
+    const hash = createHash("sha256");
+    const visit = (relativeDir: string): void => {
+        const entries = readdirSync(path.join(contextDir, relativeDir), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+        for (const entry of entries) {
+            const relativePath = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
+            if (ignore.ignores(relativePath)) {
+                continue;
+            }
+            const absolutePath = path.join(contextDir, relativePath);
+            const stat = lstatSync(absolutePath);
+            if (stat.isDirectory()) {
+                visit(relativePath);
+            } else if (stat.isSymbolicLink()) {
+                hash.update(`link\0${relativePath}\0${readlinkSync(absolutePath)}\0`);
+            } else if (stat.isFile()) {
+                hash.update(`file\0${relativePath}\0${stat.mode & 0o111 ? "x" : "-"}\0`);
+                hash.update(readFileSync(absolutePath));
+            }
+        }
+    };
+    visit("");
+    for (const name of Object.keys(buildArgs).sort()) {
+        hash.update(`arg\0${name}=${buildArgs[name]}\0`);
+    }
+    return hash.digest("hex").slice(0, CONTENT_TAG_LENGTH);
+}
+
+/** One application image to build. */
+export interface AppImageSpec {
+    /** Repository name without registry, e.g. "todo-backend". */
+    name: string;
+    /** Build context directory; must hold a Dockerfile. */
+    context: string;
+    /** Docker build args, e.g. the base image. */
+    buildArgs: Record<string, string>;
+}
+
+export interface ImagesArgs {
+    /** How images are built and where they go (from the stack config). */
+    settings: ImageSettings;
+    /** Backend build; default: apps/backend with PYTHON_IMAGE from settings. */
+    backend?: AppImageSpec;
+    /** Frontend build; default: apps/frontend with NODE_IMAGE from settings. */
+    frontend?: AppImageSpec;
+}
+
+/** Builds (and in prod pushes) both application images; exposes the references to deploy. */
+export class Images extends pulumi.ComponentResource {
+    /** Reference the backend Deployment and migration Job run: a local content tag, or tag@digest. */
+    readonly backendRef: pulumi.Output<string>;
+    readonly frontendRef: pulumi.Output<string>;
+
+    constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todo:components:Images", name, {}, opts);
+        const root = path.resolve(__dirname, "..");
+        const backend = args.backend ?? { name: "todo-backend", context: path.join(root, "apps/backend"), buildArgs: { PYTHON_IMAGE: args.settings.pythonImage } };
+        const frontend = args.frontend ?? { name: "todo-frontend", context: path.join(root, "apps/frontend"), buildArgs: { NODE_IMAGE: args.settings.nodeImage } };
+        this.backendRef = this.build("backend", backend, args.settings);
+        this.frontendRef = this.build("frontend", frontend, args.settings);
+        this.registerOutputs({ backendRef: this.backendRef, frontendRef: this.frontendRef });
+    }
+
+    private build(component: string, spec: AppImageSpec, settings: ImageSettings): pulumi.Output<string> {
+        const dockerfile = path.join(spec.context, "Dockerfile");
+        if (!existsSync(dockerfile)) {
+            throw new Error(`${component} image: no Dockerfile at ${dockerfile}`);
+        }
+        const tag = contentTag(spec.context, spec.buildArgs);
+        const repository = settings.push ? `${settings.repositoryPrefix}/${spec.name}` : spec.name;
+        const cacheRef = `${repository}:buildcache`;
+        const useRegistryCache = settings.push && settings.registryCache;
+        const image = new dockerBuild.Image(
+            component,
+            {
+                context: { location: spec.context },
+                dockerfile: { location: dockerfile },
+                buildArgs: spec.buildArgs,
+                tags: [`${repository}:${tag}`],
+                push: settings.push,
+                // A local build must land in the daemon the cluster's node reads images from.
+                load: !settings.push,
+                registries: settings.push && settings.registry ? [settings.registry] : undefined,
+                cacheFrom: useRegistryCache ? [{ registry: { ref: cacheRef } }] : undefined,
+                cacheTo: useRegistryCache ? [{ registry: { ref: cacheRef, mode: dockerBuild.CacheMode.Max, imageManifest: true, ociMediaTypes: true } }] : undefined,
+            },
+            { parent: this },
+        );
+        // A pushed image is pulled by digest; a local one only has its content tag. Deriving the
+        // local reference from the image's URN keeps it known in previews while making every
+        // consumer wait for the build.
+        return settings.push ? image.ref : image.urn.apply(() => `${repository}:${tag}`);
+    }
+}

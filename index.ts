@@ -1,0 +1,64 @@
+// Todo on Kubernetes: builds the frontend and backend images and deploys the app into the
+// cluster of the current kube context. `pulumi up --stack dev` (Minikube) or `--stack prod`.
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+import { Database } from "./components/database";
+import { Images } from "./components/images";
+import { AppNamespace } from "./components/namespace";
+import { TodoApp } from "./components/todo-app";
+import { loadStackConfig } from "./stacks/config";
+
+// Validates every key before any resource is registered.
+const config = loadStackConfig();
+
+const images = new Images("images", { settings: config.images });
+const namespace = new AppNamespace("namespace", { name: config.namespace });
+const database = new Database("database", { namespace: namespace.name, settings: config.database });
+// Generated once per stack and kept in its state when the stack sets none (dev).
+const jwtSecret = config.jwtSecret ?? new random.RandomPassword("jwt-secret", { length: 48, special: false }).result;
+
+const app = new TodoApp("todo", {
+    namespace: namespace.name,
+    images: { backend: images.backendRef, frontend: images.frontendRef },
+    databaseUrl: database.url,
+    databaseInCluster: database.inCluster,
+    databaseEgressCidrs: config.database.mode === "external" ? config.database.egressCidrs : undefined,
+    databaseReady: database.ready,
+    jwtSecret: pulumi.secret(jwtSecret),
+    jwtExpireMinutes: config.jwtExpireMinutes,
+    backend: config.backend,
+    frontend: config.frontend,
+    cpuTargetUtilization: config.cpuTargetUtilization,
+    webConcurrency: config.webConcurrency,
+    frontendService: config.frontendService,
+    ingress: config.ingress,
+    logLevel: config.logLevel,
+    corsOrigins: config.corsOrigins,
+    pullSecret: config.images.pullSecret && config.images.registry ? config.images.registry : undefined,
+});
+
+const ns = config.namespace;
+const { type: serviceType, nodePort } = config.frontendService;
+
+export const stackEnvironment = config.environment;
+export const deployMethod = config.deployMethod;
+export { ns as namespace };
+export const backendImage = images.backendRef;
+export const frontendImage = images.frontendRef;
+export const migrationJob = app.migrationJobName;
+/** Where the app answers: the ingress host, the NodePort (on the node's IP), or a port-forward. */
+export const frontendUrl = config.ingress
+    ? `${config.ingress.tlsSecretName ? "https" : "http"}://${config.ingress.host}`
+    : serviceType === "NodePort"
+      ? `http://<node-ip>:${nodePort}`
+      : "http://localhost:3000 (after the portForward command)";
+export const commands = {
+    openFrontend: serviceType === "NodePort" ? `minikube service frontend -n ${ns} --url` : `kubectl -n ${ns} port-forward svc/frontend 3000:3000`,
+    portForward: `kubectl -n ${ns} port-forward svc/frontend 3000:3000`,
+    backendLogs: `kubectl -n ${ns} logs deployment/backend -f`,
+    frontendLogs: `kubectl -n ${ns} logs deployment/frontend -f`,
+    rolloutStatus: `kubectl -n ${ns} rollout status deployment/backend deployment/frontend`,
+    rollback: `kubectl -n ${ns} rollout undo deployment/backend && kubectl -n ${ns} rollout undo deployment/frontend`,
+    pods: `kubectl -n ${ns} get pods,hpa`,
+};
