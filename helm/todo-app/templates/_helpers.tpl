@@ -1,0 +1,199 @@
+{{/*
+Labels every object carries. Call with (dict "root" $ "component" "backend").
+*/}}
+{{- define "todo-app.labels" -}}
+{{ include "todo-app.selectorLabels" . }}
+app.kubernetes.io/part-of: todo-app
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | quote }}
+{{- end }}
+
+{{/*
+Labels that select one component's pods. Call with (dict "root" $ "component" "backend").
+*/}}
+{{- define "todo-app.selectorLabels" -}}
+{{ include "todo-app.appLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/*
+Labels shared by every pod of the release, whatever its component.
+*/}}
+{{- define "todo-app.appLabels" -}}
+app.kubernetes.io/name: todo-app
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Image reference from {repository, tag, digest}: repo@digest, repo:tag@digest or repo:tag,
+the tag defaulting to the chart's appVersion. Call with (dict "image" .Values.x.image "root" $).
+*/}}
+{{- define "todo-app.image" -}}
+{{- $image := .image -}}
+{{- if $image.digest -}}
+{{- if $image.tag -}}
+{{ printf "%s:%s@%s" $image.repository $image.tag $image.digest }}
+{{- else -}}
+{{ printf "%s@%s" $image.repository $image.digest }}
+{{- end -}}
+{{- else -}}
+{{ printf "%s:%s" $image.repository (default .root.Chart.AppVersion $image.tag) }}
+{{- end -}}
+{{- end }}
+
+{{- define "todo-app.backendImage" -}}
+{{ include "todo-app.image" (dict "image" .Values.backend.image "root" .) }}
+{{- end }}
+
+{{- define "todo-app.frontendImage" -}}
+{{ include "todo-app.image" (dict "image" .Values.frontend.image "root" .) }}
+{{- end }}
+
+{{- define "todo-app.testImage" -}}
+{{- if .Values.tests.image.repository -}}
+{{ include "todo-app.image" (dict "image" .Values.tests.image "root" .) }}
+{{- else -}}
+{{ include "todo-app.backendImage" . }}
+{{- end -}}
+{{- end }}
+
+{{/*
+Name of the migration Job: it changes with the backend image, as in the native deploy path.
+*/}}
+{{- define "todo-app.migrationJobName" -}}
+{{ printf "migrate-%s" (include "todo-app.backendImage" . | sha256sum | trunc 10) }}
+{{- end }}
+
+{{/*
+Secret the backend reads DATABASE_URL and JWT_SECRET from.
+*/}}
+{{- define "todo-app.secretName" -}}
+{{ default "todo-secrets" .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+Hook events of the migration Job (see README, "Database migrations"). With an external
+database everything the Job needs exists before the release, so it runs before install;
+an in-cluster PostgreSQL only exists once the release is installed.
+*/}}
+{{- define "todo-app.migrationHook" -}}
+{{- if .Values.database.inCluster.enabled -}}
+post-install,pre-upgrade
+{{- else -}}
+pre-install,pre-upgrade
+{{- end -}}
+{{- end }}
+
+{{/*
+Secret the migration Job reads: the existing Secret, or a hook-scoped copy rendered from the
+values of this very upgrade (todo-secrets itself still holds the previous values at
+pre-upgrade time, and does not exist yet at pre-install time).
+*/}}
+{{- define "todo-app.migrationSecretName" -}}
+{{ default "todo-migrate-secrets" .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+Fully qualified DNS name of a Service of the release.
+*/}}
+{{- define "todo-app.serviceHost" -}}
+{{ printf "%s.%s.svc.cluster.local" .name .root.Release.Namespace }}
+{{- end }}
+
+{{/*
+Data of the ConfigMap todo-config (never a secret in it).
+*/}}
+{{- define "todo-app.configData" -}}
+BACKEND_URL: {{ printf "http://%s:8000" (include "todo-app.serviceHost" (dict "name" "backend" "root" .)) | quote }}
+LOG_LEVEL: {{ .Values.config.logLevel | quote }}
+CORS_ORIGINS: {{ join "," .Values.config.corsOrigins | quote }}
+WEB_CONCURRENCY: {{ .Values.config.webConcurrency | toString | quote }}
+JWT_EXPIRE_MINUTES: {{ .Values.config.jwtExpireMinutes | toString | quote }}
+DB_POOL_SIZE: {{ .Values.config.dbPoolSize | toString | quote }}
+{{- end }}
+
+{{/*
+Pod-level security context of the app's pods (Pod Security Standard "restricted").
+*/}}
+{{- define "todo-app.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+Container-level security context of the app's containers.
+*/}}
+{{- define "todo-app.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop:
+    - ALL
+{{- end }}
+
+{{/*
+imagePullSecrets of a pod spec, or nothing. Use as:
+{{- with include "todo-app.imagePullSecrets" . }}{{ . | nindent 6 }}{{ end }}
+*/}}
+{{- define "todo-app.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets -}}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end -}}
+{{- end }}
+
+{{/*
+DATABASE_URL and JWT_SECRET by key reference. Call with the Secret's name.
+*/}}
+{{- define "todo-app.secretEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: DATABASE_URL
+- name: JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: JWT_SECRET
+{{- end }}
+
+{{/*
+Refuses values that the schema cannot express.
+*/}}
+{{- define "todo-app.validate" -}}
+{{- range $component := list "frontend" "backend" }}
+{{- $scaling := get (get $.Values $component) "autoscaling" }}
+{{- if gt (int $scaling.minReplicas) (int $scaling.maxReplicas) }}
+{{- fail (printf "%s.autoscaling.minReplicas (%d) must not be above %s.autoscaling.maxReplicas (%d)" $component (int $scaling.minReplicas) $component (int $scaling.maxReplicas)) }}
+{{- end }}
+{{- end }}
+{{- $secrets := .Values.secrets }}
+{{- if $secrets.existingSecret }}
+{{- if or $secrets.jwtSecret $secrets.databaseUrl }}
+{{- fail "secrets.existingSecret is set: leave secrets.jwtSecret and secrets.databaseUrl empty (the existing Secret provides DATABASE_URL and JWT_SECRET)" }}
+{{- end }}
+{{- else }}
+{{- if and $secrets.jwtSecret (lt (len $secrets.jwtSecret) 32) }}
+{{- fail "secrets.jwtSecret must be at least 32 characters long (the backend refuses shorter ones)" }}
+{{- end }}
+{{- if .Values.database.inCluster.enabled }}
+{{- if $secrets.databaseUrl }}
+{{- fail "secrets.databaseUrl must stay empty with database.inCluster.enabled=true (the chart builds the URL of its own PostgreSQL); set database.inCluster.enabled=false to use an external database" }}
+{{- end }}
+{{- else if not (and $secrets.databaseUrl $secrets.jwtSecret) }}
+{{- fail "an external database (database.inCluster.enabled=false) needs its credentials: set secrets.existingSecret to a Secret holding DATABASE_URL and JWT_SECRET, or set both secrets.databaseUrl and secrets.jwtSecret" }}
+{{- end }}
+{{- end }}
+{{- if and $secrets.existingSecret .Values.database.inCluster.enabled (not .Values.database.inCluster.password) }}
+{{- fail "secrets.existingSecret with the in-cluster database: set database.inCluster.password to the password inside that Secret's DATABASE_URL" }}
+{{- end }}
+{{- end }}
