@@ -1,0 +1,160 @@
+// Runs the whole Pulumi program (index.ts) under pulumi.runtime.setMocks with the configuration
+// of a stack file, and returns every resource it registered with its inputs, plus its exports.
+// The mocks stand in for the providers only: the program, its config handling and its
+// components run as they do under `pulumi up`.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+
+import type * as pulumiType from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const PROJECT = "todo";
+
+export type StackName = "dev" | "prod";
+
+/** A Kubernetes manifest or any other resource's inputs as the program passed them. */
+export type Inputs = Record<string, unknown>;
+
+export interface CapturedResource {
+    /** Pulumi type token, e.g. kubernetes:apps/v1:Deployment. */
+    type: string;
+    /** Logical (URN) name. */
+    name: string;
+    inputs: Inputs;
+}
+
+export interface ProgramRun {
+    resources: CapturedResource[];
+    /** Stack exports, resolved. */
+    outputs: Record<string, unknown>;
+    /** Names of exports Pulumi marks as secret. */
+    secretOutputs: string[];
+}
+
+export interface RunOptions {
+    /** Extra `todo:*` values (keys without the namespace), as `pulumi config set` would store them. */
+    config?: Record<string, string>;
+    /** Keys of `config` that were set with --secret. */
+    secretKeys?: string[];
+    /** Run as a preview (`pulumi preview`) instead of an update. */
+    preview?: boolean;
+}
+
+interface ProjectConfigDeclaration {
+    type: string;
+    description?: string;
+    default?: unknown;
+}
+
+/** Pulumi.yaml's config declarations, keyed by full key (todo:namespace). */
+export function projectConfigDeclarations(): Record<string, ProjectConfigDeclaration> {
+    const project = yaml.load(readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as { config?: Record<string, ProjectConfigDeclaration> };
+    return project.config ?? {};
+}
+
+/** A config value as the engine hands it to the program: strings, and JSON for lists and objects. */
+function configString(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** The configuration the engine would give the program for a stack: project defaults, then the stack file. */
+export function stackConfig(stack: StackName): Record<string, string> {
+    const values: Record<string, string> = {};
+    for (const [key, declaration] of Object.entries(projectConfigDeclarations())) {
+        if (declaration.default !== undefined) {
+            values[key] = configString(declaration.default);
+        }
+    }
+    const stackFile = yaml.load(readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    for (const [key, value] of Object.entries(stackFile.config ?? {})) {
+        values[key] = configString(value);
+    }
+    return values;
+}
+
+const fakeDigest = (seed: string): string => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
+
+/** Provider outputs the mocks compute from inputs, the way the real providers would. */
+function mockState(type: string, name: string, inputs: Inputs): Inputs {
+    switch (type) {
+        case "docker-build:index:Image": {
+            const tags = inputs.tags as string[];
+            const digest = fakeDigest(JSON.stringify(inputs));
+            const pushed = inputs.push === true;
+            return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0] ?? ""}@${digest}` : (tags[0] ?? ""), contextHash: fakeDigest(`context:${name}`) };
+        }
+        case "random:index/randomPassword:RandomPassword": {
+            const length = Number(inputs.length);
+            return { ...inputs, result: `generated${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length) };
+        }
+        default:
+            return inputs;
+    }
+}
+
+/** Runs index.ts for a stack, in a fresh module registry so runs don't share state. */
+export async function runProgram(stack: StackName, options: RunOptions = {}): Promise<ProgramRun> {
+    const resources: CapturedResource[] = [];
+    const config: Record<string, string> = stackConfig(stack);
+    for (const [key, value] of Object.entries(options.config ?? {})) {
+        config[`${PROJECT}:${key}`] = value;
+    }
+    const secretKeys = (options.secretKeys ?? []).map((key) => `${PROJECT}:${key}`);
+    let run: ProgramRun | undefined;
+    await jest.isolateModulesAsync(async () => {
+        // The engine tells the program which keys are secret through this variable.
+        process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(secretKeys);
+        const pulumi = (await import("@pulumi/pulumi")) as typeof pulumiType;
+        pulumi.runtime.setAllConfig(config, secretKeys);
+        await pulumi.runtime.setMocks(
+            {
+                newResource: (args) => {
+                    const state = mockState(args.type, args.name, args.inputs as Inputs);
+                    resources.push({ type: args.type, name: args.name, inputs: args.inputs as Inputs });
+                    const metadata = state.metadata as { name?: string } | undefined;
+                    return { id: metadata?.name ?? `${args.name}-id`, state };
+                },
+                call: (args) => args.inputs as Record<string, unknown>,
+            },
+            PROJECT,
+            stack,
+            options.preview ?? false,
+        );
+        const program = (await import("../index")) as Record<string, unknown>;
+        const outputs: Record<string, unknown> = {};
+        const secretOutputs: string[] = [];
+        for (const [name, value] of Object.entries(program)) {
+            if (pulumi.Output.isInstance(value)) {
+                if (await pulumi.isSecret(value)) {
+                    secretOutputs.push(name);
+                }
+                outputs[name] = await new Promise((resolve) => value.apply(resolve));
+            } else {
+                outputs[name] = value;
+            }
+        }
+        // Let every pending registration reach the mocks.
+        const settings = (await import("@pulumi/pulumi/runtime/settings")) as { waitForRPCs?: () => Promise<void> };
+        await settings.waitForRPCs?.();
+        run = { resources, outputs, secretOutputs };
+    });
+    if (!run) {
+        throw new Error(`the ${stack} program did not run`);
+    }
+    return run;
+}
+
+/** Kubernetes objects among the captured resources (the provider's type tokens start with kubernetes:). */
+export function manifests(run: ProgramRun): Inputs[] {
+    return run.resources.filter((resource) => resource.type.startsWith("kubernetes:")).map((resource) => resource.inputs);
+}
+
+export function findManifest(run: ProgramRun, kind: string, name: string): Inputs {
+    const found = manifests(run).find((manifest) => manifest.kind === kind && (manifest.metadata as { name?: string } | undefined)?.name === name);
+    if (!found) {
+        throw new Error(`no ${kind} named ${name}; have: ${manifests(run).map((m) => `${String(m.kind)}/${String((m.metadata as { name?: string }).name)}`).join(", ")}`);
+    }
+    return found;
+}
