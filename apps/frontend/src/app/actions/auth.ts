@@ -1,0 +1,53 @@
+"use server";
+
+import { redirect } from "next/navigation";
+
+import type { BackendFailure } from "@/lib/backend-client";
+import type { AuthFormState } from "@/lib/form-state";
+import { OUTAGE_MESSAGES, outageOf } from "@/lib/messages";
+import { backend } from "@/lib/server/backend";
+import { clearSession, storeSession } from "@/lib/server/session";
+import { readCredentials } from "@/lib/validation";
+
+type Mode = "signup" | "login";
+
+function failureMessage(mode: Mode, failure: BackendFailure): string {
+  const outage = outageOf(failure);
+  if (outage !== null) return `${OUTAGE_MESSAGES[outage]} Please try again in a moment.`;
+  if (mode === "login" && failure.kind === "unauthorized") return "That email and password don't match an account.";
+  if (mode === "signup" && failure.kind === "conflict") return "An account with this email already exists. Log in instead.";
+  if (failure.kind === "invalid") return "The service did not accept these details. Check the email and password.";
+  return "Something went wrong. Please try again.";
+}
+
+async function authenticate(mode: Mode, form: FormData): Promise<AuthFormState> {
+  const input = readCredentials(form, mode);
+  const typedEmail = form.get("email");
+  const email = typeof typedEmail === "string" ? typedEmail.trim() : "";
+  if (!input.ok) {
+    return { email, fieldErrors: input.errors, formError: null };
+  }
+  const client = backend();
+  const result =
+    mode === "signup"
+      ? await client.signUp(input.value.email, input.value.password)
+      : await client.logIn(input.value.email, input.value.password);
+  if (!result.ok) {
+    return { email, fieldErrors: {}, formError: failureMessage(mode, result.failure) };
+  }
+  await storeSession(result.value);
+  redirect("/todos");
+}
+
+export async function signUp(_state: AuthFormState, form: FormData): Promise<AuthFormState> {
+  return authenticate("signup", form);
+}
+
+export async function logIn(_state: AuthFormState, form: FormData): Promise<AuthFormState> {
+  return authenticate("login", form);
+}
+
+export async function logOut(): Promise<void> {
+  await clearSession();
+  redirect("/login");
+}

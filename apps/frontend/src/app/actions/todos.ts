@@ -1,0 +1,89 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { redirect } from "next/navigation";
+
+import type { BackendFailure, BackendResult } from "@/lib/backend-client";
+import type { TodoActionState, TodoFormState } from "@/lib/form-state";
+import { todoFailureMessage } from "@/lib/messages";
+import { backend } from "@/lib/server/backend";
+import { clearSession, readSessionToken } from "@/lib/server/session";
+import { readTodoId, readTodoInput } from "@/lib/validation";
+
+async function requireToken(): Promise<string> {
+  const token = await readSessionToken();
+  if (token === null) redirect("/login");
+  return token;
+}
+
+/** An expired or revoked token sends the person back to log in. */
+async function leaveIfUnauthorized(failure: BackendFailure): Promise<void> {
+  if (failure.kind === "unauthorized") {
+    await clearSession();
+    redirect("/login?expired=1");
+  }
+}
+
+function formValues(form: FormData): TodoFormState["values"] {
+  const title = form.get("title");
+  const description = form.get("description");
+  return {
+    title: typeof title === "string" ? title : "",
+    description: typeof description === "string" ? description : "",
+  };
+}
+
+async function saveTodo(
+  form: FormData,
+  save: (token: string, input: { title: string; description: string | null }) => Promise<BackendResult<unknown>>,
+): Promise<TodoFormState> {
+  const values = formValues(form);
+  const input = readTodoInput(form);
+  if (!input.ok) {
+    return { status: "error", values, fieldErrors: input.errors, formError: null };
+  }
+  const result = await save(await requireToken(), input.value);
+  if (!result.ok) {
+    await leaveIfUnauthorized(result.failure);
+    return { status: "error", values, fieldErrors: {}, formError: todoFailureMessage(result.failure) };
+  }
+  revalidatePath("/todos");
+  return { status: "saved", values: { title: "", description: "" }, fieldErrors: {}, formError: null };
+}
+
+export async function addTodo(_state: TodoFormState, form: FormData): Promise<TodoFormState> {
+  return saveTodo(form, (token, input) => backend().createTodo(token, input));
+}
+
+export async function editTodo(state: TodoFormState, form: FormData): Promise<TodoFormState> {
+  const id = readTodoId(form);
+  if (id === null) {
+    return { ...state, status: "error", formError: "This todo could not be identified. Reload the page." };
+  }
+  return saveTodo(form, (token, input) => backend().updateTodo(token, id, input));
+}
+
+async function changeTodo(
+  form: FormData,
+  change: (token: string, id: number) => Promise<BackendResult<unknown>>,
+): Promise<TodoActionState> {
+  const id = readTodoId(form);
+  if (id === null) return { error: "This todo could not be identified. Reload the page." };
+  const result = await change(await requireToken(), id);
+  if (!result.ok) {
+    await leaveIfUnauthorized(result.failure);
+    if (result.failure.kind === "not_found") revalidatePath("/todos");
+    return { error: todoFailureMessage(result.failure) };
+  }
+  revalidatePath("/todos");
+  return { error: null };
+}
+
+export async function setTodoCompleted(_state: TodoActionState, form: FormData): Promise<TodoActionState> {
+  const completed = form.get("completed") === "true";
+  return changeTodo(form, (token, id) => backend().setCompleted(token, id, completed));
+}
+
+export async function deleteTodo(_state: TodoActionState, form: FormData): Promise<TodoActionState> {
+  return changeTodo(form, (token, id) => backend().deleteTodo(token, id));
+}

@@ -1,0 +1,81 @@
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+
+import { addTodo, deleteTodo, editTodo, setTodoCompleted } from "@/app/actions/todos";
+import { AddTodoForm } from "@/components/add-todo-form";
+import { EmptyState } from "@/components/empty-state";
+import { FilterTabs } from "@/components/filter-tabs";
+import { Pager } from "@/components/pager";
+import { ServiceProblem } from "@/components/service-problem";
+import { TodoItem, type TodoItemActions } from "@/components/todo-item";
+import { TopBar } from "@/components/top-bar";
+import { summaryOf } from "@/lib/counts";
+import { readSessionToken } from "@/lib/server/session";
+import { loadTodosView } from "@/lib/server/todos-view";
+import { listHref, PAGE_SIZE, parsePage, parseStatusFilter } from "@/lib/validation";
+
+export const metadata: Metadata = { title: "Your todos" };
+
+const itemActions: TodoItemActions = { edit: editTodo, setCompleted: setTodoCompleted, remove: deleteTodo };
+
+type TodosPageProps = { searchParams: Promise<Record<string, string | string[] | undefined>> };
+
+export default async function TodosPage({ searchParams }: TodosPageProps) {
+  const token = await readSessionToken();
+  if (token === null) redirect("/login");
+  const params = await searchParams;
+  const filter = parseStatusFilter(params.status);
+  const pageNumber = parsePage(params.page);
+  const view = await loadTodosView(token, filter, pageNumber);
+
+  if (view.kind === "unauthorized") redirect("/login?expired=1");
+
+  if (view.kind === "problem") {
+    return (
+      <>
+        <TopBar email={null} />
+        <main className="page" id="main">
+          <section className="card list-card" aria-labelledby="list-title">
+            <h1 id="list-title" className="list-title">
+              Your todos
+            </h1>
+            <ServiceProblem problem={view.problem} />
+          </section>
+        </main>
+      </>
+    );
+  }
+
+  const { page, counts, email } = view;
+  const pageCount = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
+  // A page past the end (say, after deleting the last todo on it) shows the last one instead.
+  if (page.items.length === 0 && pageNumber > pageCount) redirect(listHref(filter, pageCount));
+
+  return (
+    <>
+      <TopBar email={email} />
+      <main className="page" id="main">
+        <section className="card list-card" aria-labelledby="list-title">
+          <div className="list-header">
+            <h1 id="list-title" className="list-title">
+              Your todos
+            </h1>
+            <p className="list-summary">{summaryOf(counts)}</p>
+          </div>
+          <AddTodoForm action={addTodo} />
+          <FilterTabs current={filter} counts={counts} />
+          {page.items.length === 0 ? (
+            <EmptyState filter={filter} />
+          ) : (
+            <ul className="todo-list" aria-label="Todos">
+              {page.items.map((todo) => (
+                <TodoItem key={todo.id} todo={todo} actions={itemActions} />
+              ))}
+            </ul>
+          )}
+          <Pager filter={filter} page={pageNumber} pageCount={pageCount} />
+        </section>
+      </main>
+    </>
+  );
+}

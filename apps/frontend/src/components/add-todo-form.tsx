@@ -1,0 +1,70 @@
+"use client";
+
+import { useActionState, useId } from "react";
+
+import { todoFormState, type SaveTodoAction } from "@/lib/form-state";
+import { DESCRIPTION_MAX, TITLE_MAX } from "@/lib/validation";
+
+import { SubmitButton } from "./submit-button";
+
+const EMPTY = todoFormState({ title: "", description: "" });
+
+export function AddTodoForm({ action }: { action: SaveTodoAction }) {
+  const [state, formAction] = useActionState(action, EMPTY);
+  const id = useId();
+  const titleError = state.fieldErrors.title;
+  const descriptionError = state.fieldErrors.description;
+
+  return (
+    <form action={formAction} className="add-form" noValidate>
+      <label className="visually-hidden" htmlFor={`${id}-title`}>
+        New todo
+      </label>
+      <div className="add-row">
+        <input
+          id={`${id}-title`}
+          className="input"
+          name="title"
+          placeholder="What needs doing?"
+          autoComplete="off"
+          maxLength={TITLE_MAX}
+          defaultValue={state.values.title}
+          aria-invalid={titleError !== undefined}
+          aria-describedby={titleError === undefined ? undefined : `${id}-title-error`}
+        />
+        <SubmitButton pendingLabel="Adding…">Add</SubmitButton>
+      </div>
+      {titleError !== undefined && (
+        <p className="field-error" id={`${id}-title-error`}>
+          {titleError}
+        </p>
+      )}
+      <details className="add-details" open={state.values.description !== "" || descriptionError !== undefined}>
+        <summary>Add a description</summary>
+        <label className="visually-hidden" htmlFor={`${id}-description`}>
+          Description
+        </label>
+        <textarea
+          id={`${id}-description`}
+          className="textarea"
+          name="description"
+          placeholder="Notes, links, details (optional)"
+          maxLength={DESCRIPTION_MAX}
+          defaultValue={state.values.description}
+          aria-invalid={descriptionError !== undefined}
+          aria-describedby={descriptionError === undefined ? undefined : `${id}-description-error`}
+        />
+        {descriptionError !== undefined && (
+          <p className="field-error" id={`${id}-description-error`}>
+            {descriptionError}
+          </p>
+        )}
+      </details>
+      {state.formError !== null && (
+        <p className="form-alert" role="alert">
+          {state.formError}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,112 @@
+"use client";
+
+import Link from "next/link";
+import { useActionState, useId } from "react";
+
+import { initialAuthFormState, type AuthAction } from "@/lib/form-state";
+import { PASSWORD_MIN } from "@/lib/validation";
+
+import { SubmitButton } from "./submit-button";
+
+type AuthFormProps = {
+  mode: "signup" | "login";
+  action: AuthAction;
+};
+
+const COPY = {
+  signup: {
+    submit: "Create account",
+    pending: "Creating account…",
+    switchText: "Already have an account?",
+    switchLink: "Log in",
+    switchHref: "/login",
+    passwordAutocomplete: "new-password",
+  },
+  login: {
+    submit: "Log in",
+    pending: "Logging in…",
+    switchText: "New here?",
+    switchLink: "Create an account",
+    switchHref: "/signup",
+    passwordAutocomplete: "current-password",
+  },
+} as const;
+
+export function AuthForm({ mode, action }: AuthFormProps) {
+  const [state, formAction] = useActionState(action, initialAuthFormState);
+  const id = useId();
+  const copy = COPY[mode];
+  const emailError = state.fieldErrors.email;
+  const passwordError = state.fieldErrors.password;
+  const passwordHintId = `${id}-password-hint`;
+  const passwordErrorId = `${id}-password-error`;
+  const passwordDescribedBy =
+    [mode === "signup" ? passwordHintId : null, passwordError === undefined ? null : passwordErrorId]
+      .filter((value) => value !== null)
+      .join(" ") || undefined;
+
+  return (
+    <>
+      <form action={formAction} className="auth-form" noValidate>
+        {state.formError !== null && (
+          <p className="form-alert" role="alert">
+            {state.formError}
+          </p>
+        )}
+        <div className="field">
+          <label className="field-label" htmlFor={`${id}-email`}>
+            Email
+          </label>
+          <input
+            id={`${id}-email`}
+            className="input"
+            name="email"
+            type="email"
+            autoComplete="email"
+            inputMode="email"
+            required
+            defaultValue={state.email}
+            aria-invalid={emailError !== undefined}
+            aria-describedby={emailError === undefined ? undefined : `${id}-email-error`}
+          />
+          {emailError !== undefined && (
+            <p className="field-error" id={`${id}-email-error`}>
+              {emailError}
+            </p>
+          )}
+        </div>
+        <div className="field">
+          <label className="field-label" htmlFor={`${id}-password`}>
+            Password
+          </label>
+          <input
+            id={`${id}-password`}
+            className="input"
+            name="password"
+            type="password"
+            autoComplete={copy.passwordAutocomplete}
+            required
+            aria-invalid={passwordError !== undefined}
+            aria-describedby={passwordDescribedBy}
+          />
+          {mode === "signup" && (
+            <p className="field-hint" id={passwordHintId}>
+              At least {PASSWORD_MIN} characters.
+            </p>
+          )}
+          {passwordError !== undefined && (
+            <p className="field-error" id={passwordErrorId}>
+              {passwordError}
+            </p>
+          )}
+        </div>
+        <SubmitButton className="button button-block" pendingLabel={copy.pending}>
+          {copy.submit}
+        </SubmitButton>
+      </form>
+      <p className="auth-switch">
+        {copy.switchText} <Link href={copy.switchHref}>{copy.switchLink}</Link>
+      </p>
+    </>
+  );
+}

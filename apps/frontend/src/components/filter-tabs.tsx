@@ -1,0 +1,26 @@
+import Link from "next/link";
+
+import type { Counts } from "@/lib/counts";
+import { listHref, STATUS_FILTERS, type StatusFilter } from "@/lib/validation";
+
+const LABELS: Record<StatusFilter, string> = { all: "All", open: "Open", done: "Done" };
+
+export function FilterTabs({ current, counts }: { current: StatusFilter; counts: Counts }) {
+  return (
+    <nav className="filters" aria-label="Show todos">
+      {STATUS_FILTERS.map((filter) => (
+        <Link
+          key={filter}
+          href={listHref(filter)}
+          className="filter-link"
+          aria-current={filter === current ? "page" : undefined}
+        >
+          {LABELS[filter]}
+          <span className="filter-count" aria-label={`${counts[filter]} todos`}>
+            {counts[filter]}
+          </span>
+        </Link>
+      ))}
+    </nav>
+  );
+}

@@ -1,0 +1,186 @@
+"use client";
+
+import { useActionState, useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
+
+import type { Todo } from "@/lib/backend-client";
+import {
+  initialTodoActionState,
+  todoFormState,
+  type SaveTodoAction,
+  type TodoAction,
+  type TodoFormState,
+} from "@/lib/form-state";
+import { DESCRIPTION_MAX, TITLE_MAX } from "@/lib/validation";
+
+import { CheckIcon } from "./icons";
+import { SubmitButton } from "./submit-button";
+
+export type TodoItemActions = {
+  edit: SaveTodoAction;
+  setCompleted: TodoAction;
+  remove: TodoAction;
+};
+
+type TodoItemProps = { todo: Todo; actions: TodoItemActions };
+
+export function TodoItem({ todo, actions }: TodoItemProps) {
+  const [editing, setEditing] = useState(false);
+  const [toggleState, toggle, toggling] = useActionState(actions.setCompleted, initialTodoActionState);
+  const [removeState, remove, removing] = useActionState(actions.remove, initialTodoActionState);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef(false);
+
+  useEffect(() => {
+    // After closing the editor, put keyboard focus back where it was.
+    if (!editing && returnFocus.current) {
+      returnFocus.current = false;
+      editButton.current?.focus();
+    }
+  }, [editing]);
+
+  const closeEditor = () => {
+    returnFocus.current = true;
+    setEditing(false);
+  };
+
+  // While the change is on its way, show the state it will have.
+  const completed = toggling ? !todo.completed : todo.completed;
+  const error = toggleState.error ?? removeState.error;
+  const classes = ["todo-item", completed ? "is-done" : "", removing ? "is-pending" : ""].filter(Boolean).join(" ");
+
+  return (
+    <li className={classes} aria-busy={toggling || removing}>
+      <form action={toggle}>
+        <input type="hidden" name="id" value={todo.id} />
+        <input type="hidden" name="completed" value={String(!todo.completed)} />
+        <button
+          type="submit"
+          className="todo-check"
+          aria-pressed={completed}
+          aria-label={`Done: ${todo.title}`}
+          disabled={toggling}
+        >
+          <CheckIcon size={14} />
+        </button>
+      </form>
+      {editing ? (
+        <EditTodoForm todo={todo} action={actions.edit} onClose={closeEditor} />
+      ) : (
+        <>
+          <div className="todo-body">
+            <p className="todo-title">{todo.title}</p>
+            {todo.description !== null && <p className="todo-description">{todo.description}</p>}
+          </div>
+          <div className="todo-actions">
+            <button
+              ref={editButton}
+              type="button"
+              className="button button-quiet"
+              onClick={() => {
+                setEditing(true);
+              }}
+              aria-label={`Edit ${todo.title}`}
+            >
+              Edit
+            </button>
+            <form action={remove}>
+              <input type="hidden" name="id" value={todo.id} />
+              <button
+                type="submit"
+                className="button button-quiet danger"
+                aria-label={`Delete ${todo.title}`}
+                disabled={removing}
+              >
+                {removing ? "Deleting…" : "Delete"}
+              </button>
+            </form>
+          </div>
+        </>
+      )}
+      {error !== null && (
+        <p className="todo-error" role="alert">
+          {error}
+        </p>
+      )}
+    </li>
+  );
+}
+
+type EditTodoFormProps = { todo: Todo; action: SaveTodoAction; onClose: () => void };
+
+function EditTodoForm({ todo, action, onClose }: EditTodoFormProps) {
+  const id = useId();
+  const [state, formAction] = useActionState(
+    async (previous: TodoFormState, form: FormData) => {
+      const next = await action(previous, form);
+      if (next.status === "saved") onClose();
+      return next;
+    },
+    todoFormState({ title: todo.title, description: todo.description ?? "" }),
+  );
+  const titleError = state.fieldErrors.title;
+  const descriptionError = state.fieldErrors.description;
+
+  const cancelOnEscape = (event: KeyboardEvent<HTMLFormElement>) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      onClose();
+    }
+  };
+
+  return (
+    <form action={formAction} className="todo-edit" onKeyDown={cancelOnEscape} noValidate>
+      <input type="hidden" name="id" value={todo.id} />
+      <div className="field">
+        <label className="field-label" htmlFor={`${id}-title`}>
+          Title
+        </label>
+        <input
+          id={`${id}-title`}
+          className="input"
+          name="title"
+          autoFocus
+          maxLength={TITLE_MAX}
+          defaultValue={state.values.title}
+          aria-invalid={titleError !== undefined}
+          aria-describedby={titleError === undefined ? undefined : `${id}-title-error`}
+        />
+        {titleError !== undefined && (
+          <p className="field-error" id={`${id}-title-error`}>
+            {titleError}
+          </p>
+        )}
+      </div>
+      <div className="field">
+        <label className="field-label" htmlFor={`${id}-description`}>
+          Description
+        </label>
+        <textarea
+          id={`${id}-description`}
+          className="textarea"
+          name="description"
+          maxLength={DESCRIPTION_MAX}
+          defaultValue={state.values.description}
+          aria-invalid={descriptionError !== undefined}
+          aria-describedby={descriptionError === undefined ? undefined : `${id}-description-error`}
+        />
+        {descriptionError !== undefined && (
+          <p className="field-error" id={`${id}-description-error`}>
+            {descriptionError}
+          </p>
+        )}
+      </div>
+      {state.formError !== null && (
+        <p className="form-alert" role="alert">
+          {state.formError}
+        </p>
+      )}
+      <div className="todo-edit-actions">
+        <SubmitButton pendingLabel="Saving…">Save</SubmitButton>
+        <button type="button" className="button button-secondary" onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

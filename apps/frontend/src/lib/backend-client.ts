@@ -1,0 +1,170 @@
+// Typed client for the Todo API. Every call resolves to a result instead of
+// throwing, so pages can render a calm error state for each kind of failure.
+
+import type { StatusFilter, TodoInput } from "./validation";
+
+export type Todo = {
+  id: number;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type TodoPage = { items: Todo[]; total: number; limit: number; offset: number };
+export type User = { id: number; email: string; createdAt: string };
+export type Session = { token: string; expiresInSeconds: number };
+
+export type BackendFailure =
+  | { kind: "unavailable" } // refused, reset, DNS, or a 5xx from the backend
+  | { kind: "timeout" }
+  | { kind: "unauthorized" }
+  | { kind: "not_found" }
+  | { kind: "conflict" }
+  | { kind: "invalid" }
+  | { kind: "unexpected"; status: number };
+
+export type BackendResult<Value> = { ok: true; value: Value } | { ok: false; failure: BackendFailure };
+
+export type TodoChanges = Partial<TodoInput> & { completed?: boolean };
+
+export type BackendClientOptions = {
+  baseUrl: string;
+  timeoutMs: number;
+  onFailure?: (failure: BackendFailure, request: string) => void;
+};
+
+type Json = unknown;
+type Parser<Value> = (body: Json) => Value | null;
+
+function isRecord(value: Json): value is Record<string, Json> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseTodo(body: Json): Todo | null {
+  if (!isRecord(body)) return null;
+  const { id, title, description, completed, created_at, updated_at } = body;
+  if (
+    typeof id !== "number" ||
+    typeof title !== "string" ||
+    !(typeof description === "string" || description === null) ||
+    typeof completed !== "boolean" ||
+    typeof created_at !== "string" ||
+    typeof updated_at !== "string"
+  ) {
+    return null;
+  }
+  return { id, title, description, completed, createdAt: created_at, updatedAt: updated_at };
+}
+
+function parseTodoPage(body: Json): TodoPage | null {
+  if (!isRecord(body) || !Array.isArray(body.items)) return null;
+  const { total, limit, offset } = body;
+  if (typeof total !== "number" || typeof limit !== "number" || typeof offset !== "number") return null;
+  const items: Todo[] = [];
+  for (const item of body.items) {
+    const todo = parseTodo(item);
+    if (todo === null) return null;
+    items.push(todo);
+  }
+  return { items, total, limit, offset };
+}
+
+function parseUser(body: Json): User | null {
+  if (!isRecord(body)) return null;
+  const { id, email, created_at } = body;
+  if (typeof id !== "number" || typeof email !== "string" || typeof created_at !== "string") return null;
+  return { id, email, createdAt: created_at };
+}
+
+function parseSession(body: Json): Session | null {
+  if (!isRecord(body)) return null;
+  const { access_token, expires_in } = body;
+  if (typeof access_token !== "string" || access_token === "" || typeof expires_in !== "number") return null;
+  return { token: access_token, expiresInSeconds: expires_in };
+}
+
+// DELETE answers 204 without a body; any other answer is a contract breach.
+const parseNoContent: Parser<true> = (body) => (body === null ? true : null);
+
+function failureForStatus(status: number): BackendFailure {
+  if (status === 401 || status === 403) return { kind: "unauthorized" };
+  if (status === 404) return { kind: "not_found" };
+  if (status === 409) return { kind: "conflict" };
+  if (status === 400 || status === 422) return { kind: "invalid" };
+  if (status >= 500) return { kind: "unavailable" };
+  return { kind: "unexpected", status };
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
+export function createBackendClient({ baseUrl, timeoutMs, onFailure }: BackendClientOptions) {
+  const root = baseUrl.replace(/\/+$/, "");
+
+  async function call<Value>(
+    method: "GET" | "POST" | "PATCH" | "DELETE",
+    path: string,
+    parse: Parser<Value>,
+    { token, body }: { token?: string; body?: Json } = {},
+  ): Promise<BackendResult<Value>> {
+    const fail = (failure: BackendFailure): BackendResult<Value> => {
+      onFailure?.(failure, `${method} ${path.split("?")[0] ?? path}`);
+      return { ok: false, failure };
+    };
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+
+    let response: Response;
+    try {
+      response = await fetch(`${root}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      return fail(isTimeout(error) ? { kind: "timeout" } : { kind: "unavailable" });
+    }
+
+    try {
+      if (!response.ok) {
+        await response.body?.cancel();
+        return fail(failureForStatus(response.status));
+      }
+      const value = parse(response.status === 204 ? null : ((await response.json()) as Json));
+      return value === null ? fail({ kind: "unexpected", status: response.status }) : { ok: true, value };
+    } catch (error) {
+      // The body can time out or be cut off after the headers arrived.
+      return fail(isTimeout(error) ? { kind: "timeout" } : { kind: "unexpected", status: response.status });
+    }
+  }
+
+  return {
+    health: () => call("GET", "/health", (body) => (isRecord(body) && body.status === "ok" ? true : null)),
+    signUp: (email: string, password: string) =>
+      call("POST", "/auth/signup", parseSession, { body: { email, password } }),
+    logIn: (email: string, password: string) => call("POST", "/auth/login", parseSession, { body: { email, password } }),
+    me: (token: string) => call("GET", "/me", parseUser, { token }),
+    listTodos: (token: string, query: { status: StatusFilter; limit: number; offset: number }) => {
+      const params = new URLSearchParams({
+        status: query.status,
+        limit: String(query.limit),
+        offset: String(query.offset),
+      });
+      return call("GET", `/todos?${params.toString()}`, parseTodoPage, { token });
+    },
+    createTodo: (token: string, input: TodoInput) => call("POST", "/todos", parseTodo, { token, body: input }),
+    updateTodo: (token: string, id: number, changes: TodoChanges) =>
+      call("PATCH", `/todos/${id}`, parseTodo, { token, body: changes }),
+    setCompleted: (token: string, id: number, completed: boolean) =>
+      call("POST", `/todos/${id}/${completed ? "complete" : "uncomplete"}`, parseTodo, { token }),
+    deleteTodo: (token: string, id: number) => call("DELETE", `/todos/${id}`, parseNoContent, { token }),
+  };
+}
+
+export type BackendClient = ReturnType<typeof createBackendClient>;

@@ -1,0 +1,28 @@
+import "server-only";
+
+import { createBackendClient, type BackendClient } from "../backend-client";
+
+const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
+const DEFAULT_TIMEOUT_MS = 5000;
+
+function timeoutFromEnv(): number {
+  const value = Number(process.env.BACKEND_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIMEOUT_MS;
+}
+
+/**
+ * A client for the backend named by BACKEND_URL. The variable is read on each
+ * request, not at build time, so one image serves every environment.
+ */
+export function backend({ maxTimeoutMs }: { maxTimeoutMs?: number } = {}): BackendClient {
+  return createBackendClient({
+    baseUrl: process.env.BACKEND_URL ?? DEFAULT_BACKEND_URL,
+    timeoutMs: Math.min(timeoutFromEnv(), maxTimeoutMs ?? Number.POSITIVE_INFINITY),
+    onFailure: (failure, request) => {
+      // Expected outcomes (wrong password, expired session, duplicate email) are not logged.
+      if (failure.kind === "unavailable" || failure.kind === "timeout" || failure.kind === "unexpected") {
+        console.error(`backend ${request} failed: ${JSON.stringify(failure)}`);
+      }
+    },
+  });
+}

@@ -1,0 +1,33 @@
+import "server-only";
+
+import { cookies, headers } from "next/headers";
+
+import type { Session } from "../backend-client";
+
+const SESSION_COOKIE = "todo_session";
+
+export async function readSessionToken(): Promise<string | null> {
+  const cookie = (await cookies()).get(SESSION_COOKIE);
+  return cookie === undefined || cookie.value === "" ? null : cookie.value;
+}
+
+/** True when the browser reached us over https, directly or through a proxy. */
+async function servedOverHttps(): Promise<boolean> {
+  const forwarded = (await headers()).get("x-forwarded-proto");
+  return forwarded?.split(",")[0]?.trim().toLowerCase() === "https";
+}
+
+export async function storeSession(session: Session): Promise<void> {
+  (await cookies()).set(SESSION_COOKIE, session.token, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: await servedOverHttps(),
+    path: "/",
+    // The cookie lives exactly as long as the token inside it.
+    maxAge: Math.max(0, Math.floor(session.expiresInSeconds)),
+  });
+}
+
+export async function clearSession(): Promise<void> {
+  (await cookies()).delete(SESSION_COOKIE);
+}
