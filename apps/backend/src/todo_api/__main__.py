@@ -47,7 +47,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 def _valid_level() -> bool:
-    return os.environ.get("LOG_LEVEL", "info").lower() in {"debug", "info", "warning", "error", "critical"}
+    return os.environ.get("LOG_LEVEL", "info").lower() in {
+        "debug",
+        "info",
+        "warning",
+        "error",
+        "critical",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

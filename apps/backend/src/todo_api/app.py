@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.routing import Route
@@ -39,7 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
             # The embedded database has no deploy step: bring its schema up to date here.
             upgrade_to_head(settings)
         async with mcp_server.session_manager.run():
-            logger.info("started", extra={"database": "sqlite" if settings.is_sqlite else "postgresql"})
+            logger.info(
+                "started", extra={"database": "sqlite" if settings.is_sqlite else "postgresql"}
+            )
             yield
         await engine.dispose()
         logger.info("stopped")
@@ -55,8 +60,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(todo_router)
     app.include_router(ops_router)
     app.router.routes.append(
-        Route("/mcp", McpEndpoint(mcp_server.session_manager, settings.signing_secret),
-              methods=["GET", "POST", "DELETE"], include_in_schema=False)
+        Route(
+            "/mcp",
+            McpEndpoint(mcp_server.session_manager, settings.signing_secret),
+            methods=["GET", "POST", "DELETE"],
+            include_in_schema=False,
+        )
     )
 
     # Lost connections and an exhausted pool are outages, not bugs: answer 503 so clients retry.
@@ -67,6 +76,14 @@ def create_app(settings: Settings) -> FastAPI:
         logger.error("database error", extra={"error": type(error).__name__})
         return JSONResponse(
             {"detail": "database unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_failed(_request: Request, error: RequestValidationError) -> Response:
+        # Errors echo the input back; ASCII escapes keep lone surrogates in it encodable.
+        body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True)
+        return Response(
+            body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, media_type="application/json"
         )
 
     @app.exception_handler(Exception)

@@ -139,4 +139,3 @@ class McpEndpoint:
             )
             return
         await self.session_manager.handle_request({**scope, _USER_ID_KEY: user_id}, receive, send)
-

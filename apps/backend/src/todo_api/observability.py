@@ -35,7 +35,9 @@ _LOG_RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) 
 }
 
 REQUESTS = Counter(
-    "http_requests_total", "HTTP requests by method, route and status", ["method", "route", "status"]
+    "http_requests_total",
+    "HTTP requests by method, route and status",
+    ["method", "route", "status"],
 )
 LATENCY = Histogram(
     "http_request_duration_seconds",
@@ -89,7 +91,11 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {
-            "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
         },
         "root": {"handlers": ["stdout"], "level": level.upper()},
         "loggers": {
@@ -119,7 +125,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        request_id = (
+            incoming if incoming and _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        )
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

@@ -33,7 +33,10 @@ MAX_ID = 2**63 - 1
 TodoId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 _AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}}
-_TODO_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
+_TODO_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+}
 
 auth_router = APIRouter(tags=["accounts"])
 todo_router = APIRouter(prefix="/todos", tags=["todos"], responses=_AUTH_ERRORS)
@@ -156,9 +159,7 @@ async def uncomplete_todo(todo_id: TodoId, user_id: UserIdDep, services: Service
     return await _set_completed(todo_id, False, user_id, services)
 
 
-@todo_router.delete(
-    "/{todo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_TODO_ERRORS
-)
+@todo_router.delete("/{todo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_TODO_ERRORS)
 async def delete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> Response:
     if not await services.store.delete_todo(user_id, todo_id):
         raise _not_found(todo_id)

@@ -47,7 +47,9 @@ Title = Annotated[
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION), AfterValidator(_storable)]
 Password = Annotated[str, Field(min_length=8, max_length=128), AfterValidator(_storable)]
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(_storable)]
-UtcTimestamp = Annotated[datetime, PlainSerializer(lambda v: _as_utc(v).isoformat(), return_type=str)]
+UtcTimestamp = Annotated[
+    datetime, PlainSerializer(lambda v: _as_utc(v).isoformat(), return_type=str)
+]
 StatusFilter = Literal["all", "open", "done"]
 
 
@@ -68,7 +70,7 @@ class LoginCredentials(StrictBody):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
 
 

@@ -63,7 +63,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _todo(row: Row[Any]) -> Todo:
+def _todo(row: Row[*tuple[Any, ...]]) -> Todo:
     return Todo(
         id=row.id,
         title=row.title,
@@ -82,7 +82,9 @@ class Store:
         created_at = _now()
         statement = (
             insert(users)
-            .values(email=normalise_email(email), password_hash=password_hash, created_at=created_at)
+            .values(
+                email=normalise_email(email), password_hash=password_hash, created_at=created_at
+            )
             .returning(users.c.id, users.c.email, users.c.password_hash, users.c.created_at)
         )
         try:

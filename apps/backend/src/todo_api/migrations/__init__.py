@@ -43,7 +43,9 @@ def upgrade_to_head(settings: Settings) -> None:
                 _upgrade(connection)
         else:
             with engine.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                connection.execute(
+                    text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                )
                 connection.commit()
                 try:
                     _upgrade(connection)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Lint, type-check and test the backend: the suite runs against a throwaway PostgreSQL
+# cluster, then again against SQLite. Exits non-zero on any failure.
+set -euo pipefail
+
+backend_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo_dir="$(cd "$backend_dir/../.." && pwd)"
+venv="$(bash "$backend_dir/scripts/ensure-venv.sh" | tail -n 1)"
+export PATH="$venv/bin:$PATH"
+cd "$backend_dir"
+
+echo "== ruff"
+ruff format --check src tests "$repo_dir/loadtest"
+ruff check src tests "$repo_dir/loadtest"
+
+echo "== mypy (strict)"
+mypy src tests "$repo_dir/loadtest"
+
+status=0
+for database in postgres sqlite; do
+  echo "== pytest against $database"
+  TODO_TEST_DB="$database" python -m pytest -p no:cacheprovider "$@" || status=1
+done
+exit "$status"

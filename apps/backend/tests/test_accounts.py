@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import TEST_SECRET, Account, unique_email
+
+
+def test_signup_returns_a_bearer_token(client: TestClient) -> None:
+    response = client.post("/auth/signup", json={"email": unique_email(), "password": "longenough"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 3600
+    assert body["access_token"].count(".") == 2
+
+
+def test_signup_twice_with_the_same_email_is_a_conflict(client: TestClient) -> None:
+    email = unique_email()
+    assert (
+        client.post("/auth/signup", json={"email": email, "password": "password1"}).status_code
+        == 201
+    )
+    again = client.post("/auth/signup", json={"email": email.upper(), "password": "password2"})
+    assert again.status_code == 409
+    assert again.json() == {"detail": "an account with this email exists"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "not-an-email", "password": "password1"},
+        {"email": "a@example.com", "password": "short"},
+        {"email": "a@example.com", "password": "p" * 129},
+        {"email": "a@example.com"},
+        {"password": "password1"},
+        {"email": "a@example.com", "password": "pass\u0000word1"},
+        {"email": "a@example.com", "password": "password1", "admin": True},
+        {"email": ["a@example.com"], "password": "password1"},
+    ],
+)
+def test_signup_rejects_bad_input_with_422(client: TestClient, body: dict[str, object]) -> None:
+    response = client.post("/auth/signup", json=body)
+    assert response.status_code == 422
+    assert isinstance(response.json()["detail"], list)
+
+
+def test_signup_rejects_a_body_that_is_not_json(client: TestClient) -> None:
+    response = client.post(
+        "/auth/signup", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_login_with_the_right_password(client: TestClient, account: Account) -> None:
+    response = client.post(
+        "/auth/login", json={"email": account.email, "password": account.password}
+    )
+    assert response.status_code == 200
+    token = response.json()["access_token"]
+    me = client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["email"] == account.email
+
+
+def test_login_ignores_email_case(client: TestClient, account: Account) -> None:
+    response = client.post(
+        "/auth/login", json={"email": account.email.upper(), "password": account.password}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("wrong", ["wrong-password", "unknown-user"])
+def test_login_failures_are_401_and_say_the_same(
+    client: TestClient, account: Account, wrong: str
+) -> None:
+    email = account.email if wrong == "wrong-password" else unique_email()
+    password = "not the password" if wrong == "wrong-password" else account.password
+    response = client.post("/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "invalid email or password"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_me_returns_the_account(client: TestClient, account: Account) -> None:
+    response = client.get("/me", headers=account.headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["email"] == account.email
+    assert isinstance(body["id"], int)
+    created = datetime.fromisoformat(body["created_at"])
+    assert created.tzinfo is not None
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
+
+
+def _forged(secret: str, **claims: object) -> str:
+    now = datetime.now(UTC)
+    payload: dict[str, object] = {
+        "sub": "1",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "iss": "todo-api",
+    }
+    payload.update(claims)
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not.a.token",
+        f"Bearer {_forged('another-secret-' + 'y' * 40)}",
+        f"Bearer {_forged(TEST_SECRET, exp=datetime.now(UTC) - timedelta(seconds=5))}",
+        f"Bearer {_forged(TEST_SECRET, iss='someone-else')}",
+        f"Bearer {_forged(TEST_SECRET, sub='admin')}",
+        f"Bearer {jwt.encode({'sub': '1'}, TEST_SECRET, algorithm='HS256')}",
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "no-token",
+        "basic",
+        "garbage",
+        "wrong-secret",
+        "expired",
+        "wrong-issuer",
+        "bad-subject",
+        "no-expiry",
+    ],
+)
+def test_protected_endpoints_refuse_bad_tokens(
+    client: TestClient, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    for method, path in [
+        ("GET", "/me"),
+        ("GET", "/todos"),
+        ("POST", "/todos"),
+        ("DELETE", "/todos/1"),
+    ]:
+        response = client.request(method, path, headers=headers, json={"title": "x"})
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert isinstance(response.json()["detail"], str)
+
+
+def test_a_token_for_a_user_that_does_not_exist_cannot_create_todos(client: TestClient) -> None:
+    ghost = _forged(TEST_SECRET, sub="999999999")
+    headers = {"Authorization": f"Bearer {ghost}"}
+    assert client.post("/todos", json={"title": "x"}, headers=headers).status_code == 401
+    assert client.get("/me", headers=headers).status_code == 401
+    assert client.get("/todos", headers=headers).json()["total"] == 0

@@ -1,0 +1,247 @@
+"""Against `python -m todo_api serve` on 127.0.0.1: MCP tools, readiness, graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult, TextContent
+
+from conftest import TEST_SECRET, Account, Server, sign_up
+from pgcluster import PostgresCluster
+from todo_api.migrations import upgrade_to_head
+from todo_api.settings import Settings
+
+pytestmark = pytest.mark.anyio
+TOOLS = {"add_task", "list_tasks", "complete_task", "update_task", "delete_task"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _structured(result: CallToolResult) -> Any:
+    assert not result.isError, result.content
+    if result.structuredContent is not None:
+        return result.structuredContent
+    first = result.content[0]
+    assert isinstance(first, TextContent)
+    return json.loads(first.text)
+
+
+def _error_text(result: CallToolResult) -> str:
+    assert result.isError
+    first = result.content[0]
+    assert isinstance(first, TextContent)
+    return first.text
+
+
+@dataclass
+class McpScenario:
+    owner: Account
+    stranger: Account
+    rest_todo: dict[str, Any]
+
+
+@pytest.fixture
+def scenario(server: Server) -> McpScenario:
+    with httpx.Client(base_url=server.base_url) as http:
+        owner = sign_up(http)
+        stranger = sign_up(http)
+        rest_todo = http.post("/todos", json={"title": "made over REST"}, headers=owner.headers)
+    return McpScenario(owner, stranger, rest_todo.json())
+
+
+async def test_mcp_tools_act_for_the_token_owner(server: Server, scenario: McpScenario) -> None:
+    owner, stranger, rest_todo = scenario.owner, scenario.stranger, scenario.rest_todo
+
+    async with (
+        httpx.AsyncClient(headers=owner.headers, timeout=30) as http_client,
+        streamable_http_client(f"{server.base_url}/mcp", http_client=http_client) as (
+            read,
+            write,
+            _,
+        ),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert {tool.name for tool in (await session.list_tools()).tools} == TOOLS
+
+        added = _structured(
+            await session.call_tool(
+                "add_task", {"title": "write report", "description": "by Friday"}
+            )
+        )
+        assert (added["title"], added["description"], added["completed"]) == (
+            "write report",
+            "by Friday",
+            False,
+        )
+
+        listed = _structured(await session.call_tool("list_tasks", {}))
+        assert [item["id"] for item in listed["items"]] == [added["id"], rest_todo["id"]]
+        assert listed["total"] == 2
+
+        done = _structured(await session.call_tool("complete_task", {"task_id": added["id"]}))
+        assert done["completed"] is True
+        open_only = _structured(await session.call_tool("list_tasks", {"status": "open"}))
+        assert [item["id"] for item in open_only["items"]] == [rest_todo["id"]]
+
+        updated = _structured(
+            await session.call_tool(
+                "update_task", {"task_id": added["id"], "title": "send report", "completed": False}
+            )
+        )
+        assert (updated["title"], updated["completed"], updated["description"]) == (
+            "send report",
+            False,
+            "by Friday",
+        )
+
+        deleted = await session.call_tool("delete_task", {"task_id": rest_todo["id"]})
+        assert not deleted.isError
+        missing = await session.call_tool("complete_task", {"task_id": rest_todo["id"]})
+        assert f"task {rest_todo['id']} not found" in _error_text(missing)
+
+        invalid = await session.call_tool("add_task", {"title": ""})
+        assert invalid.isError
+        too_many = await session.call_tool("list_tasks", {"limit": 1000})
+        assert too_many.isError
+
+    # The stranger's session cannot see or touch the owner's tasks.
+    async with (
+        httpx.AsyncClient(headers=stranger.headers, timeout=30) as http_client,
+        streamable_http_client(f"{server.base_url}/mcp", http_client=http_client) as (
+            read,
+            write,
+            _,
+        ),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert _structured(await session.call_tool("list_tasks", {}))["total"] == 0
+        for tool in ("complete_task", "delete_task"):
+            result = await session.call_tool(tool, {"task_id": added["id"]})
+            assert f"task {added['id']} not found" in _error_text(result)
+        result = await session.call_tool(
+            "update_task", {"task_id": added["id"], "title": "mine now"}
+        )
+        assert result.isError
+
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        still = (await http.get(f"/todos/{added['id']}", headers=owner.headers)).json()
+        assert still["title"] == "send report"
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic abc"])
+async def test_mcp_refuses_requests_without_a_valid_token(
+    server: Server, authorization: str | None
+) -> None:
+    headers = {"Accept": "application/json, text/event-stream"}
+    if authorization:
+        headers["Authorization"] = authorization
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    }
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        response = await http.post("/mcp", json=initialize, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "invalid or missing bearer token"}
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def _wait_for_status(url: str, expected: int, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    status = -1
+    while time.monotonic() < deadline:
+        try:
+            status = httpx.get(url, timeout=5).status_code
+        except httpx.TransportError:
+            status = -1
+        if status == expected:
+            return status
+        time.sleep(0.25)
+    return status
+
+
+@pytest.mark.postgres_only
+def test_ready_follows_the_database_going_down_and_coming_back(
+    tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    if os.environ.get("TODO_TEST_DB", "sqlite") != "postgres":
+        pytest.skip("stopping the database is exercised in the PostgreSQL run")
+    cluster = PostgresCluster().init()  # its own cluster: the shared one stays up
+    cluster.start()
+    request.addfinalizer(cluster.destroy)
+    url = cluster.create_database("ready_check")
+    env = {"DATABASE_URL": url, "JWT_SECRET": TEST_SECRET}
+    upgrade_to_head(Settings(database_url=url, jwt_secret=TEST_SECRET))
+    app = Server(env, tmp_path / "server.log")
+    try:
+        assert _wait_for_status(f"{app.base_url}/ready", 200, 10) == 200
+        cluster.stop()
+        assert _wait_for_status(f"{app.base_url}/ready", 503, 15) == 503
+        down = httpx.get(f"{app.base_url}/ready", timeout=10)
+        assert down.json()["detail"].startswith("database")
+        assert httpx.get(f"{app.base_url}/health", timeout=5).status_code == 200
+        with httpx.Client(base_url=app.base_url) as http:
+            # Data endpoints answer 503 too, never 500, while the database is away.
+            assert (
+                http.post(
+                    "/auth/login", json={"email": "a@example.com", "password": "x"}
+                ).status_code
+                == 503
+            )
+        cluster.start()
+        assert _wait_for_status(f"{app.base_url}/ready", 200, 20) == 200
+        with httpx.Client(base_url=app.base_url) as http:
+            sign_up(http)
+    finally:
+        app.stop()
+
+
+def test_sigterm_lets_in_flight_requests_finish(
+    database_env: dict[str, str], server: Server, tmp_path: Any
+) -> None:
+    app = Server(database_env, tmp_path / "server.log")
+    with httpx.Client(base_url=app.base_url) as http:
+        account = sign_up(http)
+    body = json.dumps({"title": f"in flight {uuid.uuid4().hex}"}).encode()
+    head = (
+        f"POST /todos HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {account.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", app.port), timeout=30) as connection:
+        connection.sendall(head + body[:5])
+        time.sleep(0.5)  # the request is now in flight, waiting for the rest of its body
+        app.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert app.process.poll() is None, "server quit with a request in flight"
+        connection.sendall(body[5:])
+        response = connection.recv(65536).decode()
+    assert response.startswith("HTTP/1.1 201"), response
+    # Uvicorn re-raises SIGTERM once it has shut down cleanly.
+    assert app.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    app.stop()
+    assert "Finished server process" in app.log_path.read_text()
+    # New connections are refused once it has stopped.
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", app.port), timeout=2)

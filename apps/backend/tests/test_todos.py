@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import Account
+
+
+def create(client: TestClient, account: Account, title: str, **extra: object) -> dict[str, object]:
+    response = client.post("/todos", json={"title": title, **extra}, headers=account.headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_create_returns_the_todo(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "  buy milk  ", description="two litres")
+    assert todo["title"] == "buy milk"
+    assert todo["description"] == "two litres"
+    assert todo["completed"] is False
+    assert isinstance(todo["id"], int)
+    assert todo["created_at"] == todo["updated_at"]
+    assert datetime.fromisoformat(str(todo["created_at"])).tzinfo is not None
+
+
+def test_get_returns_the_same_todo(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "read")
+    response = client.get(f"/todos/{todo['id']}", headers=account.headers)
+    assert response.status_code == 200
+    assert response.json() == todo
+
+
+def test_list_is_newest_first_with_totals(client: TestClient, account: Account) -> None:
+    ids = [create(client, account, f"task {n}")["id"] for n in range(5)]
+    page = client.get("/todos", headers=account.headers).json()
+    assert [item["id"] for item in page["items"]] == list(reversed(ids))
+    assert page["total"] == 5
+    assert page["limit"] == 20
+    assert page["offset"] == 0
+
+
+def test_list_paginates(client: TestClient, account: Account) -> None:
+    ids = [create(client, account, f"task {n}")["id"] for n in range(7)]
+    newest_first = list(reversed(ids))
+    seen: list[object] = []
+    for offset in range(0, 7, 3):
+        page = client.get(f"/todos?limit=3&offset={offset}", headers=account.headers).json()
+        assert page["total"] == 7
+        assert (page["limit"], page["offset"]) == (3, offset)
+        seen.extend(item["id"] for item in page["items"])
+    assert seen == newest_first
+    beyond = client.get("/todos?offset=50", headers=account.headers).json()
+    assert beyond["items"] == []
+    assert beyond["total"] == 7
+
+
+def test_list_filters_by_status(client: TestClient, account: Account) -> None:
+    open_todo = create(client, account, "open")
+    done_todo = create(client, account, "done")
+    client.post(f"/todos/{done_todo['id']}/complete", headers=account.headers)
+
+    def ids(status: str) -> list[object]:
+        page = client.get(f"/todos?status={status}", headers=account.headers).json()
+        return [item["id"] for item in page["items"]]
+
+    assert ids("open") == [open_todo["id"]]
+    assert ids("done") == [done_todo["id"]]
+    assert ids("all") == [done_todo["id"], open_todo["id"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=-1",
+        "limit=abc",
+        "offset=-1",
+        "offset=1000001",
+        "offset=99999999999999999999999",
+        "status=archived",
+        "limit=1.5",
+    ],
+)
+def test_list_refuses_out_of_bounds_paging(
+    client: TestClient, account: Account, query: str
+) -> None:
+    response = client.get(f"/todos?{query}", headers=account.headers)
+    assert response.status_code == 422
+
+
+def test_list_accepts_the_page_size_bounds(client: TestClient, account: Account) -> None:
+    for limit in (1, 100):
+        assert client.get(f"/todos?limit={limit}", headers=account.headers).status_code == 200
+
+
+def test_patch_changes_only_given_fields(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "draft", description="notes")
+    response = client.patch(
+        f"/todos/{todo['id']}", json={"title": "final"}, headers=account.headers
+    )
+    assert response.status_code == 200
+    patched = response.json()
+    assert (patched["title"], patched["description"], patched["completed"]) == (
+        "final",
+        "notes",
+        False,
+    )
+    assert patched["updated_at"] >= todo["updated_at"]
+
+    cleared = client.patch(
+        f"/todos/{todo['id']}",
+        json={"description": None, "completed": True},
+        headers=account.headers,
+    ).json()
+    assert (cleared["title"], cleared["description"], cleared["completed"]) == ("final", None, True)
+
+
+def test_patch_with_an_empty_body_changes_nothing(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "same")
+    response = client.patch(f"/todos/{todo['id']}", json={}, headers=account.headers)
+    assert response.status_code == 200
+    assert response.json() == todo
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": None},
+        {"completed": None},
+        {"title": ""},
+        {"title": "   "},
+        {"title": "t" * 201},
+        {"description": "d" * 2001},
+        {"completed": "maybe"},
+        {"owner": 1},
+    ],
+)
+def test_patch_rejects_bad_input(
+    client: TestClient, account: Account, body: dict[str, object]
+) -> None:
+    todo = create(client, account, "keep")
+    response = client.patch(f"/todos/{todo['id']}", json=body, headers=account.headers)
+    assert response.status_code == 422
+    assert client.get(f"/todos/{todo['id']}", headers=account.headers).json() == todo
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"title": ""},
+        {"title": "t" * 201},
+        {"title": "nul\u0000byte"},
+        {"title": "ok", "description": "d" * 2001},
+        {"title": "ok", "completed": True},
+        {"title": 5},
+        [],
+    ],
+)
+def test_create_rejects_bad_input(client: TestClient, account: Account, body: object) -> None:
+    response = client.post("/todos", json=body, headers=account.headers)
+    assert response.status_code == 422
+
+
+def test_create_accepts_the_longest_fields(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "t" * 200, description="d" * 2000)
+    assert len(str(todo["title"])) == 200
+
+
+def test_create_keeps_unicode(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "café ☕ 日本語 🎉", description="émoji ✓")
+    fetched = client.get(f"/todos/{todo['id']}", headers=account.headers).json()
+    assert fetched["title"] == "café ☕ 日本語 🎉"
+
+
+def test_lone_surrogates_are_refused(client: TestClient, account: Account) -> None:
+    response = client.post(
+        "/todos",
+        content=b'{"title": "bad \\ud800 text"}',
+        headers={**account.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+
+
+def test_complete_and_uncomplete(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "toggle")
+    done = client.post(f"/todos/{todo['id']}/complete", headers=account.headers)
+    assert done.status_code == 200
+    assert done.json()["completed"] is True
+    undone = client.post(f"/todos/{todo['id']}/uncomplete", headers=account.headers)
+    assert undone.json()["completed"] is False
+
+
+def test_delete_then_it_is_gone(client: TestClient, account: Account) -> None:
+    todo = create(client, account, "temporary")
+    response = client.delete(f"/todos/{todo['id']}", headers=account.headers)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert client.get(f"/todos/{todo['id']}", headers=account.headers).status_code == 404
+    assert client.delete(f"/todos/{todo['id']}", headers=account.headers).status_code == 404
+
+
+@pytest.mark.parametrize("todo_id", ["0", "-1", "abc", "9223372036854775808", "1e3"])
+def test_invalid_ids_are_422(client: TestClient, account: Account, todo_id: str) -> None:
+    assert client.get(f"/todos/{todo_id}", headers=account.headers).status_code == 422
+
+
+def test_the_largest_id_is_simply_not_found(client: TestClient, account: Account) -> None:
+    response = client.get("/todos/9223372036854775807", headers=account.headers)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "todo 9223372036854775807 not found"}
+
+
+def test_another_users_todo_is_invisible(
+    client: TestClient, account: Account, other_account: Account
+) -> None:
+    mine = create(client, account, "private")
+    path = f"/todos/{mine['id']}"
+    theirs = other_account.headers
+    assert client.get(path, headers=theirs).status_code == 404
+    assert client.patch(path, json={"title": "hijacked"}, headers=theirs).status_code == 404
+    assert client.post(f"{path}/complete", headers=theirs).status_code == 404
+    assert client.post(f"{path}/uncomplete", headers=theirs).status_code == 404
+    assert client.delete(path, headers=theirs).status_code == 404
+    assert client.get("/todos", headers=theirs).json()["total"] == 0
+    # The owner still sees it unchanged.
+    assert client.get(path, headers=account.headers).json() == mine
+
+
+def test_oversized_bodies_are_refused_with_413(client: TestClient, account: Account) -> None:
+    huge = '{"title": "x", "description": "' + "d" * 100_000 + '"}'
+    response = client.post(
+        "/todos", content=huge, headers={**account.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "request body too large"}
+
+
+def test_oversized_streamed_bodies_are_refused_with_413(
+    client: TestClient, account: Account
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b"x" * 1024
+
+    response = client.post(
+        "/todos", content=chunks(), headers={**account.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
