@@ -176,6 +176,11 @@ Refuses values that the schema cannot express.
 {{- fail (printf "%s.autoscaling.minReplicas (%d) must not be above %s.autoscaling.maxReplicas (%d)" $component (int $scaling.minReplicas) $component (int $scaling.maxReplicas)) }}
 {{- end }}
 {{- end }}
+{{- range $path, $image := dict "frontend.image" .Values.frontend.image "backend.image" .Values.backend.image "database.inCluster.image" .Values.database.inCluster.image "tests.image" .Values.tests.image }}
+{{- if eq $image.tag "latest" }}
+{{- fail (printf "%s.tag must not be \"latest\": deploy a content tag or a digest, so that a release always runs the image it names" $path) }}
+{{- end }}
+{{- end }}
 {{- $secrets := .Values.secrets }}
 {{- if $secrets.existingSecret }}
 {{- if or $secrets.jwtSecret $secrets.databaseUrl }}

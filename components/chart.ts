@@ -1,0 +1,247 @@
+// The Todo app through the chart helm/todo-app, as a Helm release (`todo:deployMethod: chart`):
+// the same objects as the native path, but `helm history`, `helm rollback` and `helm test`
+// work on them. Secrets never pass through the chart's values in clear: the app's Secret is
+// created here (the release points at it), and the in-cluster database password, the one
+// secret the chart itself needs, is a Pulumi secret inside the values.
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+import type { LogLevel, RegistrySettings, ServiceType, StackConfig } from "../stacks/config";
+import { objectLabels } from "./labels";
+
+/** helm/todo-app in this repository. */
+export const CHART_PATH = path.resolve(__dirname, "..", "helm", "todo-app");
+/** The release name is the instance label; "todo" matches the native path's. */
+export const RELEASE_NAME = "todo";
+export const APP_SECRET_NAME = "todo-secrets";
+export const PULL_SECRET_NAME = "registry-credentials";
+
+/** An image reference split the way the chart's values take it. */
+export interface ImageValues {
+    repository: string;
+    /** Empty when the reference has none. */
+    tag: string;
+    /** sha256:<hex>, or empty. */
+    digest: string;
+}
+
+/** Splits name[:tag][@digest]; a colon before the last slash belongs to a registry port. */
+export function splitImageRef(ref: string): ImageValues {
+    const [name = "", digest = ""] = ref.split("@", 2);
+    const lastSlash = name.lastIndexOf("/");
+    const tagColon = name.lastIndexOf(":");
+    if (tagColon > lastSlash) {
+        return { repository: name.slice(0, tagColon), tag: name.slice(tagColon + 1), digest };
+    }
+    return { repository: name, tag: "", digest };
+}
+
+/** The chart's values (values.schema.json), for the keys this program sets; the rest keep the chart's defaults. */
+export interface ChartValues {
+    imagePullPolicy: "IfNotPresent";
+    imagePullSecrets: string[];
+    frontend: WorkloadValues & { service: { type: ServiceType; nodePort: number } };
+    backend: WorkloadValues;
+    config: { logLevel: LogLevel; corsOrigins: string[]; webConcurrency: number; jwtExpireMinutes: number };
+    secrets: { existingSecret: string };
+    database: {
+        inCluster:
+            | { enabled: false }
+            | {
+                  enabled: true;
+                  image: ImageValues;
+                  password: pulumi.Input<string>;
+                  storage: { size: string; storageClassName: string };
+              };
+        egressCidrs: string[];
+    };
+    ingress: { enabled: false } | { enabled: true; className: string; host: string; tlsSecretName: string };
+}
+
+interface WorkloadValues {
+    image: pulumi.Input<ImageValues>;
+    resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+    autoscaling: { minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
+}
+
+export interface ChartValuesInputs {
+    config: StackConfig;
+    images: { backend: pulumi.Input<ImageValues>; frontend: pulumi.Input<ImageValues> };
+    /** Name of the Secret with DATABASE_URL and JWT_SECRET, created before the release. */
+    appSecretName: string;
+    /** Password of the in-cluster server (must be a secret); unused with an external database. */
+    postgresPassword?: pulumi.Input<string>;
+    /** Names of image pull Secrets. */
+    imagePullSecrets: string[];
+}
+
+/** The values that make the chart render what the native path creates for the same stack config. */
+export function chartValues(inputs: ChartValuesInputs): ChartValues {
+    const { config } = inputs;
+    const workload = (settings: StackConfig["backend"], image: pulumi.Input<ImageValues>): WorkloadValues => ({
+        image,
+        resources: settings.resources,
+        autoscaling: {
+            minReplicas: settings.minReplicas,
+            maxReplicas: settings.maxReplicas,
+            targetCPUUtilizationPercentage: config.cpuTargetUtilization,
+        },
+    });
+    const database = config.database;
+    if (database.mode === "in-cluster" && inputs.postgresPassword === undefined) {
+        throw new Error("chartValues: the in-cluster database (todo:databaseMode in-cluster) needs postgresPassword");
+    }
+    return {
+        imagePullPolicy: "IfNotPresent",
+        imagePullSecrets: inputs.imagePullSecrets,
+        frontend: { ...workload(config.frontend, inputs.images.frontend), service: config.frontendService },
+        backend: workload(config.backend, inputs.images.backend),
+        config: {
+            logLevel: config.logLevel,
+            corsOrigins: config.corsOrigins,
+            webConcurrency: config.webConcurrency,
+            jwtExpireMinutes: config.jwtExpireMinutes,
+        },
+        secrets: { existingSecret: inputs.appSecretName },
+        database:
+            database.mode === "in-cluster"
+                ? {
+                      inCluster: {
+                          enabled: true,
+                          image: splitImageRef(database.image),
+                          password: inputs.postgresPassword ?? "",
+                          storage: { size: database.storageSize, storageClassName: database.storageClass ?? "" },
+                      },
+                      egressCidrs: ["0.0.0.0/0"],
+                  }
+                : { inCluster: { enabled: false }, egressCidrs: database.egressCidrs },
+        ingress: config.ingress
+            ? { enabled: true, className: config.ingress.className, host: config.ingress.host, tlsSecretName: config.ingress.tlsSecretName ?? "" }
+            : { enabled: false },
+    };
+}
+
+export interface ChartAppArgs {
+    /** Namespace (already created, with Pod Security Admission labels). */
+    namespace: pulumi.Input<string>;
+    /** The validated stack configuration. */
+    config: StackConfig;
+    /** Image references to run: a local content tag (dev) or tag@digest (prod). */
+    images: { backend: pulumi.Input<string>; frontend: pulumi.Input<string> };
+    /** JWT signing secret; must be a secret. */
+    jwtSecret: pulumi.Output<string>;
+    /** Seconds Helm waits for each operation (the migration hook, the rollouts). Default: 600. */
+    timeoutSeconds?: number;
+}
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+/** The Todo app as one Helm release of helm/todo-app, with its Secret made by Pulumi. */
+export class ChartApp extends pulumi.ComponentResource {
+    readonly releaseName: pulumi.Output<string>;
+    /** Helm's status of the release, e.g. deployed. */
+    readonly releaseStatus: pulumi.Output<string>;
+    readonly revision: pulumi.Output<number>;
+    /** The migration hook's name, as in the native path: migrate-<sha256(backend image)[:10]>. */
+    readonly migrationJobName: pulumi.Output<string>;
+
+    constructor(name: string, args: ChartAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("todo:components:ChartApp", name, {}, opts);
+        const { config, namespace } = args;
+        const timeoutSeconds = args.timeoutSeconds ?? 600;
+        if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 60) {
+            throw new Error(`ChartApp timeoutSeconds ${timeoutSeconds}; accepted: an integer number of seconds, at least 60`);
+        }
+
+        const { postgresPassword, databaseUrl } = this.database(namespace, config.database);
+        const appSecret = new k8s.core.v1.Secret(
+            "secrets",
+            {
+                metadata: { name: APP_SECRET_NAME, namespace, labels: objectLabels("backend") },
+                type: "Opaque",
+                stringData: { DATABASE_URL: pulumi.secret(databaseUrl), JWT_SECRET: pulumi.secret(args.jwtSecret) },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        const registry = config.images.pullSecret ? config.images.registry : undefined;
+        const pullSecret = registry ? this.pullSecret(namespace, registry) : undefined;
+
+        const values = chartValues({
+            config,
+            images: {
+                backend: pulumi.output(args.images.backend).apply(splitImageRef),
+                frontend: pulumi.output(args.images.frontend).apply(splitImageRef),
+            },
+            appSecretName: APP_SECRET_NAME,
+            postgresPassword,
+            imagePullSecrets: pullSecret ? [PULL_SECRET_NAME] : [],
+        });
+        const release = new k8s.helm.v3.Release(
+            "release",
+            {
+                name: RELEASE_NAME,
+                chart: CHART_PATH,
+                namespace,
+                values,
+                // Waits for the Deployments, the StatefulSet and the migration hook; a failed
+                // upgrade is rolled back to the last good revision.
+                atomic: true,
+                cleanupOnFail: true,
+                waitForJobs: true,
+                timeout: timeoutSeconds,
+                maxHistory: 10,
+            },
+            { parent: this, dependsOn: pullSecret ? [appSecret, pullSecret] : [appSecret] },
+        );
+
+        this.releaseName = release.status.name;
+        this.releaseStatus = release.status.status;
+        this.revision = release.status.revision;
+        this.migrationJobName = pulumi.output(args.images.backend).apply((image) => `migrate-${sha256(image).slice(0, 10)}`);
+        this.registerOutputs({
+            releaseName: this.releaseName,
+            releaseStatus: this.releaseStatus,
+            revision: this.revision,
+            migrationJobName: this.migrationJobName,
+        });
+    }
+
+    /** The URL the backend uses and, for the in-cluster server, its password (both secrets). */
+    private database(
+        namespace: pulumi.Input<string>,
+        settings: StackConfig["database"],
+    ): { postgresPassword?: pulumi.Output<string>; databaseUrl: pulumi.Output<string> } {
+        if (settings.mode === "external") {
+            return { databaseUrl: settings.url };
+        }
+        // Generated once and kept in the stack's state, so it is stable across `pulumi up` runs.
+        const password = pulumi.secret(new random.RandomPassword("postgres-password", { length: 32, special: false }, { parent: this }).result);
+        return {
+            postgresPassword: password,
+            databaseUrl: pulumi.secret(pulumi.interpolate`postgresql://todo:${password}@postgres.${namespace}.svc.cluster.local:5432/todo`),
+        };
+    }
+
+    private pullSecret(namespace: pulumi.Input<string>, registry: RegistrySettings): k8s.core.v1.Secret {
+        // Docker Hub's credentials are keyed by its v1 index URL, every other registry by host.
+        const server = registry.address === "docker.io" ? "https://index.docker.io/v1/" : registry.address;
+        const dockerConfig = registry.password.apply((password) =>
+            JSON.stringify({
+                auths: { [server]: { username: registry.username, password, auth: Buffer.from(`${registry.username}:${password}`).toString("base64") } },
+            }),
+        );
+        return new k8s.core.v1.Secret(
+            "registry-credentials",
+            {
+                metadata: { name: PULL_SECRET_NAME, namespace, labels: objectLabels("backend") },
+                type: "kubernetes.io/dockerconfigjson",
+                stringData: { ".dockerconfigjson": pulumi.secret(dockerConfig) },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+    }
+}
