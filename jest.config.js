@@ -4,5 +4,5 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testTimeout: 60000,
   // Types are checked once by `tsc --noEmit` (npm run lint); per-file transpiling keeps jest fast.
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
+  transform: { "^.+\\.ts$": "ts-jest" },
 };

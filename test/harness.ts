@@ -15,14 +15,18 @@ export const PROJECT = "todo";
 export type StackName = "dev" | "prod";
 
 /** A Kubernetes manifest or any other resource's inputs as the program passed them. */
-export type Inputs = Record<string, unknown>;
+ 
+export type Inputs = Record<string, any>;
 
 export interface CapturedResource {
     /** Pulumi type token, e.g. kubernetes:apps/v1:Deployment. */
     type: string;
     /** Logical (URN) name. */
     name: string;
+    /** Inputs with secret values unwrapped. */
     inputs: Inputs;
+    /** Dotted paths of the inputs the program passed as secrets, e.g. "stringData.DATABASE_URL". */
+    secretPaths: string[];
 }
 
 export interface ProgramRun {
@@ -74,6 +78,26 @@ export function stackConfig(stack: StackName): Record<string, string> {
     return values;
 }
 
+/** The wire format marks a secret value with this signature key (sdk/nodejs/runtime/rpc.ts). */
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+const SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+
+/** A value with its secret wrappers removed, and the paths where they were. */
+function unwrapSecrets(value: unknown, at: string, secretPaths: string[]): unknown {
+    if (Array.isArray(value)) {
+        return value.map((item, index) => unwrapSecrets(item, `${at}[${String(index)}]`, secretPaths));
+    }
+    if (value !== null && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SIGNATURE_KEY] === SECRET_SIGNATURE) {
+            secretPaths.push(at);
+            return unwrapSecrets(record.value, at, []);
+        }
+        return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, unwrapSecrets(item, at === "" ? key : `${at}.${key}`, secretPaths)]));
+    }
+    return value;
+}
+
 const fakeDigest = (seed: string): string => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
 
 /** Provider outputs the mocks compute from inputs, the way the real providers would. */
@@ -111,8 +135,10 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
         await pulumi.runtime.setMocks(
             {
                 newResource: (args) => {
-                    const state = mockState(args.type, args.name, args.inputs as Inputs);
-                    resources.push({ type: args.type, name: args.name, inputs: args.inputs as Inputs });
+                    const secretPaths: string[] = [];
+                    const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Inputs;
+                    const state = mockState(args.type, args.name, inputs);
+                    resources.push({ type: args.type, name: args.name, inputs, secretPaths });
                     const metadata = state.metadata as { name?: string } | undefined;
                     return { id: metadata?.name ?? `${args.name}-id`, state };
                 },
