@@ -10,8 +10,8 @@ export PATH="$venv/bin:$PATH"
 cd "$backend_dir"
 
 echo "== ruff"
-ruff format --check src tests "$repo_dir/loadtest"
-ruff check src tests "$repo_dir/loadtest"
+ruff format --check --config pyproject.toml src tests "$repo_dir/loadtest"
+ruff check --config pyproject.toml src tests "$repo_dir/loadtest"
 
 echo "== mypy (strict)"
 mypy src tests "$repo_dir/loadtest"

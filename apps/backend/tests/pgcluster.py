@@ -52,7 +52,10 @@ def _server_user() -> str | None:
 
 
 class PostgresCluster:
-    def __init__(self) -> None:
+    """`durable=False` (tests) trades crash safety for speed; benchmarks keep the defaults."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = find_bindir()
         self.user = _server_user()
         self.root = Path(tempfile.mkdtemp(prefix="todo-pg-"))
@@ -89,9 +92,10 @@ class PostgresCluster:
     def start(self) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c unix_socket_directories={self.root} -c max_connections=200"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
