@@ -2,11 +2,18 @@
 Labels every object carries. Call with (dict "root" $ "component" "backend").
 */}}
 {{- define "todo-app.labels" -}}
+{{ include "todo-app.stableLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | quote }}
+{{- end }}
+
+{{/*
+Labels that never change with the chart's version. Call with (dict "root" $ "component" "backend").
+*/}}
+{{- define "todo-app.stableLabels" -}}
 {{ include "todo-app.selectorLabels" . }}
 app.kubernetes.io/part-of: todo-app
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | quote }}
 {{- end }}
 
 {{/*

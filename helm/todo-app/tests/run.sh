@@ -7,41 +7,10 @@ set -euo pipefail
 
 tests_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 chart_dir="$(dirname "$tests_dir")"
-# shellcheck source=versions.env
-source "$tests_dir/versions.env"
-cache_dir="${TODO_CACHE_DIR:-$HOME/.cache/todo-k8s}"
-toolchain_dir="$cache_dir/toolchain"
-mkdir -p "$toolchain_dir"
-
-log() { printf '[chart-tests] %s\n' "$*" >&2; }
-
-# Installs a Go command into $toolchain_dir/<name>-<version>/<name> unless already there.
-# Built into a temporary folder and renamed, so an interrupted build never looks complete.
-ensure_go_tool() {
-  local name="$1" version="$2" package="$3" ldflags="$4"
-  local dir="$toolchain_dir/$name-$version"
-  if [[ -x "$dir/$name" ]]; then
-    return
-  fi
-  command -v go >/dev/null || { log "go is needed to build $name $version"; exit 1; }
-  log "building $name $version from the Go module proxy (once; cached in $dir)"
-  local started=$SECONDS partial
-  partial="$(mktemp -d "$dir.partial.XXXXXX")"
-  GOBIN="$partial" CGO_ENABLED=0 GOFLAGS=-trimpath nice -n 10 \
-    go install -ldflags "$ldflags" "$package@$version"
-  if ! mv -T "$partial" "$dir" 2>/dev/null; then
-    rm -rf "$partial" # another run finished the same build first
-  fi
-  log "built $name $version in $((SECONDS - started)) s"
-}
-
-ensure_go_tool helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
-  "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION $(
-    for package in pkg/lint/rules pkg/chartutil; do
-      printf -- '-X helm.sh/helm/v3/%s.k8sVersionMajor=1 -X helm.sh/helm/v3/%s.k8sVersionMinor=%s ' \
-        "$package" "$package" "$HELM_KUBERNETES_MINOR"
-    done)"
-ensure_go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform "-s -w"
+# shellcheck source=tools.sh
+source "$tests_dir/tools.sh"
+helm_bin="$(ensure_helm)"
+kubeconform_bin="$(ensure_kubeconform)"
 
 # The venv is keyed by the requirements and the interpreter. It is built under a temporary
 # name and renamed; its tools are run as `python -m`, which does not depend on its path.
@@ -72,8 +41,7 @@ fi
 log "type-checking the tests (mypy --strict)"
 "$python" -m mypy --strict --cache-dir "$cache_dir/chart-tests-mypy-$venv_key" "$tests_dir"
 
-export HELM_BIN="$toolchain_dir/helm-$HELM_VERSION/helm"
-export KUBECONFORM_BIN="$toolchain_dir/kubeconform-$KUBECONFORM_VERSION/kubeconform"
+export HELM_BIN="$helm_bin" KUBECONFORM_BIN="$kubeconform_bin"
 export KUBERNETES_SCHEMA_DIR="$schema_dir"
 export KUBERNETES_VERSION CHART_DIR="$chart_dir"
 log "$("$HELM_BIN" version --short), kubeconform $KUBECONFORM_VERSION, Kubernetes $KUBERNETES_VERSION schemas"

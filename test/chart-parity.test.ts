@@ -1,0 +1,160 @@
+// Parity of the two deploy paths: the chart helm/todo-app, rendered by the real helm with the
+// values ChartApp computes from a stack's configuration, plus the objects ChartApp creates
+// itself, against the native path's manifests for the same configuration (captured by running
+// index.ts under mocks). Every difference fails the test unless an allowance below explains it.
+import { type Allowance, applyAllowances, compareManifests, type Difference, type Manifest } from "./chart/compare";
+import { type ChartAppRun, runChartApp } from "./chart/chart-app-run";
+import { ensureHelm, renderChart } from "./chart/render";
+import { manifests, type ProgramRun, type RunOptions, runProgram, type StackName } from "./harness";
+import { checkPolicies } from "./policies";
+
+const PROD: RunOptions = {
+    config: {
+        imageRepository: "ghcr.io/acme",
+        registryUsername: "acme",
+        registryPassword: "ghp_registry-token",
+        databaseUrl: "postgresql://alice:n30n-pa55word@ep-cool-name-123456.eu-central-1.aws.neon.tech/todo",
+        jwtSecret: "prod-jwt-signing-key-0123456789abcdefghijklmnop",
+        imagePullSecret: "true",
+        databaseEgressCidrs: JSON.stringify(["3.120.0.0/14", "18.156.0.0/14"]),
+    },
+    secretKeys: ["registryPassword", "databaseUrl", "jwtSecret"],
+};
+
+/** Dev with every optional setting moved off its default. */
+const DEV_OPTIONS: RunOptions = {
+    config: {
+        ingressHost: "todo.example.com",
+        ingressClassName: "traefik",
+        ingressTlsSecret: "todo-tls",
+        corsOrigins: JSON.stringify(["https://todo.example.com"]),
+        logLevel: "debug",
+        webConcurrency: "3",
+        jwtExpireMinutes: "30",
+        frontendServiceType: "LoadBalancer",
+        backendMinReplicas: "2",
+        backendMaxReplicas: "7",
+        cpuTargetUtilization: "60",
+        backendCpuLimit: "1500m",
+        frontendMemoryLimit: "768Mi",
+        postgresStorageSize: "5Gi",
+        postgresStorageClass: "standard",
+    },
+};
+
+const SCENARIOS: [string, StackName, RunOptions][] = [
+    ["dev", "dev", {}],
+    ["prod", "prod", PROD],
+    ["dev with every option set", "dev", DEV_OPTIONS],
+];
+
+const MIGRATION_JOB = /^Job\/migrate-[0-9a-f]{10}$/;
+
+/**
+ * The differences that are right. Each says why; an allowance that no scenario needs fails the
+ * last test, so the list cannot rot.
+ */
+const ALLOWANCES: Allowance[] = [
+    // Who manages the object is the point of the two paths: "pulumi" vs "Helm".
+    { object: /./, path: /(^|\.)labels\.app\.kubernetes\.io\/managed-by$/, why: "managed-by differs by design" },
+    // Helm's conventional chart label, and the app version label; see the report on
+    // app.kubernetes.io/version, which the contract asks of both paths.
+    { object: /./, path: /(^|\.)labels\.(helm\.sh\/chart|app\.kubernetes\.io\/version)$/, why: "chart-only labels" },
+    // The checksums that roll pods on a configuration change hash the same data differently
+    // (native: JSON of the data and the secret values; chart: the rendered ConfigMap data; the
+    // chart cannot hash a Secret it does not render).
+    { object: /^Deployment\//, path: /^spec\.template\.metadata\.annotations\.checksum\/(config|secrets)$/, why: "checksum annotations" },
+    // The native Deployment spells out Kubernetes' default history limit.
+    { object: /^Deployment\//, path: /^spec\.revisionHistoryLimit$/, why: "default value 10 spelled out" },
+    // The chart's migration Job is a Helm hook (README, "Database migrations"): its annotations,
+    // its settings inlined from the release's values instead of todo-config (pre-upgrade would
+    // read the previous revision's), and the namespace's default ServiceAccount, because as a
+    // pre-install hook it can run before the chart's ServiceAccount exists.
+    { object: MIGRATION_JOB, path: /^metadata\.annotations$/, why: "helm hook annotations" },
+    { object: MIGRATION_JOB, path: /^spec\.template\.spec\.containers\[0\]\.(env|envFrom)$/, why: "hook settings inlined" },
+    { object: MIGRATION_JOB, path: /^spec\.template\.spec\.serviceAccountName$/, why: "hook may run before the ServiceAccount exists" },
+    // The contract has every pod use the ServiceAccount todo-app; the native Postgres pods use
+    // the namespace's default one (components/database.ts sets no serviceAccountName). Neither
+    // mounts a token, so both are equally closed; the chart keeps to the contract.
+    { object: /^StatefulSet\/postgres$/, path: /^spec\.template\.spec\.serviceAccountName$/, why: "native Postgres pods use the default ServiceAccount" },
+];
+
+interface ScenarioResult {
+    native: ProgramRun;
+    chartApp: ChartAppRun;
+    chart: Manifest[];
+    differences: Difference[];
+}
+
+const usedAllowances = new Set<Allowance>();
+const results = new Map<string, ScenarioResult>();
+let helm = "";
+
+beforeAll(() => {
+    // Builds helm on a cold machine (minutes, once); later runs find it in the cache.
+    helm = ensureHelm();
+}, 20 * 60 * 1000);
+
+describe.each(SCENARIOS)("%s", (scenario, stack, options) => {
+    beforeAll(async () => {
+        const native = await runProgram(stack, options);
+        const images = { backend: String(native.outputs.backendImage), frontend: String(native.outputs.frontendImage) };
+        const chartApp = await runChartApp(stack, images, options);
+        const release = chartApp.resources.find((resource) => resource.type === "kubernetes:helm.sh/v3:Release");
+        if (!release) {
+            throw new Error("ChartApp registered no Helm Release");
+        }
+        const namespace = String(release.inputs.namespace);
+        const pulumiObjects = chartApp.resources.filter((resource) => resource.type.startsWith("kubernetes:") && resource !== release).map((resource) => resource.inputs);
+        // Helm test pods and their NetworkPolicies only exist while `helm test` runs.
+        const chart = renderChart(helm, release.inputs.values, namespace).filter((manifest) => !isTestHook(manifest));
+        const nativeObjects = manifests(native).filter((manifest) => manifest.kind !== "Namespace");
+        results.set(scenario, { native, chartApp, chart, differences: compareManifests(nativeObjects, [...chart, ...pulumiObjects]) });
+    });
+
+    const result = (): ScenarioResult => {
+        const found = results.get(scenario);
+        if (!found) {
+            throw new Error(`scenario ${scenario} did not run`);
+        }
+        return found;
+    };
+
+    test("the chart renders the native path's objects, with no unexplained difference", () => {
+        const { differences } = result();
+        expect(differences.length).toBeGreaterThan(0);
+        expect(applyAllowances(differences, ALLOWANCES, usedAllowances)).toEqual([]);
+    });
+
+    test("the Release is installed in the stack's namespace as `todo`, its database password secret", () => {
+        const { chartApp } = result();
+        const release = chartApp.resources.find((resource) => resource.type === "kubernetes:helm.sh/v3:Release");
+        expect(release?.inputs.name).toBe("todo");
+        expect(release?.inputs.chart).toMatch(/helm\/todo-app$/);
+        const values = release?.inputs.values as { database: { inCluster: { enabled: boolean } } };
+        expect(isSecret(release?.secretPaths ?? [], "values.database.inCluster.password")).toBe(values.database.inCluster.enabled);
+        const appSecret = chartApp.resources.find((resource) => resource.type === "kubernetes:core/v1:Secret" && resource.inputs.metadata.name === "todo-secrets");
+        for (const key of ["DATABASE_URL", "JWT_SECRET"]) {
+            expect(isSecret(appSecret?.secretPaths ?? [], `stringData.${key}`)).toBe(true);
+        }
+    });
+
+    test("the chart's objects pass the project's policy checks", () => {
+        expect(checkPolicies(result().chart)).toEqual([]);
+    });
+});
+
+test("every allowance is needed by some scenario", () => {
+    const unused = ALLOWANCES.filter((allowance) => !usedAllowances.has(allowance)).map((allowance) => allowance.why);
+    expect(unused).toEqual([]);
+});
+
+/** Whether the value at a path was passed as a secret: the SDK may mark an enclosing value instead. */
+function isSecret(secretPaths: string[], at: string): boolean {
+    return secretPaths.some((secret) => at === secret || at.startsWith(`${secret}.`) || at.startsWith(`${secret}[`));
+}
+
+function isTestHook(manifest: Manifest): boolean {
+    const annotations = (manifest.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
+    return annotations["helm.sh/hook"] === "test";
+}
