@@ -17,6 +17,8 @@ export interface Allowance {
     object: RegExp;
     path: RegExp;
     why: string;
+    /** Scenarios it applies to; all when absent. */
+    scenarios?: string[];
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);

@@ -28,15 +28,20 @@ export function ensureHelm(): string {
     return helm;
 }
 
-/** `helm template` of the chart with these values in this namespace, as parsed objects. */
-export function renderChart(helm: string, values: unknown, namespace: string, releaseName = "todo"): Manifest[] {
+/**
+ * `helm template` of the chart in a namespace, as parsed objects.
+ * @param valuesFiles the chart's own values files to apply first, e.g. values-dev.yaml
+ * @param values values applied last
+ */
+export function renderChart(helm: string, namespace: string, valuesFiles: string[], values: unknown): Manifest[] {
     const folder = mkdtempSync(path.join(tmpdir(), "todo-chart-"));
     try {
         const valuesFile = path.join(folder, "values.json");
         writeFileSync(valuesFile, JSON.stringify(values));
+        const files = [...valuesFiles.map((file) => path.join(CHART_DIR, file)), valuesFile].flatMap((file) => ["--values", file]);
         const stream = execFileSync(
             helm,
-            ["template", releaseName, CHART_DIR, "--namespace", namespace, "--values", valuesFile, "--kube-version", KUBERNETES_VERSION],
+            ["template", "todo", CHART_DIR, "--namespace", namespace, ...files, "--kube-version", KUBERNETES_VERSION],
             { encoding: "utf8", env: { ...process.env, KUBECONFIG: "/dev/null" } },
         );
         return yaml.loadAll(stream).filter((doc): doc is Manifest => doc !== null && typeof doc === "object");
