@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
+import { ChartApp } from "./components/chart";
 import { Database } from "./components/database";
 import { Images } from "./components/images";
 import { AppNamespace } from "./components/namespace";
@@ -14,29 +15,40 @@ const config = loadStackConfig();
 
 const images = new Images("images", { settings: config.images });
 const namespace = new AppNamespace("namespace", { name: config.namespace });
-const database = new Database("database", { namespace: namespace.name, settings: config.database });
 // Generated once per stack and kept in its state when the stack sets none (dev).
-const jwtSecret = config.jwtSecret ?? new random.RandomPassword("jwt-secret", { length: 48, special: false }).result;
+const jwtSecret = pulumi.secret(config.jwtSecret ?? new random.RandomPassword("jwt-secret", { length: 48, special: false }).result);
+const appImages = { backend: images.backendRef, frontend: images.frontendRef };
 
-const app = new TodoApp("todo", {
-    namespace: namespace.name,
-    images: { backend: images.backendRef, frontend: images.frontendRef },
-    databaseUrl: database.url,
-    databaseInCluster: database.inCluster,
-    databaseEgressCidrs: config.database.mode === "external" ? config.database.egressCidrs : undefined,
-    databaseReady: database.ready,
-    jwtSecret: pulumi.secret(jwtSecret),
-    jwtExpireMinutes: config.jwtExpireMinutes,
-    backend: config.backend,
-    frontend: config.frontend,
-    cpuTargetUtilization: config.cpuTargetUtilization,
-    webConcurrency: config.webConcurrency,
-    frontendService: config.frontendService,
-    ingress: config.ingress,
-    logLevel: config.logLevel,
-    corsOrigins: config.corsOrigins,
-    pullSecret: config.images.pullSecret && config.images.registry ? config.images.registry : undefined,
-});
+/** Every object as a Pulumi resource (the default). */
+function deployNative(): TodoApp {
+    const database = new Database("database", { namespace: namespace.name, settings: config.database });
+    return new TodoApp("todo", {
+        namespace: namespace.name,
+        images: appImages,
+        databaseUrl: database.url,
+        databaseInCluster: database.inCluster,
+        databaseEgressCidrs: config.database.mode === "external" ? config.database.egressCidrs : undefined,
+        databaseReady: database.ready,
+        jwtSecret,
+        jwtExpireMinutes: config.jwtExpireMinutes,
+        backend: config.backend,
+        frontend: config.frontend,
+        cpuTargetUtilization: config.cpuTargetUtilization,
+        webConcurrency: config.webConcurrency,
+        frontendService: config.frontendService,
+        ingress: config.ingress,
+        logLevel: config.logLevel,
+        corsOrigins: config.corsOrigins,
+        pullSecret: config.images.pullSecret && config.images.registry ? config.images.registry : undefined,
+    });
+}
+
+/** The same app as a Helm release of helm/todo-app (helm history, rollback and test work on it). */
+function deployChart(): ChartApp {
+    return new ChartApp("todo", { namespace: namespace.name, config, images: appImages, jwtSecret });
+}
+
+const app = config.deployMethod === "chart" ? deployChart() : deployNative();
 
 const ns = config.namespace;
 const { type: serviceType, nodePort } = config.frontendService;
@@ -59,6 +71,9 @@ export const commands = {
     backendLogs: `kubectl -n ${ns} logs deployment/backend -f`,
     frontendLogs: `kubectl -n ${ns} logs deployment/frontend -f`,
     rolloutStatus: `kubectl -n ${ns} rollout status deployment/backend deployment/frontend`,
-    rollback: `kubectl -n ${ns} rollout undo deployment/backend && kubectl -n ${ns} rollout undo deployment/frontend`,
+    rollback:
+        config.deployMethod === "chart"
+            ? `helm rollback todo -n ${ns}`
+            : `kubectl -n ${ns} rollout undo deployment/backend && kubectl -n ${ns} rollout undo deployment/frontend`,
     pods: `kubectl -n ${ns} get pods,hpa`,
 };

@@ -172,9 +172,9 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
     return run;
 }
 
-/** Kubernetes objects among the captured resources (the provider's type tokens start with kubernetes:). */
+/** Kubernetes objects among the captured resources (the provider's type tokens start with kubernetes:; a Helm release is not one). */
 export function manifests(run: ProgramRun): Inputs[] {
-    return run.resources.filter((resource) => resource.type.startsWith("kubernetes:")).map((resource) => resource.inputs);
+    return run.resources.filter((resource) => resource.type.startsWith("kubernetes:") && resource.type !== "kubernetes:helm.sh/v3:Release").map((resource) => resource.inputs);
 }
 
 export function findManifest(run: ProgramRun, kind: string, name: string): Inputs {

@@ -360,3 +360,16 @@ describe("stability across runs", () => {
         expect(container(findManifest(preview, "Deployment", "backend")).image).toBe(container(findManifest(dev, "Deployment", "backend")).image);
     });
 });
+
+describe("chart deploy method", () => {
+    test("deploys one Helm release of helm/todo-app instead of native workloads, rolled back with helm", async () => {
+        const run = await runProgram("dev", { config: { deployMethod: "chart" } });
+        const releases = run.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
+        expect(releases).toHaveLength(1);
+        expect(releases[0]?.inputs).toMatchObject({ name: "todo", namespace: "todo-app", atomic: true });
+        expect(String(releases[0]?.inputs.chart)).toMatch(/helm\/todo-app$/);
+        expect(manifests(run).filter((m) => m.kind === "Deployment" || m.kind === "StatefulSet")).toEqual([]);
+        expect(inventory(run)).toEqual(["Namespace/todo-app", "Secret/todo-secrets"]);
+        expect((run.outputs.commands as Json).rollback).toBe("helm rollback todo -n todo-app");
+    });
+});
