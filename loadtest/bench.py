@@ -77,6 +77,10 @@ SCENARIOS: dict[str, list[Run]] = {
         Run("peak-mix-no-think", "TodoUser", 32, 0.0, 30),
         Run("ceiling-health-no-think", "HealthUser", 32, 0.0, 30),
     ],
+    "peak": [
+        Run("peak-mix-no-think", "TodoUser", 32, 0.0, 30),
+        Run("ceiling-health-no-think", "HealthUser", 32, 0.0, 30),
+    ],
     "smoke": [Run("smoke-5-users", "TodoUser", 5, 1.0, 60, **SEED_CRITERIA)],
     "load": [Run("load-50-users", "TodoUser", 50, 1.0, 300, **SEED_CRITERIA)],
     "stress": [Run("stress-200-users", "TodoUser", 200, 1.0, 120, **SEED_CRITERIA)],
@@ -121,15 +125,16 @@ def start_server(database_url: str, results_dir: Path) -> tuple[subprocess.Popen
         str(port),
     ]
     if os.environ.get("TODO_BENCH_PROFILE"):
-        # pyinstrument wraps the single-worker server; the report is written when it stops.
+        # pyinstrument wraps the single-worker server; render the session with
+        # `python -m pyinstrument --load profile.pyisession -r text`.
         command = [
             sys.executable,
             "-m",
             "pyinstrument",
             "-r",
-            "html",
+            "pyisession",
             "-o",
-            str(results_dir / "profile.html"),
+            str(results_dir / "profile.pyisession"),
             "-m",
             "todo_api",
             "serve",

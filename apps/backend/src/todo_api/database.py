@@ -16,16 +16,22 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    """Engine in autocommit mode: every query of the app is one self-contained statement.
+
+    That spares the BEGIN/COMMIT/ROLLBACK round trips around each request. There is no
+    pre-ping either: a connection found dead raises, the pool discards every connection of
+    that generation, and the request gets a 503 (see app.py) that the client may retry.
+    """
     if settings.is_sqlite:
-        engine = create_async_engine(settings.sqlalchemy_url, pool_pre_ping=True)
+        engine = create_async_engine(settings.sqlalchemy_url, isolation_level="AUTOCOMMIT")
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return create_async_engine(
         settings.sqlalchemy_url,
+        isolation_level="AUTOCOMMIT",
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         pool_recycle=1800,
         pool_timeout=10,
         connect_args=connect_args,

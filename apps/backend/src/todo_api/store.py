@@ -88,7 +88,7 @@ class Store:
             .returning(users.c.id, users.c.email, users.c.password_hash, users.c.created_at)
         )
         try:
-            async with self._engine.begin() as connection:
+            async with self._engine.connect() as connection:
                 row = (await connection.execute(statement)).one()
         except IntegrityError:
             raise EmailTakenError(email) from None
@@ -112,17 +112,23 @@ class Store:
         condition = todos.c.user_id == user_id
         if status != "all":
             condition = and_(condition, todos.c.completed.is_(status == "done"))
+        # One statement gives the page and the total (a window count over the filtered rows).
         page = (
-            select(*_TODO_COLUMNS)
+            select(*_TODO_COLUMNS, func.count().over().label("total"))
             .where(condition)
             .order_by(todos.c.id.desc())
             .limit(limit)
             .offset(offset)
         )
-        count = select(func.count()).select_from(todos).where(condition)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(page)).all()
-            total = (await connection.execute(count)).scalar_one()
+            if rows:
+                total = int(rows[0].total)
+            elif offset == 0:
+                total = 0
+            else:  # a page past the end still reports how many there are
+                count = select(func.count()).select_from(todos).where(condition)
+                total = (await connection.execute(count)).scalar_one()
         return TodoListing(items=[_todo(row) for row in rows], total=total)
 
     async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
@@ -140,7 +146,7 @@ class Store:
             .returning(*_TODO_COLUMNS)
         )
         try:
-            async with self._engine.begin() as connection:
+            async with self._engine.connect() as connection:
                 row = (await connection.execute(statement)).one()
         except IntegrityError:
             raise UnknownOwnerError(user_id) from None
@@ -162,12 +168,12 @@ class Store:
             .values(**changes, updated_at=_now())
             .returning(*_TODO_COLUMNS)
         )
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             row = (await connection.execute(statement)).one_or_none()
         return None if row is None else _todo(row)
 
     async def delete_todo(self, user_id: int, todo_id: int) -> bool:
         statement = delete(todos).where(todos.c.id == todo_id, todos.c.user_id == user_id)
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             result = await connection.execute(statement)
         return result.rowcount == 1
