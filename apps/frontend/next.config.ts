@@ -19,8 +19,6 @@ const nextConfig: NextConfig = {
   outputFileTracingRoot: __dirname,
   poweredByHeader: false,
   reactStrictMode: true,
-  // Linting is its own step in scripts/test.sh; image builds need no ESLint.
-  eslint: { ignoreDuringBuilds: true },
   headers: () => Promise.resolve([{ source: "/:path*", headers: securityHeaders }]),
 };
 

@@ -1,0 +1,128 @@
+import { join } from "node:path";
+
+import { alerts, expect, PASSWORD, signUp, test, uniqueEmail } from "./support/fixtures";
+import { SCREENSHOT_DIR } from "./support/paths";
+
+test("the list needs a session", async ({ page }) => {
+  await page.goto("/todos");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.screenshot({ path: join(SCREENSHOT_DIR, "login-desktop.png") });
+});
+
+test("sign-up and log-in explain what is wrong", async ({ page }) => {
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill("not-an-email");
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Enter an email address like name@example.com.")).toBeVisible();
+  await expect(page.getByText("Use at least 8 characters.")).toBeVisible();
+  await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel("Email")).toHaveValue("not-an-email");
+
+  const email = uniqueEmail("dup");
+  await signUp(page, email);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(alerts(page)).toContainText("An account with this email already exists.");
+
+  await page.getByRole("link", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(alerts(page)).toContainText("That email and password don't match an account.");
+  await expect(page.getByLabel("Email")).toHaveValue(email);
+  await expect(page.getByLabel("Password")).toHaveValue("");
+});
+
+test("a stale session cookie leads back to log in", async ({ page, context, baseURL }) => {
+  await context.addCookies([{ name: "todo_session", value: "not-a-valid-token", url: baseURL ?? "" }]);
+  await page.goto("/todos");
+  await expect(page).toHaveURL(/\/login\?expired=1$/);
+  await expect(page.getByRole("status")).toContainText("Your session has ended");
+});
+
+test("the session cookie is httpOnly and SameSite", async ({ page, context }) => {
+  await signUp(page, uniqueEmail("cookie"));
+  const session = (await context.cookies()).find((cookie) => cookie.name === "todo_session");
+  expect(session?.httpOnly).toBe(true);
+  expect(session?.sameSite).toBe("Lax");
+  expect(await page.evaluate(() => document.cookie)).not.toContain("todo_session");
+});
+
+test("a change posted from another site is refused", async ({ page, context, baseURL }) => {
+  await signUp(page, uniqueEmail("csrf"));
+  // Replay the add-todo server action with a foreign Origin, as a cross-site form post would.
+  let actionRequest: { headers: Record<string, string>; body: string } | null = null;
+  page.on("request", (request) => {
+    if (request.method() === "POST" && request.headers()["next-action"] !== undefined) {
+      actionRequest = { headers: request.headers(), body: request.postData() ?? "" };
+    }
+  });
+  await page.getByLabel("New todo").fill("Legit todo");
+  await page.getByLabel("New todo").press("Enter");
+  await expect(page.getByText("Legit todo")).toBeVisible();
+  expect(actionRequest).not.toBeNull();
+  const { headers, body } = actionRequest as unknown as { headers: Record<string, string>; body: string };
+
+  const forged = await context.request.post(`${baseURL ?? ""}/todos`, {
+    headers: { ...headers, origin: "https://evil.example" },
+    data: body.replace("Legit todo", "Forged todo"),
+  });
+  expect(forged.status()).toBeGreaterThanOrEqual(400);
+  await page.reload();
+  await expect(page.getByText("Legit todo")).toBeVisible();
+  await expect(page.getByText("Forged todo")).toHaveCount(0);
+});
+
+test("everything works from the keyboard", async ({ page }) => {
+  await page.goto("/signup");
+  await page.keyboard.press("Tab"); // skip link
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await page.keyboard.press("Tab"); // brand
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Email")).toBeFocused();
+  await page.keyboard.type(uniqueEmail("keys"));
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/todos$/);
+
+  await page.getByLabel("New todo").focus();
+  await page.keyboard.type("Keyboard todo");
+  await page.keyboard.press("Enter");
+  const done = page.getByRole("button", { name: "Done: Keyboard todo" });
+  await expect(done).toBeVisible();
+
+  await done.focus();
+  await page.keyboard.press("Space");
+  await expect(done).toHaveAttribute("aria-pressed", "true");
+
+  // Tab from the check button to Edit, open the editor, then leave it with Escape.
+  await done.focus();
+  await page.keyboard.press("Tab");
+  const edit = page.getByRole("button", { name: "Edit Keyboard todo" });
+  await expect(edit).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page.getByLabel("Title")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(page.getByLabel("Title")).toHaveCount(0);
+  await expect(edit).toBeFocused();
+
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type("Keyboard todo, renamed");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("button", { name: "Delete Keyboard todo, renamed" })).toBeVisible();
+
+  await page.getByRole("button", { name: "Delete Keyboard todo, renamed" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "No todos yet" })).toBeVisible();
+});

@@ -1,0 +1,40 @@
+// The production build of this app, run as the standalone server the image ships.
+
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+import { freePort, httpOk, startService, waitUntil, type Service } from "./processes";
+
+const SERVER = resolve(__dirname, "..", "..", ".next", "standalone", "server.js");
+
+export type Frontend = Service & { readonly url: string };
+
+export async function startFrontend(backendUrl: string, logDir: string): Promise<Frontend> {
+  if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first`);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(logDir, "frontend.log");
+  const { service, child } = startService({
+    name: "frontend",
+    command: process.execPath,
+    args: [SERVER],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      PORT: String(port),
+      HOSTNAME: "127.0.0.1",
+      BACKEND_URL: backendUrl,
+      // Short enough that the "backend is slow" state shows up within a test's patience.
+      BACKEND_TIMEOUT_MS: process.env.BACKEND_TIMEOUT_MS ?? "3000",
+    },
+    logFile,
+  });
+  try {
+    await waitUntil("frontend", child, () => httpOk(`${url}/api/health`), { logFile });
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
+  return { ...service, url };
+}
