@@ -92,6 +92,10 @@ const ALLOWANCES: Allowance[] = [
     { object: MIGRATION_JOB, path: /^metadata\.annotations$/, why: "helm hook annotations" },
     { object: MIGRATION_JOB, path: /^spec\.template\.spec\.containers\[0\]\.(env|envFrom)$/, why: "hook settings inlined" },
     { object: MIGRATION_JOB, path: /^spec\.template\.spec\.serviceAccountName$/, why: "hook may run before the ServiceAccount exists" },
+    // The native path creates the Job only once the Postgres StatefulSet is ready (dependsOn);
+    // Helm does not order a post-install hook after it (without --wait), so the chart's Job
+    // waits for the database's port in an init container, bounded to 300 s.
+    { object: MIGRATION_JOB, path: /^spec\.template\.spec\.initContainers$/, why: "hook waits for the database itself" },
     // The contract has every pod use the ServiceAccount todo-app; the native Postgres pods use
     // the namespace's default one (components/database.ts sets no serviceAccountName). Neither
     // mounts a token, so both are equally closed; the chart keeps to the contract.

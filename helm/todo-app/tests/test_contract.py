@@ -466,6 +466,13 @@ def test_migration_job_hook(stack: str, events: set[str], request: pytest.Fixtur
     assert migrate["image"] == container(find(objects, "Deployment", "backend"), "backend")["image"]
     config = find(objects, "ConfigMap", "todo-config")["data"]
     assert {e["name"]: e["value"] for e in migrate["env"] if "value" in e} == config
+    wait = pod["initContainers"][0]
+    assert wait["name"] == "wait-for-database"
+    assert wait["image"] == migrate["image"]
+    assert wait["command"][:2] == ["python", "-c"]
+    compile(wait["command"][2], "wait-for-database", "exec")
+    secret_refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in migrate["env"] + wait["env"] if "valueFrom" in e}
+    assert len(secret_refs) == 1
     # Every other hook of the same events (the Secret copy) is created before the Job.
     for other in objects:
         if other is not job and hook_events(other) == events:
