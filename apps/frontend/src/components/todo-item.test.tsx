@@ -1,0 +1,138 @@
+// @vitest-environment jsdom
+
+import { cleanup, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it } from "vitest";
+
+import type { Todo } from "@/lib/backend-client";
+import type { TodoActionState, TodoFormState } from "@/lib/form-state";
+
+import { TodoItem, type TodoItemActions } from "./todo-item";
+
+const TODO: Todo = {
+  id: 3,
+  title: "Renew passport",
+  description: "Photos first",
+  completed: false,
+  createdAt: "2026-01-01T10:00:00Z",
+  updatedAt: "2026-01-01T10:00:00Z",
+};
+
+type Call = { action: string; fields: Record<string, string> };
+
+/** Actions that record what the form sent and answer as the server actions would. */
+function recordingActions(answers: {
+  edit?: (state: TodoFormState) => TodoFormState;
+  setCompleted?: TodoActionState;
+  remove?: TodoActionState;
+}): { actions: TodoItemActions; calls: Call[] } {
+  const calls: Call[] = [];
+  const record = (action: string, form: FormData) => {
+    const fields: Record<string, string> = {};
+    form.forEach((value, name) => {
+      if (typeof value === "string") fields[name] = value;
+    });
+    calls.push({ action, fields });
+  };
+  return {
+    calls,
+    actions: {
+      edit: (state, form) => {
+        record("edit", form);
+        return Promise.resolve(answers.edit?.(state) ?? { ...state, status: "saved" });
+      },
+      setCompleted: (_state, form) => {
+        record("setCompleted", form);
+        return Promise.resolve(answers.setCompleted ?? { error: null });
+      },
+      remove: (_state, form) => {
+        record("remove", form);
+        return Promise.resolve(answers.remove ?? { error: null });
+      },
+    },
+  };
+}
+
+afterEach(cleanup);
+
+describe("TodoItem", () => {
+  it("shows the title, the description and the completion state", () => {
+    const { actions } = recordingActions({});
+    render(<TodoItem todo={{ ...TODO, completed: true }} actions={actions} />);
+    expect(screen.getByText("Renew passport")).toBeTruthy();
+    expect(screen.getByText("Photos first")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Done: Renew passport" }).getAttribute("aria-pressed")).toBe("true");
+    expect(screen.getByRole("listitem").className).toContain("is-done");
+  });
+
+  it("asks to complete an open todo and to reopen a done one", async () => {
+    const user = userEvent.setup();
+    const { actions, calls } = recordingActions({});
+    const { rerender } = render(<TodoItem todo={TODO} actions={actions} />);
+    await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
+    await waitFor(() => {
+      expect(calls).toEqual([{ action: "setCompleted", fields: { id: "3", completed: "true" } }]);
+    });
+
+    rerender(<TodoItem todo={{ ...TODO, completed: true }} actions={actions} />);
+    await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
+    await waitFor(() => {
+      expect(calls[1]).toEqual({ action: "setCompleted", fields: { id: "3", completed: "false" } });
+    });
+  });
+
+  it("shows why a change failed", async () => {
+    const user = userEvent.setup();
+    const { actions } = recordingActions({ remove: { error: "We can't reach the todo service right now." } });
+    render(<TodoItem todo={TODO} actions={actions} />);
+    await user.click(screen.getByRole("button", { name: "Delete Renew passport" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("We can't reach the todo service right now.");
+  });
+
+  it("edits in place and closes once saved", async () => {
+    const user = userEvent.setup();
+    const { actions, calls } = recordingActions({});
+    render(<TodoItem todo={TODO} actions={actions} />);
+
+    await user.click(screen.getByRole("button", { name: "Edit Renew passport" }));
+    const title = screen.getByLabelText<HTMLInputElement>("Title");
+    expect(document.activeElement).toBe(title);
+    expect(title.value).toBe("Renew passport");
+    expect(screen.getByLabelText<HTMLTextAreaElement>("Description").value).toBe("Photos first");
+
+    await user.clear(title);
+    await user.type(title, "Renew passport before May{Enter}");
+    await waitFor(() => {
+      expect(screen.queryByLabelText("Title")).toBeNull();
+    });
+    expect(calls).toEqual([
+      { action: "edit", fields: { id: "3", title: "Renew passport before May", description: "Photos first" } },
+    ]);
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Edit Renew passport" }));
+  });
+
+  it("keeps the editor open with the reason when saving fails", async () => {
+    const user = userEvent.setup();
+    const { actions } = recordingActions({
+      edit: (state) => ({ ...state, status: "error", fieldErrors: { title: "Give the todo a title." } }),
+    });
+    render(<TodoItem todo={TODO} actions={actions} />);
+    await user.click(screen.getByRole("button", { name: "Edit Renew passport" }));
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    expect(await screen.findByText("Give the todo a title.")).toBeTruthy();
+    expect(screen.getByLabelText("Title").getAttribute("aria-invalid")).toBe("true");
+  });
+
+  it("leaves the editor with Escape and returns focus to Edit", async () => {
+    const user = userEvent.setup();
+    const { actions, calls } = recordingActions({});
+    render(<TodoItem todo={TODO} actions={actions} />);
+    await user.click(screen.getByRole("button", { name: "Edit Renew passport" }));
+    await user.type(screen.getByLabelText("Title"), " changed");
+    await user.keyboard("{Escape}");
+    expect(screen.queryByLabelText("Title")).toBeNull();
+    expect(screen.getByText("Renew passport")).toBeTruthy();
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Edit Renew passport" }));
+    expect(calls).toEqual([]);
+  });
+});

@@ -1,0 +1,203 @@
+// The client is exercised over real HTTP against a small scripted server on
+// 127.0.0.1, so timeouts, refused connections and odd answers are genuine.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { createBackendClient, type BackendFailure } from "./backend-client";
+
+type Seen = { method: string; url: string; authorization: string | undefined; body: unknown };
+type Reply = (request: Seen, response: ServerResponse) => void;
+
+let server: Server;
+let baseUrl: string;
+let reply: Reply;
+const seen: Seen[] = [];
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text === "" ? undefined : (JSON.parse(text) as unknown);
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+const TODO = {
+  id: 7,
+  title: "Water plants",
+  description: null,
+  completed: false,
+  created_at: "2026-01-01T10:00:00Z",
+  updated_at: "2026-01-01T10:00:00Z",
+};
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    void readBody(request).then((body) => {
+      const entry = {
+        method: request.method ?? "",
+        url: request.url ?? "",
+        authorization: request.headers.authorization,
+        body,
+      };
+      seen.push(entry);
+      reply(entry, response);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterEach(() => {
+  seen.length = 0;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function client(timeoutMs = 2000, failures: BackendFailure[] = []) {
+  return createBackendClient({ baseUrl: `${baseUrl}/`, timeoutMs, onFailure: (failure) => failures.push(failure) });
+}
+
+describe("successful calls", () => {
+  it("logs in with a JSON body and returns the session", async () => {
+    reply = (_, response) => {
+      json(response, 200, { access_token: "tok", token_type: "bearer", expires_in: 3600 });
+    };
+    const result = await client().logIn("ada@example.com", "secret123");
+    expect(result).toEqual({ ok: true, value: { token: "tok", expiresInSeconds: 3600 } });
+    expect(seen).toEqual([
+      {
+        method: "POST",
+        url: "/auth/login",
+        authorization: undefined,
+        body: { email: "ada@example.com", password: "secret123" },
+      },
+    ]);
+  });
+
+  it("lists todos with the bearer token and query, mapping field names", async () => {
+    reply = (_, response) => {
+      json(response, 200, { items: [TODO], total: 1, limit: 20, offset: 40 });
+    };
+    const result = await client().listTodos("tok", { status: "open", limit: 20, offset: 40 });
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        items: [
+          {
+            id: 7,
+            title: "Water plants",
+            description: null,
+            completed: false,
+            createdAt: "2026-01-01T10:00:00Z",
+            updatedAt: "2026-01-01T10:00:00Z",
+          },
+        ],
+        total: 1,
+        limit: 20,
+        offset: 40,
+      },
+    });
+    expect(seen[0]).toMatchObject({
+      method: "GET",
+      url: "/todos?status=open&limit=20&offset=40",
+      authorization: "Bearer tok",
+    });
+  });
+
+  it("uses the right verb and path for each change", async () => {
+    reply = (request, response) => {
+      if (request.method === "DELETE") {
+        response.writeHead(204).end();
+      } else {
+        json(response, request.method === "POST" && request.url === "/todos" ? 201 : 200, TODO);
+      }
+    };
+    const api = client();
+    expect((await api.createTodo("t", { title: "A", description: null })).ok).toBe(true);
+    expect((await api.updateTodo("t", 7, { title: "B", description: "d" })).ok).toBe(true);
+    expect((await api.setCompleted("t", 7, true)).ok).toBe(true);
+    expect((await api.setCompleted("t", 7, false)).ok).toBe(true);
+    expect(await api.deleteTodo("t", 7)).toEqual({ ok: true, value: true });
+    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual([
+      "POST /todos",
+      "PATCH /todos/7",
+      "POST /todos/7/complete",
+      "POST /todos/7/uncomplete",
+      "DELETE /todos/7",
+    ]);
+    expect(seen[0]?.body).toEqual({ title: "A", description: null });
+    expect(seen[1]?.body).toEqual({ title: "B", description: "d" });
+  });
+});
+
+describe("failures", () => {
+  it.each([
+    [401, { kind: "unauthorized" }],
+    [404, { kind: "not_found" }],
+    [409, { kind: "conflict" }],
+    [422, { kind: "invalid" }],
+    [500, { kind: "unavailable" }],
+    [503, { kind: "unavailable" }],
+    [418, { kind: "unexpected", status: 418 }],
+  ] as const)("maps HTTP %i to %j", async (status, failure) => {
+    reply = (_, response) => {
+      json(response, status, { detail: "Traceback (most recent call last): secret" });
+    };
+    expect(await client().me("tok")).toEqual({ ok: false, failure });
+  });
+
+  it("reports a body that breaks the contract as unexpected", async () => {
+    reply = (_, response) => {
+      json(response, 200, { items: [{ ...TODO, completed: "yes" }], total: 1, limit: 20, offset: 0 });
+    };
+    expect(await client().listTodos("tok", { status: "all", limit: 20, offset: 0 })).toEqual({
+      ok: false,
+      failure: { kind: "unexpected", status: 200 },
+    });
+  });
+
+  it("reports invalid JSON as unexpected", async () => {
+    reply = (_, response) => {
+      response.writeHead(200, { "content-type": "application/json" }).end("{not json");
+    };
+    expect(await client().me("tok")).toEqual({ ok: false, failure: { kind: "unexpected", status: 200 } });
+  });
+
+  it("gives up on a backend that does not answer in time", async () => {
+    reply = () => {
+      // Never answers; the client's deadline has to end the call.
+    };
+    const failures: BackendFailure[] = [];
+    const started = Date.now();
+    expect(await client(200, failures).me("tok")).toEqual({ ok: false, failure: { kind: "timeout" } });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(failures).toEqual([{ kind: "timeout" }]);
+  });
+
+  it("gives up on a body that stalls after the headers", async () => {
+    reply = (_, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write('{"id": 1,');
+    };
+    expect(await client(200).me("tok")).toEqual({ ok: false, failure: { kind: "timeout" } });
+  });
+
+  it("reports a refused connection as unavailable", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const api = createBackendClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+    expect(await api.health()).toEqual({ ok: false, failure: { kind: "unavailable" } });
+  });
+});
