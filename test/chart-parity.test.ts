@@ -76,8 +76,8 @@ const MIGRATION_JOB = /^Job\/migrate-[0-9a-f]{10}$/;
 const ALLOWANCES: Allowance[] = [
     // Who manages the object is the point of the two paths: "pulumi" vs "Helm".
     { object: /./, path: /(^|\.)labels\.app\.kubernetes\.io\/managed-by$/, why: "managed-by differs by design" },
-    // Helm's conventional chart label, and the app version label; see the report on
-    // app.kubernetes.io/version, which the contract asks of both paths.
+    // Helm's conventional chart label, and the app version label, which only the chart sets
+    // (the native objects carry no app.kubernetes.io/version).
     { object: /./, path: /(^|\.)labels\.(helm\.sh\/chart|app\.kubernetes\.io\/version)$/, why: "chart-only labels" },
     // The checksums that roll pods on a configuration change hash the same data differently
     // (native: JSON of the data and the secret values; chart: the rendered ConfigMap data; the
