@@ -24,7 +24,7 @@ class Services:
 _bearer = HTTPBearer(auto_error=False, description="Access token from /auth/signup or /auth/login")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -40,7 +40,7 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-def current_user_id(
+async def current_user_id(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> int:
