@@ -17,6 +17,10 @@ const nextConfig: NextConfig = {
   // The app folder is the tracing root, so the standalone server sits at
   // .next/standalone/server.js both here and inside the image build.
   outputFileTracingRoot: __dirname,
+  // The app shows no raster images, so the image optimizer and its native
+  // libvips (about 20 MB) stay out of the standalone output and the image.
+  images: { unoptimized: true },
+  outputFileTracingExcludes: { "*": ["node_modules/sharp/**", "node_modules/@img/**"] },
   poweredByHeader: false,
   reactStrictMode: true,
   headers: () => Promise.resolve([{ source: "/:path*", headers: securityHeaders }]),

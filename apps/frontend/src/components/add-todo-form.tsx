@@ -1,8 +1,8 @@
 "use client";
 
-import { useActionState, useId } from "react";
+import { useActionState, useId, useState } from "react";
 
-import { todoFormState, type SaveTodoAction } from "@/lib/form-state";
+import { todoFormState, type SaveTodoAction, type TodoFormState } from "@/lib/form-state";
 import { DESCRIPTION_MAX, TITLE_MAX } from "@/lib/validation";
 
 import { SubmitButton } from "./submit-button";
@@ -10,7 +10,13 @@ import { SubmitButton } from "./submit-button";
 const EMPTY = todoFormState({ title: "", description: "" });
 
 export function AddTodoForm({ action }: { action: SaveTodoAction }) {
-  const [state, formAction] = useActionState(action, EMPTY);
+  const [showDescription, setShowDescription] = useState(false);
+  const [state, formAction] = useActionState<TodoFormState, FormData>(async (previous, form) => {
+    const next = await action(previous, form);
+    // The next todo starts from a clean slate; an error keeps everything in view.
+    setShowDescription(next.status !== "saved" && next.values.description !== "");
+    return next;
+  }, EMPTY);
   const id = useId();
   const titleError = state.fieldErrors.title;
   const descriptionError = state.fieldErrors.description;
@@ -39,7 +45,13 @@ export function AddTodoForm({ action }: { action: SaveTodoAction }) {
           {titleError}
         </p>
       )}
-      <details className="add-details" open={state.values.description !== "" || descriptionError !== undefined}>
+      <details
+        className="add-details"
+        open={showDescription || descriptionError !== undefined}
+        onToggle={(event) => {
+          setShowDescription(event.currentTarget.open);
+        }}
+      >
         <summary>Add a description</summary>
         <label className="visually-hidden" htmlFor={`${id}-description`}>
           Description
