@@ -1,10 +1,10 @@
 // Todo on Kubernetes: builds the frontend and backend images and deploys the app into the
 // cluster of the current kube context. `pulumi up --stack dev` (Minikube) or `--stack prod`.
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 
 import { ChartApp } from "./components/chart";
 import { Database } from "./components/database";
+import { GeneratedSecret } from "./components/generated-secret";
 import { Images } from "./components/images";
 import { AppNamespace } from "./components/namespace";
 import { TodoApp } from "./components/todo-app";
@@ -16,7 +16,7 @@ const config = loadStackConfig();
 const images = new Images("images", { settings: config.images });
 const namespace = new AppNamespace("namespace", { name: config.namespace });
 // Generated once per stack and kept in its state when the stack sets none (dev).
-const jwtSecret = pulumi.secret(config.jwtSecret ?? new random.RandomPassword("jwt-secret", { length: 48, special: false }).result);
+const jwtSecret = pulumi.secret(config.jwtSecret ?? new GeneratedSecret("jwt-secret", { length: 48 }).value);
 const appImages = { backend: images.backendRef, frontend: images.frontendRef };
 
 /** Every object as a Pulumi resource (the default). */

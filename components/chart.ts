@@ -8,9 +8,9 @@ import * as path from "node:path";
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 
 import type { LogLevel, RegistrySettings, ServiceType, StackConfig } from "../stacks/config";
+import { GeneratedSecret } from "./generated-secret";
 import { objectLabels } from "./labels";
 
 /** helm/todo-app in this repository. */
@@ -219,7 +219,7 @@ export class ChartApp extends pulumi.ComponentResource {
             return { databaseUrl: settings.url };
         }
         // Generated once and kept in the stack's state, so it is stable across `pulumi up` runs.
-        const password = pulumi.secret(new random.RandomPassword("postgres-password", { length: 32, special: false }, { parent: this }).result);
+        const password = pulumi.secret(new GeneratedSecret("postgres-password", { length: 32 }, { parent: this }).value);
         return {
             postgresPassword: password,
             databaseUrl: pulumi.secret(pulumi.interpolate`postgresql://todo:${password}@postgres.${namespace}.svc.cluster.local:5432/todo`),

@@ -2,9 +2,9 @@
 // or an external server such as Neon (prod), whose URL arrives as a secret from the stack config.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 
 import type { DatabaseSettings } from "../stacks/config";
+import { GeneratedSecret } from "./generated-secret";
 import { objectLabels, selectorLabels } from "./labels";
 import { containerSecurityContext, podSecurityContext } from "./security";
 
@@ -55,13 +55,13 @@ export class Database extends pulumi.ComponentResource {
         const labels = objectLabels("database");
         const selector = selectorLabels("database");
         // Generated once and kept in the stack's state, so it is stable across `pulumi up` runs.
-        const password = new random.RandomPassword(`${POSTGRES_NAME}-password`, { length: 32, special: false }, { parent: this });
+        const password = new GeneratedSecret(`${POSTGRES_NAME}-password`, { length: 32 }, { parent: this });
         const credentials = new k8s.core.v1.Secret(
             `${POSTGRES_NAME}-credentials`,
             {
                 metadata: { name: "postgres-credentials", namespace, labels },
                 type: "Opaque",
-                stringData: { POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD: password.result },
+                stringData: { POSTGRES_USER, POSTGRES_DB, POSTGRES_PASSWORD: password.value },
             },
             { parent: this, deleteBeforeReplace: true },
         );
@@ -137,7 +137,7 @@ export class Database extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true },
         );
         const url = pulumi.secret(
-            pulumi.interpolate`postgresql://${POSTGRES_USER}:${password.result.apply(encodeURIComponent)}@${POSTGRES_NAME}.${namespace}.svc.cluster.local:${POSTGRES_PORT}/${POSTGRES_DB}`,
+            pulumi.interpolate`postgresql://${POSTGRES_USER}:${password.value.apply(encodeURIComponent)}@${POSTGRES_NAME}.${namespace}.svc.cluster.local:${POSTGRES_PORT}/${POSTGRES_DB}`,
         );
         return { url, statefulSet };
     }

@@ -9,6 +9,8 @@ import * as path from "node:path";
 import type * as pulumiType from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
+import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
+
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "todo";
 
@@ -109,9 +111,10 @@ function mockState(type: string, name: string, inputs: Inputs): Inputs {
             const pushed = inputs.push === true;
             return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0] ?? ""}@${digest}` : (tags[0] ?? ""), contextHash: fakeDigest(`context:${name}`) };
         }
-        case "random:index/randomPassword:RandomPassword": {
+        case GENERATED_SECRET_TYPE: {
+            // GeneratedSecret: a value of the asked length, as its create() makes.
             const length = Number(inputs.length);
-            return { ...inputs, result: `generated${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length) };
+            return { ...inputs, value: `generated${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length) };
         }
         default:
             return inputs;

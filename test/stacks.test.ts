@@ -1,4 +1,5 @@
 // The whole program, once per stack file, with every resource captured: what each stack deploys.
+import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
 import { findManifest, type Inputs, manifests, type ProgramRun, runProgram } from "./harness";
 import { podSpecOf } from "./policies";
 
@@ -247,8 +248,8 @@ describe("dev stack", () => {
         expect(statefulSet.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } });
         expect(statefulSet.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 70 });
         expect((findManifest(dev, "Service", "postgres")).spec.clusterIP).toBe("None");
-        const password = dev.resources.find((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name === "postgres-password");
-        expect(password?.inputs).toMatchObject({ length: 32, special: false });
+        const password = dev.resources.find((r) => r.type === GENERATED_SECRET_TYPE && r.name === "postgres-password");
+        expect(password?.inputs).toMatchObject({ length: 32 });
         const credentials = (findManifest(dev, "Secret", "postgres-credentials")).stringData;
         const url = new URL((findManifest(dev, "Secret", "todo-secrets")).stringData.DATABASE_URL);
         expect(url.host).toBe("postgres.todo-app.svc.cluster.local:5432");
@@ -275,7 +276,7 @@ describe("dev stack", () => {
     });
 
     test("the JWT key is generated once and kept in state (48 characters)", () => {
-        expect(dev.resources.find((r) => r.name === "jwt-secret")?.inputs).toMatchObject({ length: 48, special: false });
+        expect(dev.resources.find((r) => r.name === "jwt-secret")?.inputs).toMatchObject({ length: 48 });
         expect((findManifest(dev, "Secret", "todo-secrets")).stringData.JWT_SECRET).toHaveLength(48);
     });
 });
@@ -324,7 +325,7 @@ describe("prod stack", () => {
     test("the Neon URL reaches the Secret with sslmode=require, and backend egress goes to the configured CIDRs", () => {
         expect((findManifest(prod, "Secret", "todo-secrets")).stringData).toEqual({ DATABASE_URL: `${NEON_URL}?sslmode=require`, JWT_SECRET: JWT });
         expect((findManifest(prod, "NetworkPolicy", "backend")).spec.egress).toEqual([{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 5432 }] }]);
-        expect(prod.resources.filter((r) => r.type.startsWith("random:"))).toEqual([]);
+        expect(prod.resources.filter((r) => r.type === GENERATED_SECRET_TYPE)).toEqual([]);
     });
 
     test("two uvicorn workers per pod in prod", () => {
