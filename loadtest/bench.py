@@ -58,6 +58,7 @@ class Figures:
     p99_ms: float
     per_endpoint: dict[str, dict[str, float]] = field(default_factory=dict)
     server_cpu_percent: float = 0.0
+    server_runqueue_wait_ms_per_request: float = 0.0
     load_average_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     verdicts: dict[str, bool] = field(default_factory=dict)
 
@@ -183,6 +184,12 @@ def make_accounts(base_url: str, count: int) -> list[str]:
         return list(pool.map(one, range(count)))
 
 
+def _scheduler_wait_ns(pid: int) -> int:
+    """Time the server's event-loop thread spent runnable but waiting for a CPU."""
+    fields = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(fields[1])
+
+
 def _ms(row: dict[str, str], column: str) -> float:
     value = row.get(column, "N/A")
     return float(value) if value not in ("", "N/A") else 0.0
@@ -224,6 +231,7 @@ def run_locust(
     load_before = os.getloadavg()
     server = psutil.Process(server_pid)
     cpu_before = sum(server.cpu_times()[:2])
+    wait_before = _scheduler_wait_ns(server_pid)
     started = time.monotonic()
     print(
         f"-- {run.name}: {run.users} users, think {run.think_seconds:g}s, {run.seconds}s",
@@ -239,6 +247,7 @@ def run_locust(
     )
     elapsed = time.monotonic() - started
     server_cpu = (sum(server.cpu_times()[:2]) - cpu_before) / elapsed * 100
+    waited_ms = (_scheduler_wait_ns(server_pid) - wait_before) / 1e6
 
     with (prefix.parent / f"{prefix.name}_stats.csv").open() as stats_file:
         rows = list(csv.DictReader(stats_file))
@@ -265,6 +274,7 @@ def run_locust(
             if row["Name"] != "Aggregated"
         },
         server_cpu_percent=round(server_cpu, 1),
+        server_runqueue_wait_ms_per_request=round(waited_ms / requests, 2) if requests else 0.0,
         load_average_before=(
             round(load_before[0], 2),
             round(load_before[1], 2),
@@ -280,7 +290,8 @@ def run_locust(
     print(
         f"   {requests} requests, {figures.rps:.1f} rps, p50 {figures.p50_ms:g} ms, "
         f"p95 {figures.p95_ms:g} ms, p99 {figures.p99_ms:g} ms, errors {figures.error_rate:.2%}, "
-        f"server CPU {figures.server_cpu_percent:g} %, "
+        f"server CPU {figures.server_cpu_percent:g} %, run-queue wait "
+        f"{figures.server_runqueue_wait_ms_per_request:g} ms/request, "
         f"load before {figures.load_average_before[0]}",
         flush=True,
     )
