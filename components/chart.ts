@@ -9,16 +9,16 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { LogLevel, RegistrySettings, ServiceType, StackConfig } from "../stacks/config";
+import type { LogLevel, ServiceType, StackConfig } from "../stacks/config";
 import { GeneratedSecret } from "./generated-secret";
 import { objectLabels } from "./labels";
+import { imagePullSecret, PULL_SECRET_NAME } from "./registry";
 
 /** helm/todo-app in this repository. */
 export const CHART_PATH = path.resolve(__dirname, "..", "helm", "todo-app");
 /** The release name is the instance label; "todo" matches the native path's. */
 export const RELEASE_NAME = "todo";
 export const APP_SECRET_NAME = "todo-secrets";
-export const PULL_SECRET_NAME = "registry-credentials";
 
 /** An image reference split the way the chart's values take it. */
 export interface ImageValues {
@@ -168,7 +168,7 @@ export class ChartApp extends pulumi.ComponentResource {
             { parent: this, deleteBeforeReplace: true },
         );
         const registry = config.images.pullSecret ? config.images.registry : undefined;
-        const pullSecret = registry ? this.pullSecret(namespace, registry) : undefined;
+        const pullSecret = registry ? imagePullSecret(namespace, registry, this) : undefined;
 
         const values = chartValues({
             config,
@@ -224,24 +224,5 @@ export class ChartApp extends pulumi.ComponentResource {
             postgresPassword: password,
             databaseUrl: pulumi.secret(pulumi.interpolate`postgresql://todo:${password}@postgres.${namespace}.svc.cluster.local:5432/todo`),
         };
-    }
-
-    private pullSecret(namespace: pulumi.Input<string>, registry: RegistrySettings): k8s.core.v1.Secret {
-        // Docker Hub's credentials are keyed by its v1 index URL, every other registry by host.
-        const server = registry.address === "docker.io" ? "https://index.docker.io/v1/" : registry.address;
-        const dockerConfig = registry.password.apply((password) =>
-            JSON.stringify({
-                auths: { [server]: { username: registry.username, password, auth: Buffer.from(`${registry.username}:${password}`).toString("base64") } },
-            }),
-        );
-        return new k8s.core.v1.Secret(
-            "registry-credentials",
-            {
-                metadata: { name: PULL_SECRET_NAME, namespace, labels: objectLabels("backend") },
-                type: "kubernetes.io/dockerconfigjson",
-                stringData: { ".dockerconfigjson": pulumi.secret(dockerConfig) },
-            },
-            { parent: this, deleteBeforeReplace: true },
-        );
     }
 }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { LogLevel, ServiceType, WorkloadSettings } from "../stacks/config";
 import { POSTGRES_PORT } from "./database";
+import { imagePullSecret, type RegistryCredentials } from "./registry";
 import { APP_NAME, type Component, DEFAULT_INSTANCE, objectLabels, selectorLabels } from "./labels";
 import { APP_UID, containerSecurityContext, podSecurityContext } from "./security";
 
@@ -19,7 +20,6 @@ export const FRONTEND_PORT = 3000;
 export const SERVICE_ACCOUNT_NAME = "todo-app";
 export const CONFIG_MAP_NAME = "todo-config";
 export const SECRET_NAME = "todo-secrets";
-export const PULL_SECRET_NAME = "registry-credentials";
 /** Seconds a terminating pod keeps serving while Services and kube-proxy drop it. */
 export const PRE_STOP_PAUSE_SECONDS = 5;
 
@@ -36,13 +36,6 @@ export const PROBE_PATHS = {
     backend: { liveness: "/health", readiness: "/ready" },
     frontend: { liveness: "/api/health", readiness: "/api/ready" },
 } as const;
-
-export interface RegistryCredentials {
-    /** Registry host, e.g. docker.io or 127.0.0.1:5000. */
-    address: string;
-    username: string;
-    password: pulumi.Input<string>;
-}
 
 export interface TodoAppArgs {
     /** Namespace (already created, with Pod Security Admission labels). */
@@ -160,7 +153,7 @@ export class TodoApp extends pulumi.ComponentResource {
             },
             named,
         );
-        const pullSecret = args.pullSecret ? this.pullSecret(namespace, args.pullSecret) : undefined;
+        const pullSecret = args.pullSecret ? imagePullSecret(namespace, args.pullSecret, this) : undefined;
         const imagePullSecrets = pullSecret ? [{ name: pullSecret.metadata.name }] : undefined;
 
         // Pods restart when their configuration changes; the secret's checksum reveals nothing of it.
@@ -338,31 +331,6 @@ export class TodoApp extends pulumi.ComponentResource {
         this.frontendServiceName = frontendService.metadata.name;
         this.migrationJobName = migrationJob.metadata.name;
         this.registerOutputs({ backendServiceName: this.backendServiceName, frontendServiceName: this.frontendServiceName, migrationJobName: this.migrationJobName });
-    }
-
-    private pullSecret(namespace: pulumi.Input<string>, credentials: RegistryCredentials): k8s.core.v1.Secret {
-        // Docker Hub's credentials are keyed by its v1 index URL, every other registry by host.
-        const server = credentials.address === "docker.io" ? "https://index.docker.io/v1/" : credentials.address;
-        const dockerConfig = pulumi.output(credentials.password).apply((password) =>
-            JSON.stringify({
-                auths: {
-                    [server]: {
-                        username: credentials.username,
-                        password,
-                        auth: Buffer.from(`${credentials.username}:${password}`).toString("base64"),
-                    },
-                },
-            }),
-        );
-        return new k8s.core.v1.Secret(
-            "registry-credentials",
-            {
-                metadata: { name: PULL_SECRET_NAME, namespace, labels: objectLabels("backend") },
-                type: "kubernetes.io/dockerconfigjson",
-                stringData: { ".dockerconfigjson": pulumi.secret(dockerConfig) },
-            },
-            { parent: this, deleteBeforeReplace: true },
-        );
     }
 
     private networkPolicies(namespace: pulumi.Input<string>, args: TodoAppArgs): void {
