@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -156,3 +157,24 @@ def test_a_token_for_a_user_that_does_not_exist_cannot_create_todos(client: Test
     assert client.post("/todos", json={"title": "x"}, headers=headers).status_code == 401
     assert client.get("/me", headers=headers).status_code == 401
     assert client.get("/todos", headers=headers).json()["total"] == 0
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    from todo_api import security
+
+    token = _forged(TEST_SECRET, sub="7", exp=datetime.now(UTC) + timedelta(seconds=30))
+    assert security.user_id_from_token(token, TEST_SECRET) == 7
+    assert security.user_id_from_token(token, TEST_SECRET) == 7  # now from the cache
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(security.InvalidTokenError, match="expired"):
+        security.user_id_from_token(token, TEST_SECRET)
+
+
+def test_a_token_is_only_valid_with_the_secret_that_signed_it() -> None:
+    from todo_api import security
+
+    token = _forged(TEST_SECRET, sub="8")
+    assert security.user_id_from_token(token, TEST_SECRET) == 8
+    with pytest.raises(security.InvalidTokenError):
+        security.user_id_from_token(token, "another-secret-" + "q" * 40)

@@ -23,7 +23,7 @@ def test_neon_style_query_parameters_are_kept() -> None:
     assert settings.sqlalchemy_url.endswith("/db?sslmode=require&channel_binding=require")
 
 
-def test_sqlite_is_the_default(tmp_path: object) -> None:
+def test_sqlite_is_the_default() -> None:
     settings = Settings(database_url=None, jwt_secret=None)
     assert settings.is_sqlite
     assert settings.sqlalchemy_url.startswith("sqlite+aiosqlite:///")

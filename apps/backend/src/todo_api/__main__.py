@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 
+from todo_api.observability import configure_logging, uvicorn_log_config
 from todo_api.settings import ConfigError, Settings, load_settings
 
 # In-flight requests get this long to finish after SIGTERM (Kubernetes waits 30 s by default).
@@ -26,8 +27,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from todo_api.observability import uvicorn_log_config
-
     workers = settings.web_concurrency
     # Worker processes read the same settings from the environment; keep them consistent.
     os.environ.setdefault("JWT_SECRET", settings.signing_secret)
@@ -46,21 +45,15 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     )
 
 
-def _valid_level() -> bool:
-    return os.environ.get("LOG_LEVEL", "info").lower() in {
-        "debug",
-        "info",
-        "warning",
-        "error",
-        "critical",
-    }
+def _early_log_level() -> str:
+    """Level for messages logged while the settings load (they may be invalid)."""
+    level = os.environ.get("LOG_LEVEL", "info").lower()
+    return level if level in {"debug", "info", "warning", "error", "critical"} else "info"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    from todo_api.observability import configure_logging
-
-    configure_logging(os.environ.get("LOG_LEVEL", "info") if _valid_level() else "info")
+    configure_logging(_early_log_level())
     try:
         settings = load_settings()
     except ConfigError as error:

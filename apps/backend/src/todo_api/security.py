@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from anyio import to_thread
@@ -53,6 +55,16 @@ def issue_token(user_id: int, secret: str, expire_minutes: int) -> IssuedToken:
 
 
 def user_id_from_token(token: str, secret: str) -> int:
+    user_id, expires_at = _verified_claims(token, secret)
+    if expires_at <= time.time():
+        raise InvalidTokenError("token expired")
+    return user_id
+
+
+# Checking a token's signature and claims costs more CPU than a todo query, and clients send
+# the same token with every request: remember verified tokens (bounded), re-check expiry only.
+@lru_cache(maxsize=8192)
+def _verified_claims(token: str, secret: str) -> tuple[int, float]:
     try:
         claims = jwt.decode(
             token,
@@ -66,7 +78,7 @@ def user_id_from_token(token: str, secret: str) -> int:
     subject = claims["sub"]
     if not isinstance(subject, str) or not (subject.isascii() and subject.isdigit()):
         raise InvalidTokenError("bad subject")
-    return int(subject)
+    return int(subject), float(claims["exp"])
 
 
 def bearer_token(authorization: str | None) -> str:

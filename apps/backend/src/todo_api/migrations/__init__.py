@@ -9,6 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -61,8 +62,6 @@ def upgrade_to_head(settings: Settings) -> None:
 
 def current_revision(settings: Settings) -> str | None:
     """The revision the database is at, or None for an empty database."""
-    from alembic.runtime.migration import MigrationContext
-
     engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
