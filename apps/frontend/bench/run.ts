@@ -5,7 +5,7 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -58,18 +58,14 @@ async function seedUser(backendUrl: string): Promise<string> {
   return session.access_token;
 }
 
-async function listPageLoad(frontendUrl: string, token: string): Promise<LoadResult> {
-  const options = {
-    url: `${frontendUrl}/todos`,
-    headers: { cookie: `todo_session=${token}`, accept: "text/html" },
-    users: USERS,
-    durationMs: DURATION_S * 1000,
-    maxRequests: 200_000,
-  };
+async function measuredLoad(url: string, headers: Record<string, string>): Promise<LoadResult> {
+  const options = { url, headers, users: USERS, durationMs: DURATION_S * 1000, maxRequests: 200_000 };
   // Warm the server's code paths and connection pools first; those figures are discarded.
   await runLoad({ ...options, users: 10, durationMs: 3000 });
   return runLoad(options);
 }
+
+const oneMinuteLoad = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10;
 
 type ImageFigures =
   | { skipped: string }
@@ -181,9 +177,16 @@ async function main(): Promise<void> {
     frontend = await startFrontend(backend.url, LOG_DIR);
     const token = await seedUser(backend.url);
 
+    const loadBefore = oneMinuteLoad();
     console.log(`load: ${USERS} users for ${DURATION_S} s on ${frontend.url}/todos`);
-    const load = await listPageLoad(frontend.url, token);
+    const load = await measuredLoad(`${frontend.url}/todos`, { cookie: `todo_session=${token}`, accept: "text/html" });
     console.log(JSON.stringify(load));
+    // The same users on the backend's list call alone, to tell the frontend's share from the backend's.
+    console.log(`load: ${USERS} users for ${DURATION_S} s on ${backend.url}/todos`);
+    const backendOnly = await measuredLoad(`${backend.url}/todos?status=all&limit=20&offset=0`, {
+      authorization: `Bearer ${token}`,
+    });
+    console.log(JSON.stringify(backendOnly));
     // The image run below competes for the same two cores; stop the local frontend first.
     await frontend.stop();
     frontend = null;
@@ -196,6 +199,9 @@ async function main(): Promise<void> {
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         kernel: release(),
         node: process.version,
+        // Other work on the machine skews latency; this says how busy it was.
+        loadAverage1mBefore: loadBefore,
+        loadAverage1mAfter: oneMinuteLoad(),
       },
       standaloneOutputMB: megabytes(directoryBytes(standalone)),
       image: await imageFigures(backend.url),
@@ -203,7 +209,12 @@ async function main(): Promise<void> {
         what: "GET /todos (20 todos) with a session cookie; production standalone server; real backend and PostgreSQL on 127.0.0.1",
         users: USERS,
         backendWorkers: Number(process.env.BACKEND_WORKERS ?? "1"),
+        backendCallsPerPage: 3,
         ...load,
+      },
+      backendListCallAlone: {
+        what: "GET /todos?limit=20 on the backend directly, same users and duration",
+        ...backendOnly,
       },
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
