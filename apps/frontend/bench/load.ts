@@ -11,6 +11,8 @@ export type LoadOptions = {
   durationMs: number;
   /** Hard cap on requests, so the run ends even if the clock misbehaves. */
   maxRequests: number;
+  /** A 200 whose body lacks this text counts as an error (e.g. a page showing an outage). */
+  expectText: string;
 };
 
 export type LoadResult = {
@@ -35,16 +37,25 @@ export function percentiles(samples: number[]): Percentiles {
   return { p50: at(0.5), p90: at(0.9), p95: at(0.95), p99: at(0.99), max: at(1) };
 }
 
-type Sample = { status: number; ttfb: number; total: number } | { error: string };
+type Sample = { status: number; ttfb: number; total: number; complete: boolean } | { error: string };
 
 function once(agent: Agent, options: LoadOptions): Promise<Sample> {
   return new Promise((resolve) => {
     const started = performance.now();
     const outgoing = request(options.url, { agent, headers: options.headers, timeout: 30_000 }, (response) => {
       const ttfb = performance.now() - started;
-      response.resume();
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        body += chunk;
+      });
       response.on("end", () => {
-        resolve({ status: response.statusCode ?? 0, ttfb, total: performance.now() - started });
+        resolve({
+          status: response.statusCode ?? 0,
+          ttfb,
+          total: performance.now() - started,
+          complete: body.includes(options.expectText),
+        });
       });
       response.on("error", (error) => {
         resolve({ error: error.message });
@@ -76,8 +87,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         statusCounts[sample.error] = (statusCounts[sample.error] ?? 0) + 1;
         continue;
       }
-      statusCounts[String(sample.status)] = (statusCounts[String(sample.status)] ?? 0) + 1;
-      if (sample.status !== 200) errors += 1;
+      const outcome = sample.status === 200 && !sample.complete ? "200 without the expected content" : String(sample.status);
+      statusCounts[outcome] = (statusCounts[outcome] ?? 0) + 1;
+      if (sample.status !== 200 || !sample.complete) errors += 1;
       ttfb.push(sample.ttfb);
       total.push(sample.total);
     }

@@ -59,7 +59,8 @@ async function seedUser(backendUrl: string): Promise<string> {
 }
 
 async function measuredLoad(url: string, headers: Record<string, string>): Promise<LoadResult> {
-  const options = { url, headers, users: USERS, durationMs: DURATION_S * 1000, maxRequests: 200_000 };
+  // Every seeded title appears on a good answer; an outage page would lack them.
+  const options = { url, headers, users: USERS, durationMs: DURATION_S * 1000, maxRequests: 200_000, expectText: "Errand number 1" };
   // Warm the server's code paths and connection pools first; those figures are discarded.
   await runLoad({ ...options, users: 10, durationMs: 3000 });
   return runLoad(options);
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
     const settings = backendSettings(postgres.url);
     migrate(settings);
     backend = await startBackend(settings, LOG_DIR);
+    // The image's default deadline for backend calls, not the tests' shorter one.
+    process.env.BACKEND_TIMEOUT_MS ??= "5000";
     frontend = await startFrontend(backend.url, LOG_DIR);
     const token = await seedUser(backend.url);
 
