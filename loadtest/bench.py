@@ -59,6 +59,7 @@ class Figures:
     per_endpoint: dict[str, dict[str, float]] = field(default_factory=dict)
     server_cpu_percent: float = 0.0
     server_runqueue_wait_ms_per_request: float = 0.0
+    postgres_cpu_percent: float = 0.0
     load_average_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     verdicts: dict[str, bool] = field(default_factory=dict)
 
@@ -190,13 +191,31 @@ def _scheduler_wait_ns(pid: int) -> int:
     return int(fields[1])
 
 
+def _postgres_cpu_seconds(cluster: PostgresCluster) -> float:
+    """CPU time of the cluster's postmaster and all its backends so far."""
+    postmaster_pid = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+    postmaster = psutil.Process(postmaster_pid)
+    total = 0.0
+    for process in [postmaster, *postmaster.children(recursive=True)]:
+        try:
+            total += sum(process.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 def _ms(row: dict[str, str], column: str) -> float:
     value = row.get(column, "N/A")
     return float(value) if value not in ("", "N/A") else 0.0
 
 
 def run_locust(
-    run: Run, base_url: str, tokens_file: Path, results_dir: Path, server_pid: int
+    run: Run,
+    base_url: str,
+    tokens_file: Path,
+    results_dir: Path,
+    server_pid: int,
+    cluster: PostgresCluster,
 ) -> Figures:
     prefix = results_dir / run.name
     command = [
@@ -232,6 +251,7 @@ def run_locust(
     server = psutil.Process(server_pid)
     cpu_before = sum(server.cpu_times()[:2])
     wait_before = _scheduler_wait_ns(server_pid)
+    postgres_before = _postgres_cpu_seconds(cluster)
     started = time.monotonic()
     print(
         f"-- {run.name}: {run.users} users, think {run.think_seconds:g}s, {run.seconds}s",
@@ -248,6 +268,7 @@ def run_locust(
     elapsed = time.monotonic() - started
     server_cpu = (sum(server.cpu_times()[:2]) - cpu_before) / elapsed * 100
     waited_ms = (_scheduler_wait_ns(server_pid) - wait_before) / 1e6
+    postgres_cpu = (_postgres_cpu_seconds(cluster) - postgres_before) / elapsed * 100
 
     with (prefix.parent / f"{prefix.name}_stats.csv").open() as stats_file:
         rows = list(csv.DictReader(stats_file))
@@ -275,6 +296,7 @@ def run_locust(
         },
         server_cpu_percent=round(server_cpu, 1),
         server_runqueue_wait_ms_per_request=round(waited_ms / requests, 2) if requests else 0.0,
+        postgres_cpu_percent=round(postgres_cpu, 1),
         load_average_before=(
             round(load_before[0], 2),
             round(load_before[1], 2),
@@ -292,6 +314,7 @@ def run_locust(
         f"p95 {figures.p95_ms:g} ms, p99 {figures.p99_ms:g} ms, errors {figures.error_rate:.2%}, "
         f"server CPU {figures.server_cpu_percent:g} %, run-queue wait "
         f"{figures.server_runqueue_wait_ms_per_request:g} ms/request, "
+        f"PostgreSQL CPU {figures.postgres_cpu_percent:g} %, "
         f"load before {figures.load_average_before[0]}",
         flush=True,
     )
@@ -327,7 +350,9 @@ def main() -> int:
         server, base_url = start_server(database_url, results_dir)
         tokens_file = results_dir / "tokens.txt"
         tokens_file.write_text("\n".join(make_accounts(base_url, max(run.users for run in runs))))
-        figures = [run_locust(run, base_url, tokens_file, results_dir, server.pid) for run in runs]
+        figures = [
+            run_locust(run, base_url, tokens_file, results_dir, server.pid, cluster) for run in runs
+        ]
     finally:
         if server is not None:
             server.send_signal(2 if os.environ.get("TODO_BENCH_PROFILE") else 15)
