@@ -52,9 +52,13 @@ def test_list_paginates(client: TestClient, account: Account) -> None:
         assert (page["limit"], page["offset"]) == (3, offset)
         seen.extend(item["id"] for item in page["items"])
     assert seen == newest_first
-    beyond = client.get("/todos?offset=50", headers=account.headers).json()
-    assert beyond["items"] == []
-    assert beyond["total"] == 7
+    for query in ("offset=50", "limit=2&offset=50"):
+        beyond = client.get(f"/todos?{query}", headers=account.headers).json()
+        assert beyond["items"] == []
+        assert beyond["total"] == 7
+    client.post(f"/todos/{ids[0]}/complete", headers=account.headers)
+    past_open = client.get("/todos?status=open&limit=2&offset=50", headers=account.headers).json()
+    assert past_open["total"] == 6
 
 
 def test_list_filters_by_status(client: TestClient, account: Account) -> None:

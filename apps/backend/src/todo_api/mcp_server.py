@@ -83,7 +83,7 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
     @server.tool()
     async def complete_task(task_id: TaskId, ctx: ToolContext) -> TodoOut:
         """Mark a task as done."""
-        todo = await store.update_todo(_user_id(ctx), task_id, {"completed": True})
+        todo = await store.set_completed(_user_id(ctx), task_id, True)
         if todo is None:
             raise ToolError(f"task {task_id} not found")
         return todo_out(todo)

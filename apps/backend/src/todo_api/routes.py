@@ -143,7 +143,7 @@ async def update_todo(
 async def _set_completed(
     todo_id: int, completed: bool, user_id: int, services: ServicesDep
 ) -> TodoOut:
-    todo = await services.store.update_todo(user_id, todo_id, {"completed": completed})
+    todo = await services.store.set_completed(user_id, todo_id, completed)
     if todo is None:
         raise _not_found(todo_id)
     return todo_out(todo)
