@@ -36,7 +36,8 @@ step "eslint"
 npx eslint --max-warnings=0 .
 
 step "unit and component tests (vitest)"
-npx vitest run
+# Plain text, so CI logs show the runner's summary line as written.
+NO_COLOR=1 npx vitest run
 
 step "production build (next build, standalone)"
 npm run build
