@@ -54,7 +54,20 @@ test("the session cookie is httpOnly and SameSite", async ({ page, context }) =>
   const session = (await context.cookies()).find((cookie) => cookie.name === "todo_session");
   expect(session?.httpOnly).toBe(true);
   expect(session?.sameSite).toBe("Lax");
+  expect(session?.secure).toBe(false);
   expect(await page.evaluate(() => document.cookie)).not.toContain("todo_session");
+});
+
+test.describe("behind a TLS-terminating proxy", () => {
+  // What an ingress adds when the browser came over https.
+  test.use({ extraHTTPHeaders: { "x-forwarded-proto": "https" } });
+
+  test("the session cookie is Secure", async ({ page, context }) => {
+    await signUp(page, uniqueEmail("https"));
+    const session = (await context.cookies()).find((cookie) => cookie.name === "todo_session");
+    expect(session?.secure).toBe(true);
+    expect(session?.httpOnly).toBe(true);
+  });
 });
 
 test("a change posted from another site is refused", async ({ page, context, baseURL }) => {
