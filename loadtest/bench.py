@@ -192,15 +192,16 @@ def _scheduler_wait_ns(pid: int) -> int:
 
 
 def _postgres_cpu_seconds(cluster: PostgresCluster) -> float:
-    """CPU time of the cluster's postmaster and all its backends so far."""
+    """CPU time of the cluster: postmaster, live backends, and backends that have exited."""
     postmaster_pid = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
     postmaster = psutil.Process(postmaster_pid)
-    total = 0.0
-    for process in [postmaster, *postmaster.children(recursive=True)]:
+    user, system, exited_user, exited_system = postmaster.cpu_times()[:4]
+    total = float(user + system + exited_user + exited_system)
+    for backend in postmaster.children(recursive=True):
         try:
-            total += sum(process.cpu_times()[:2])
+            total += sum(backend.cpu_times()[:2])
         except psutil.NoSuchProcess:
-            continue
+            continue  # exited meanwhile: now counted in the postmaster's children times
     return total
 
 
