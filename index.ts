@@ -59,12 +59,12 @@ export { ns as namespace };
 export const backendImage = images.backendRef;
 export const frontendImage = images.frontendRef;
 export const migrationJob = app.migrationJobName;
-/** Where the app answers: the ingress host, the NodePort (on the node's IP), or a port-forward. */
+/** Where the app answers: the ingress host, the NodePort on the node's IP (`minikube ip`), or localhost through `commands.portForward`. */
 export const frontendUrl = config.ingress
     ? `${config.ingress.tlsSecretName ? "https" : "http"}://${config.ingress.host}`
     : serviceType === "NodePort"
       ? `http://<node-ip>:${nodePort}`
-      : "http://localhost:3000 (after the portForward command)";
+      : "http://localhost:3000";
 export const commands = {
     openFrontend: serviceType === "NodePort" ? `minikube service frontend -n ${ns} --url` : `kubectl -n ${ns} port-forward svc/frontend 3000:3000`,
     portForward: `kubectl -n ${ns} port-forward svc/frontend 3000:3000`,
