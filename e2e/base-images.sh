@@ -3,10 +3,12 @@
 # that cannot pull from Docker Hub:
 #   todo-base/python:3.12  ~ python:3.12-alpine  (python, python3, pip, venv)
 #   todo-base/node:20      ~ node:20-alpine      (node, npm, npx)
+#   todo-base/postgres:15  ~ postgres:15-alpine  (POSTGRES_* env, PGDATA, UID 70, pg_isready)
 # Each is a Debian bookworm root filesystem made by debootstrap and loaded with `docker import`.
 # The Dockerfiles take them through their base-image build args:
 #   docker build --build-arg PYTHON_IMAGE=todo-base/python:3.12 apps/backend
 #   docker build --build-arg NODE_IMAGE=todo-base/node:20 apps/frontend
+# and the in-cluster database takes the Postgres one through `todo:postgresImage`.
 # Root filesystems are cached as tarballs, keyed by this script's content, so a warm run only
 # re-imports what the Docker daemon lacks.
 set -euo pipefail
@@ -62,9 +64,49 @@ node_rootfs() {
   "$dir/usr/local/bin/node" --version >/dev/null
 }
 
-# make_image NAME BUILDER CMD: import NAME from a cached rootfs tarball, building it when absent.
+# The official image's entrypoint, as far as the StatefulSet relies on it: an empty PGDATA is
+# initialised with POSTGRES_USER/POSTGRES_PASSWORD and gets POSTGRES_DB, then the server runs in
+# the foreground on every address, password-authenticated from the network.
+readonly POSTGRES_ENTRYPOINT='#!/bin/sh
+set -eu
+: "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
+[ -n "${POSTGRES_PASSWORD:-}" ] || { echo "POSTGRES_PASSWORD is required" >&2; exit 1; }
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  password_file=$(mktemp)
+  printf "%s\n" "$POSTGRES_PASSWORD" >"$password_file"
+  initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$password_file" \
+    --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  rm -f "$password_file"
+  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  if [ "$POSTGRES_DB" != postgres ]; then
+    echo "CREATE DATABASE \"$POSTGRES_DB\";" | postgres --single -D "$PGDATA" postgres >/dev/null
+  fi
+fi
+exec postgres -D "$PGDATA" -c listen_addresses="*" "$@"
+'
+
+postgres_rootfs() {
+  local dir=$1
+  debootstrap_rootfs "$dir" postgresql-15
+  # The package's own cluster and config are unused: the entrypoint makes one in PGDATA.
+  rm -rf "$dir"/var/lib/postgresql/15 "$dir"/etc/postgresql/15
+  # UID/GID 70, as in the Alpine-based official image (the StatefulSet runs as 70; initdb needs
+  # the user to exist).
+  chroot "$dir" groupmod -g 70 postgres
+  chroot "$dir" usermod -u 70 -g 70 postgres
+  mkdir -p "$dir/var/lib/postgresql/data" "$dir/var/run/postgresql"
+  chroot "$dir" chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql
+  printf '%s' "$POSTGRES_ENTRYPOINT" >"$dir/usr/local/bin/docker-entrypoint.sh"
+  chmod 0755 "$dir/usr/local/bin/docker-entrypoint.sh"
+}
+
+# make_image NAME BUILDER CMD [CHANGE...]: import NAME from a cached rootfs tarball, building it
+# when absent; each CHANGE is one more Dockerfile instruction for `docker import --change`.
 make_image() {
-  local name=$1 builder=$2 cmd=$3 label tarball workdir
+  local name=$1 builder=$2 cmd=$3 label tarball workdir change
+  shift 3
+  local changes=()
+  for change in "$@"; do changes+=(--change "$change"); done
   label="todo.base-images.version=$script_hash"
   if [ "$($DOCKER image inspect --format '{{index .Config.Labels "todo.base-images.version"}}' "$name" 2>/dev/null)" = "$script_hash" ]; then
     log "$name is current"
@@ -85,6 +127,7 @@ make_image() {
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change "CMD [\"$cmd\"]" \
+    "${changes[@]}" \
     "$tarball" "$name" >/dev/null
 }
 
@@ -94,6 +137,11 @@ main() {
   $DOCKER info >/dev/null 2>&1 || { log "no Docker daemon answers; start dockerd first"; exit 1; }
   make_image todo-base/python:3.12 python_rootfs python3
   make_image todo-base/node:20 node_rootfs node
+  make_image todo-base/postgres:15 postgres_rootfs docker-entrypoint.sh \
+    'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'ENV PGDATA=/var/lib/postgresql/data' \
+    'USER 70:70' \
+    'EXPOSE 5432'
   $DOCKER image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'todo-base/*'
 }
 
