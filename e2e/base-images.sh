@@ -67,6 +67,7 @@ node_rootfs() {
 # The official image's entrypoint, as far as the StatefulSet relies on it: an empty PGDATA is
 # initialised with POSTGRES_USER/POSTGRES_PASSWORD and gets POSTGRES_DB, then the server runs in
 # the foreground on every address, password-authenticated from the network.
+# shellcheck disable=SC2016 # a script of its own, expanded when it runs
 readonly POSTGRES_ENTRYPOINT='#!/bin/sh
 set -eu
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
