@@ -3,8 +3,9 @@
 import { useActionState, useId, useState } from "react";
 
 import { todoFormState, type SaveTodoAction, type TodoFormState } from "@/lib/form-state";
-import { DESCRIPTION_MAX, TITLE_MAX } from "@/lib/validation";
+import { TITLE_MAX } from "@/lib/validation";
 
+import { DescriptionField, FormAlert } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 const EMPTY = todoFormState({ title: "", description: "" });
@@ -56,27 +57,14 @@ export function AddTodoForm({ action }: { action: SaveTodoAction }) {
         <label className="visually-hidden" htmlFor={`${id}-description`}>
           Description
         </label>
-        <textarea
-          id={`${id}-description`}
-          className="textarea"
-          name="description"
-          placeholder="Notes, links, details (optional)"
-          maxLength={DESCRIPTION_MAX}
+        <DescriptionField
+          id={id}
           defaultValue={state.values.description}
-          aria-invalid={descriptionError !== undefined}
-          aria-describedby={descriptionError === undefined ? undefined : `${id}-description-error`}
+          error={descriptionError}
+          placeholder="Notes, links, details (optional)"
         />
-        {descriptionError !== undefined && (
-          <p className="field-error" id={`${id}-description-error`}>
-            {descriptionError}
-          </p>
-        )}
       </details>
-      {state.formError !== null && (
-        <p className="form-alert" role="alert">
-          {state.formError}
-        </p>
-      )}
+      <FormAlert message={state.formError} />
     </form>
   );
 }

@@ -6,6 +6,7 @@ import { useActionState, useId } from "react";
 import { initialAuthFormState, type AuthAction } from "@/lib/form-state";
 import { PASSWORD_MIN } from "@/lib/validation";
 
+import { FormAlert } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 type AuthFormProps = {
@@ -48,11 +49,7 @@ export function AuthForm({ mode, action }: AuthFormProps) {
   return (
     <>
       <form action={formAction} className="auth-form" noValidate>
-        {state.formError !== null && (
-          <p className="form-alert" role="alert">
-            {state.formError}
-          </p>
-        )}
+        <FormAlert message={state.formError} />
         <div className="field">
           <label className="field-label" htmlFor={`${id}-email`}>
             Email

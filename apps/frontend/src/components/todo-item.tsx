@@ -10,9 +10,10 @@ import {
   type TodoAction,
   type TodoFormState,
 } from "@/lib/form-state";
-import { DESCRIPTION_MAX, TITLE_MAX } from "@/lib/validation";
+import { TITLE_MAX } from "@/lib/validation";
 
 import { CheckIcon } from "./icons";
+import { DescriptionField, FormAlert } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 export type TodoItemActions = {
@@ -155,26 +156,9 @@ function EditTodoForm({ todo, action, onClose }: EditTodoFormProps) {
         <label className="field-label" htmlFor={`${id}-description`}>
           Description
         </label>
-        <textarea
-          id={`${id}-description`}
-          className="textarea"
-          name="description"
-          maxLength={DESCRIPTION_MAX}
-          defaultValue={state.values.description}
-          aria-invalid={descriptionError !== undefined}
-          aria-describedby={descriptionError === undefined ? undefined : `${id}-description-error`}
-        />
-        {descriptionError !== undefined && (
-          <p className="field-error" id={`${id}-description-error`}>
-            {descriptionError}
-          </p>
-        )}
+        <DescriptionField id={id} defaultValue={state.values.description} error={descriptionError} />
       </div>
-      {state.formError !== null && (
-        <p className="form-alert" role="alert">
-          {state.formError}
-        </p>
-      )}
+      <FormAlert message={state.formError} />
       <div className="todo-edit-actions">
         <SubmitButton pendingLabel="Saving…">Save</SubmitButton>
         <button type="button" className="button button-secondary" onClick={onClose}>

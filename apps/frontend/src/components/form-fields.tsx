@@ -1,0 +1,45 @@
+import { DESCRIPTION_MAX } from "@/lib/validation";
+
+/** The description textarea of a todo form, with its error tied to it for screen readers. */
+export function DescriptionField({
+  id,
+  defaultValue,
+  error,
+  placeholder,
+}: {
+  /** Prefix shared with the form's other fields (from useId). */
+  id: string;
+  defaultValue: string;
+  error: string | undefined;
+  placeholder?: string;
+}) {
+  const errorId = `${id}-description-error`;
+  return (
+    <>
+      <textarea
+        id={`${id}-description`}
+        className="textarea"
+        name="description"
+        placeholder={placeholder}
+        maxLength={DESCRIPTION_MAX}
+        defaultValue={defaultValue}
+        aria-invalid={error !== undefined}
+        aria-describedby={error === undefined ? undefined : errorId}
+      />
+      {error !== undefined && (
+        <p className="field-error" id={errorId}>
+          {error}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** A form-level problem (the service is down, the change was not saved), announced when it appears. */
+export function FormAlert({ message }: { message: string | null }) {
+  return message === null ? null : (
+    <p className="form-alert" role="alert">
+      {message}
+    </p>
+  );
+}
