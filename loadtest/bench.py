@@ -116,35 +116,13 @@ def start_server(database_url: str, results_dir: Path) -> tuple[subprocess.Popen
         "JWT_SECRET": JWT_SECRET,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info"),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "todo_api",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    serve = ["-m", "todo_api", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, *serve]
     if os.environ.get("TODO_BENCH_PROFILE"):
         # pyinstrument wraps the single-worker server; render the session with
         # `python -m pyinstrument --load profile.pyisession -r text`.
-        command = [
-            sys.executable,
-            "-m",
-            "pyinstrument",
-            "-r",
-            "pyisession",
-            "-o",
-            str(results_dir / "profile.pyisession"),
-            "-m",
-            "todo_api",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
+        profile = str(results_dir / "profile.pyisession")
+        command = [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o", profile, *serve]
     log = (results_dir / "server.log").open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 (fixed argv)
     base_url = f"http://127.0.0.1:{port}"
