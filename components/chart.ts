@@ -3,16 +3,17 @@
 // work on them. Secrets never pass through the chart's values in clear: the app's Secret is
 // created here (the release points at it), and the in-cluster database password, the one
 // secret the chart itself needs, is a Pulumi secret inside the values.
-import { createHash } from "node:crypto";
 import * as path from "node:path";
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { LogLevel, ServiceType, StackConfig } from "../stacks/config";
+import { inClusterDatabaseUrl } from "./database";
 import { GeneratedSecret } from "./generated-secret";
 import { objectLabels } from "./labels";
 import { imagePullSecret, PULL_SECRET_NAME } from "./registry";
+import { migrationJobName } from "./todo-app";
 
 /** helm/todo-app in this repository. */
 export const CHART_PATH = path.resolve(__dirname, "..", "helm", "todo-app");
@@ -138,8 +139,6 @@ export interface ChartAppArgs {
     timeoutSeconds?: number;
 }
 
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
-
 /** The Todo app as one Helm release of helm/todo-app, with its Secret made by Pulumi. */
 export class ChartApp extends pulumi.ComponentResource {
     readonly releaseName: pulumi.Output<string>;
@@ -201,7 +200,7 @@ export class ChartApp extends pulumi.ComponentResource {
         this.releaseName = release.status.name;
         this.releaseStatus = release.status.status;
         this.revision = release.status.revision;
-        this.migrationJobName = pulumi.output(args.images.backend).apply((image) => `migrate-${sha256(image).slice(0, 10)}`);
+        this.migrationJobName = pulumi.output(args.images.backend).apply(migrationJobName);
         this.registerOutputs({
             releaseName: this.releaseName,
             releaseStatus: this.releaseStatus,
@@ -222,7 +221,7 @@ export class ChartApp extends pulumi.ComponentResource {
         const password = pulumi.secret(new GeneratedSecret("postgres-password", { length: 32 }, { parent: this }).value);
         return {
             postgresPassword: password,
-            databaseUrl: pulumi.secret(pulumi.interpolate`postgresql://todo:${password}@postgres.${namespace}.svc.cluster.local:5432/todo`),
+            databaseUrl: inClusterDatabaseUrl(namespace, password),
         };
     }
 }

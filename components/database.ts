@@ -17,6 +17,13 @@ export const POSTGRES_UID = 70;
 /** Seed section 2: 100m-500m CPU, 256Mi-1Gi memory. */
 export const POSTGRES_RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "1Gi" } };
 
+/** The URL of the in-cluster server for the backend (a secret), on both deploy paths. */
+export function inClusterDatabaseUrl(namespace: pulumi.Input<string>, password: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.secret(
+        pulumi.interpolate`postgresql://${POSTGRES_USER}:${pulumi.output(password).apply(encodeURIComponent)}@${POSTGRES_NAME}.${namespace}.svc.cluster.local:${POSTGRES_PORT}/${POSTGRES_DB}`,
+    );
+}
+
 export interface DatabaseArgs {
     /** Namespace to run the in-cluster server in. */
     namespace: pulumi.Input<string>;
@@ -136,9 +143,6 @@ export class Database extends pulumi.ComponentResource {
             },
             { parent: this, deleteBeforeReplace: true },
         );
-        const url = pulumi.secret(
-            pulumi.interpolate`postgresql://${POSTGRES_USER}:${password.value.apply(encodeURIComponent)}@${POSTGRES_NAME}.${namespace}.svc.cluster.local:${POSTGRES_PORT}/${POSTGRES_DB}`,
-        );
-        return { url, statefulSet };
+        return { url: inClusterDatabaseUrl(namespace, password.value), statefulSet };
     }
 }

@@ -75,6 +75,11 @@ export interface TodoAppArgs {
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
+/** One migration Job per backend image, named after it on both deploy paths: migrate-<sha256(image)[:10]>. */
+export function migrationJobName(backendImage: string): string {
+    return `migrate-${sha256(backendImage).slice(0, 10)}`;
+}
+
 /** The pod-to-pod peers the NetworkPolicies speak of. */
 const peer = (...components: Component[]): NetworkPolicyPeer => ({
     podSelector: {
@@ -189,7 +194,7 @@ export class TodoApp extends pulumi.ComponentResource {
             "migrate",
             {
                 metadata: {
-                    name: pulumi.output(args.images.backend).apply((image) => `migrate-${sha256(image).slice(0, 10)}`),
+                    name: pulumi.output(args.images.backend).apply(migrationJobName),
                     namespace,
                     labels: objectLabels("migration"),
                 },
