@@ -5,7 +5,7 @@ import { useActionState, useId, useState } from "react";
 import { todoFormState, type SaveTodoAction, type TodoFormState } from "@/lib/form-state";
 import { TITLE_MAX } from "@/lib/validation";
 
-import { DescriptionField, FormAlert } from "./form-fields";
+import { DescriptionField, FieldError, FormAlert } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 const EMPTY = todoFormState({ title: "", description: "" });
@@ -41,11 +41,7 @@ export function AddTodoForm({ action }: { action: SaveTodoAction }) {
         />
         <SubmitButton pendingLabel="Adding…">Add</SubmitButton>
       </div>
-      {titleError !== undefined && (
-        <p className="field-error" id={`${id}-title-error`}>
-          {titleError}
-        </p>
-      )}
+      <FieldError id={`${id}-title-error`} message={titleError} />
       <details
         className="add-details"
         open={showDescription || descriptionError !== undefined}

@@ -6,7 +6,7 @@ import { useActionState, useId } from "react";
 import { initialAuthFormState, type AuthAction } from "@/lib/form-state";
 import { PASSWORD_MIN } from "@/lib/validation";
 
-import { FormAlert } from "./form-fields";
+import { FieldError, FormAlert } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 type AuthFormProps = {
@@ -66,11 +66,7 @@ export function AuthForm({ mode, action }: AuthFormProps) {
             aria-invalid={emailError !== undefined}
             aria-describedby={emailError === undefined ? undefined : `${id}-email-error`}
           />
-          {emailError !== undefined && (
-            <p className="field-error" id={`${id}-email-error`}>
-              {emailError}
-            </p>
-          )}
+          <FieldError id={`${id}-email-error`} message={emailError} />
         </div>
         <div className="field">
           <label className="field-label" htmlFor={`${id}-password`}>
@@ -91,11 +87,7 @@ export function AuthForm({ mode, action }: AuthFormProps) {
               At least {PASSWORD_MIN} characters.
             </p>
           )}
-          {passwordError !== undefined && (
-            <p className="field-error" id={passwordErrorId}>
-              {passwordError}
-            </p>
-          )}
+          <FieldError id={passwordErrorId} message={passwordError} />
         </div>
         <SubmitButton className="button button-block" pendingLabel={copy.pending}>
           {copy.submit}

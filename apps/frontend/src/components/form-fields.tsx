@@ -26,12 +26,17 @@ export function DescriptionField({
         aria-invalid={error !== undefined}
         aria-describedby={error === undefined ? undefined : errorId}
       />
-      {error !== undefined && (
-        <p className="field-error" id={errorId}>
-          {error}
-        </p>
-      )}
+      <FieldError id={errorId} message={error} />
     </>
+  );
+}
+
+/** A field's validation message, with the id its input names in aria-describedby; nothing when valid. */
+export function FieldError({ id, message }: { id: string; message: string | undefined }) {
+  return message === undefined ? null : (
+    <p className="field-error" id={id}>
+      {message}
+    </p>
   );
 }
 

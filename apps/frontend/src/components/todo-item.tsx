@@ -13,7 +13,7 @@ import {
 import { TITLE_MAX } from "@/lib/validation";
 
 import { CheckIcon } from "./icons";
-import { DescriptionField, FormAlert } from "./form-fields";
+import { DescriptionField, FieldError, FormAlert } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 export type TodoItemActions = {
@@ -146,11 +146,7 @@ function EditTodoForm({ todo, action, onClose }: EditTodoFormProps) {
           aria-invalid={titleError !== undefined}
           aria-describedby={titleError === undefined ? undefined : `${id}-title-error`}
         />
-        {titleError !== undefined && (
-          <p className="field-error" id={`${id}-title-error`}>
-            {titleError}
-          </p>
-        )}
+        <FieldError id={`${id}-title-error`} message={titleError} />
       </div>
       <div className="field">
         <label className="field-label" htmlFor={`${id}-description`}>
