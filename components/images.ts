@@ -22,17 +22,28 @@ const CONTENT_TAG_LENGTH = 12;
  */
 export function contentTag(contextDir: string, buildArgs: Readonly<Record<string, string>>): string {
     const ignorePath = path.join(contextDir, ".dockerignore");
-    const ignore = dockerignore().add(existsSync(ignorePath) ? readFileSync(ignorePath, "utf8").split(/\r?\n/) : []);
+    const patterns = existsSync(ignorePath) ? readFileSync(ignorePath, "utf8").split(/\r?\n/) : [];
+    const ignore = dockerignore().add(patterns);
+    // Exceptions ("!src/app/**") can bring back files under an excluded directory. Like Docker,
+    // walk into an excluded directory only when an exception's path starts with it.
+    const exceptions = patterns
+        .map((line) => line.trim())
+        .filter((line) => line.startsWith("!"))
+        .map((line) => `${path.posix.normalize(line.slice(1).trim().replace(/^\/+/, ""))}/`);
+    const mayHoldExceptions = (relativeDir: string): boolean => exceptions.some((exception) => exception.startsWith(`${relativeDir}/`));
     const hash = createHash("sha256");
     const visit = (relativeDir: string): void => {
         const entries = readdirSync(path.join(contextDir, relativeDir), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
         for (const entry of entries) {
             const relativePath = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
-            if (ignore.ignores(relativePath)) {
-                continue;
-            }
             const absolutePath = path.join(contextDir, relativePath);
             const stat = lstatSync(absolutePath);
+            if (ignore.ignores(relativePath)) {
+                if (stat.isDirectory() && mayHoldExceptions(relativePath)) {
+                    visit(relativePath);
+                }
+                continue;
+            }
             if (stat.isDirectory()) {
                 visit(relativePath);
             } else if (stat.isSymbolicLink()) {

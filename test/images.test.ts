@@ -1,6 +1,6 @@
 // The content tag: the same code gives the same tag, any change to what the build sees gives
 // a new one, and what .dockerignore excludes does not count.
-import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -51,4 +51,31 @@ test("ignores what .dockerignore excludes, and honours its exceptions", () => {
     expect(contentTag(context, args)).toBe(before);
     writeFileSync(path.join(context, "keep.log"), "kept");
     expect(contentTag(context, args)).not.toBe(before);
+});
+
+test("sees the files an exception brings back under an excluded directory (`*` then `!src/app/**`)", () => {
+    writeFileSync(path.join(context, ".dockerignore"), "*\n!requirements.lock\n!src/app/**\n**/__pycache__\n");
+    mkdirSync(path.join(context, "src", "app"));
+    writeFileSync(path.join(context, "src", "app", "main.py"), "print('v1')\n");
+    const before = contentTag(context, args);
+    writeFileSync(path.join(context, "src", "app", "main.py"), "print('v2')\n");
+    const changed = contentTag(context, args);
+    expect(changed).not.toBe(before);
+    // Still excluded: outside the exception, and caches inside it.
+    writeFileSync(path.join(context, "src", "main.py"), "print('not in the image')\n");
+    mkdirSync(path.join(context, "src", "app", "__pycache__"));
+    writeFileSync(path.join(context, "src", "app", "__pycache__", "main.pyc"), "bytecode");
+    expect(contentTag(context, args)).toBe(changed);
+});
+
+test("the backend's real context: a change to its package sources gives a new tag", () => {
+    const backend = path.join(__dirname, "..", "apps", "backend");
+    const copy = path.join(context, "backend");
+    cpSync(backend, copy, { recursive: true, filter: (source) => !source.includes("__pycache__") });
+    const before = contentTag(copy, args);
+    appendFileSync(path.join(copy, "src", "todo_api", "__init__.py"), "# changed\n");
+    const changed = contentTag(copy, args);
+    expect(changed).not.toBe(before);
+    writeFileSync(path.join(copy, "README.md"), "not in the image\n");
+    expect(contentTag(copy, args)).toBe(changed);
 });

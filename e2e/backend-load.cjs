@@ -1,0 +1,88 @@
+// Bounded load on the backend Service, run inside a frontend pod (the NetworkPolicies let only
+// the frontend reach the backend) with the pod's own BACKEND_URL:
+//   kubectl exec -i deployment/frontend -- node -e "$(cat e2e/backend-load.cjs)" MODE MAX_SECONDS WORKERS
+// MODE read: a fresh account lists its todos again and again, each request on a new connection
+//            (so every request is routed by the Service's current endpoints); any answer other
+//            than 200 or any connection error counts as a failed request.
+// MODE cpu:  the same account logs in again and again; argon2 hashing keeps the backend's CPU busy.
+// Runs until its stdin closes or MAX_SECONDS pass, whichever comes first, then prints one JSON
+// line: {"mode", "requests", "failed", "seconds", "failures": [first few reasons]}.
+"use strict";
+const http = require("node:http");
+const { randomUUID } = require("node:crypto");
+
+const [mode, maxSecondsText, workersText] = process.argv.slice(1);
+const maxSeconds = Number(maxSecondsText);
+const workers = Number(workersText);
+const baseUrl = process.env.BACKEND_URL;
+if (!["read", "cpu"].includes(mode) || !(maxSeconds > 0) || !(workers > 0) || !baseUrl) {
+  console.error("usage (in a frontend pod): node -e SCRIPT read|cpu MAX_SECONDS WORKERS");
+  process.exit(2);
+}
+const REQUEST_TIMEOUT_MS = 10_000;
+// Between two requests of one worker: a small, steady load rather than a flood.
+const PAUSE_MS = mode === "read" ? 25 : 0;
+
+function call(method, path, body, token) {
+  return new Promise((resolve) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const request = http.request(
+      new URL(path, baseUrl),
+      {
+        method,
+        agent: false,
+        timeout: REQUEST_TIMEOUT_MS,
+        headers: {
+          ...(payload ? { "content-type": "application/json" } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode, text }));
+        response.on("error", (error) => resolve({ status: 0, text: String(error) }));
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+    request.on("error", (error) => resolve({ status: 0, text: String(error) }));
+    request.end(payload);
+  });
+}
+
+async function main() {
+  const credentials = { email: `load-${randomUUID().slice(0, 8)}@example.com`, password: `load password ${randomUUID()}` };
+  const signup = await call("POST", "/auth/signup", credentials);
+  if (signup.status !== 201) {
+    console.error(`signup failed: ${signup.status} ${signup.text}`);
+    process.exit(1);
+  }
+  const token = JSON.parse(signup.text).access_token;
+
+  let stopping = false;
+  process.stdin.on("end", () => (stopping = true));
+  process.stdin.on("error", () => (stopping = true));
+  process.stdin.resume();
+  const started = Date.now();
+  const deadline = started + maxSeconds * 1000;
+  const summary = { mode, requests: 0, failed: 0, seconds: 0, failures: [] };
+
+  async function worker() {
+    while (!stopping && Date.now() < deadline) {
+      const answer = mode === "read" ? await call("GET", "/todos", undefined, token) : await call("POST", "/auth/login", credentials);
+      summary.requests += 1;
+      if (answer.status !== 200) {
+        summary.failed += 1;
+        if (summary.failures.length < 5) summary.failures.push(`${answer.status} ${answer.text.slice(0, 200)}`);
+      }
+      if (PAUSE_MS > 0) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+    }
+  }
+  await Promise.all(Array.from({ length: workers }, worker));
+  summary.seconds = Math.round((Date.now() - started) / 100) / 10;
+  console.log(JSON.stringify(summary));
+  process.exit(0);
+}
+
+main();
