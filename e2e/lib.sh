@@ -18,10 +18,15 @@ check() {
   fi
 }
 
-# The rest of the path makes no sense once this fails: end the path (its subshell).
+# The rest of the path makes no sense once this fails: end the path (its subshell), with what
+# the path's namespace holds (E2E_NAMESPACE) to tell why.
 require() {
   check "$@" || {
     echo "[$E2E_PATH] stopped early: the steps after this one need it"
+    if [[ -n ${E2E_NAMESPACE:-} ]]; then
+      kubectl -n "$E2E_NAMESPACE" get pods,deployments,jobs -o wide 2>&1 || true
+      kubectl -n "$E2E_NAMESPACE" get events --sort-by=.lastTimestamp 2>&1 | tail -n 30 || true
+    fi
     exit 1
   }
 }
@@ -179,34 +184,48 @@ teardown_stack() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Bounded load on the backend from a frontend pod (e2e/backend-load.cjs). It runs until
-# stop_load closes its stdin, or MAX_SECONDS at most.
+# Bounded loads (e2e/load.cjs), several at once if need be, each under a NAME. One runs until
+# stop_load closes its stdin, or its MAX_SECONDS at most.
+declare -A LOAD_PIDS LOAD_STOP_FDS
 
+# start_load NAME COMMAND...: COMMAND runs e2e/load.cjs, its JSON summary goes to the NAME file.
 start_load() {
-  local namespace=$1 mode=$2 max_seconds=$3 workers=$4
-  LOAD_OUTPUT=$WORK/load-$E2E_PATH-$mode.json
-  local stop_fifo=$WORK/load-$E2E_PATH-$mode.stop
+  local name=$1 stop_fifo=$WORK/load-$E2E_PATH-$1.stop fd
+  shift
   rm -f "$stop_fifo"
   mkfifo "$stop_fifo"
-  kubectl -n "$namespace" exec -i deployment/frontend -- \
-    node -e "$(<"$E2E_DIR/backend-load.cjs")" "$mode" "$max_seconds" "$workers" \
-    <"$stop_fifo" >"$LOAD_OUTPUT" 2>"$LOAD_OUTPUT.log" &
-  LOAD_PID=$!
-  exec {LOAD_STOP_FD}>"$stop_fifo"
+  # The stop FIFOs of the other loads stay out of this one: their writers must be ours alone.
+  (
+    for fd in "${LOAD_STOP_FDS[@]}"; do eval "exec $fd>&-"; done
+    "$@"
+  ) <"$stop_fifo" >"$WORK/load-$E2E_PATH-$name.json" 2>"$WORK/load-$E2E_PATH-$name.log" &
+  LOAD_PIDS[$name]=$!
+  exec {fd}>"$stop_fifo"
+  LOAD_STOP_FDS[$name]=$fd
 }
 
-# Stops the load and prints its summary; fails when the load itself could not run.
+# The backend modes of load.cjs, in a frontend pod of NAMESPACE.
+load_from_frontend_pod() {
+  local namespace=$1 mode=$2 max_seconds=$3 workers=$4
+  kubectl -n "$namespace" exec -i deployment/frontend -- \
+    node -e "$(<"$E2E_DIR/load.cjs")" "$mode" "$max_seconds" "$workers"
+}
+
+# Stops load NAME and prints its summary; fails when the load itself could not run.
 stop_load() {
-  exec {LOAD_STOP_FD}>&-
-  local status=0
-  wait "$LOAD_PID" || status=$?
-  cat "$LOAD_OUTPUT.log" >&2
-  echo "load: $(<"$LOAD_OUTPUT")"
+  local name=$1 status=0
+  eval "exec ${LOAD_STOP_FDS[$name]}>&-"
+  wait "${LOAD_PIDS[$name]}" || status=$?
+  cat "$WORK/load-$E2E_PATH-$name.log" >&2
+  echo "load $name: $(<"$WORK/load-$E2E_PATH-$name.json")"
   return "$status"
 }
 
-# The load's summary field FIELD.
-load_summary() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]])' "$LOAD_OUTPUT" "$1"; }
+# Field FIELD of load NAME's summary.
+load_summary() {
+  node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]])' \
+    "$WORK/load-$E2E_PATH-$1.json" "$2"
+}
 
 # Both the content tag and, for pushed images (tag@digest), the digest differ.
 image_changed() {
@@ -217,29 +236,33 @@ image_changed() {
   [[ $old != *@* ]] || [[ ${old##*@} != "${new##*@}" ]]
 }
 
-# Requests made during the rollout, and none of them failed.
+# Load NAME made requests, and none of them failed.
 no_failed_requests() {
-  local requests failed
-  requests=$(load_summary requests)
-  failed=$(load_summary failed)
-  echo "requests during the rollout: $requests, failed: $failed"
+  local name=$1 requests failed
+  requests=$(load_summary "$name" requests)
+  failed=$(load_summary "$name" failed)
+  echo "$name requests during the rollout: $requests, failed: $failed"
   ((requests > 0 && failed == 0))
 }
 
 # ---------------------------------------------------------------------------------------------
-# Rollout of a backend code change with a bounded read load running through it. BEFORE_UP runs
-# after the change and before the load (the local-image stacks build and load there).
+# Rollout of a backend code change with two bounded loads running through it: reads on the
+# backend Service from a frontend pod, and the frontend's /api/ready from here (FRONTEND_URL),
+# which goes through the frontend's own backend client. BEFORE_UP runs after the change and
+# before the loads (the local-image stacks build and load there).
 rollout_under_load() {
-  local namespace=$1 before_up=$2 old_image new_image
+  local namespace=$1 frontend_url=$2 before_up=$3 old_image new_image
   old_image=$(deployment_image "$namespace" backend)
   change_backend_code "rollout on the $E2E_PATH path"
   if [[ -n $before_up ]]; then
     require "the changed backend builds into a new image" timed rebuild "$before_up"
   fi
-  start_load "$namespace" read 900 4
+  start_load backend-reads load_from_frontend_pod "$namespace" read 900 4
+  start_load frontend-ready node "$E2E_DIR/load.cjs" ready 900 2 "$frontend_url"
   local up_status=0
   timed rollout pulumi_up || up_status=$?
-  stop_load || true
+  stop_load backend-reads || true
+  stop_load frontend-ready || true
   require "pulumi up rolls the changed backend out" test "$up_status" -eq 0
   new_image=$(deployment_image "$namespace" backend)
   echo "backend image: $old_image -> $new_image"
@@ -249,7 +272,10 @@ rollout_under_load() {
   check "the code change gives the backend a new image (content tag, and digest where pushed)" \
     image_changed "$old_image" "$new_image"
   check "every backend pod runs the new image" pods_run_image "$namespace" backend "$new_image"
-  check "zero failed requests under load during the rolling update" no_failed_requests
+  check "zero failed requests on the backend Service during the rolling update" \
+    no_failed_requests backend-reads
+  check "zero failed requests through the frontend during the rolling update" \
+    no_failed_requests frontend-ready
 }
 
 # ---------------------------------------------------------------------------------------------

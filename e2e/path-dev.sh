@@ -76,6 +76,8 @@ pods_run_as_non_root() {
 }
 
 path_dev() {
+  # shellcheck disable=SC2034 # read by require (lib.sh)
+  E2E_NAMESPACE=$DEV_NAMESPACE
   init_stack dev "${BASE_IMAGE_SETTINGS[@]}" "todo:postgresImage=$POSTGRES_IMAGE" "todo:namespace=$DEV_NAMESPACE"
   require "pulumi preview lists the expected creates" timed preview dev_preview_lists_expected_creates
   require "pulumi up builds both images into the local Docker, loaded into the node" \

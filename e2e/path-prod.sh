@@ -164,9 +164,9 @@ hpa_scales_up_and_down() {
   local min started=$SECONDS scaled_up=true
   min=$(kubectl -n "$PROD_NAMESPACE" get hpa backend -o 'jsonpath={.spec.minReplicas}')
   HPA_MAX_SEEN=0
-  start_load "$PROD_NAMESPACE" cpu 240 4
+  start_load logins load_from_frontend_pod "$PROD_NAMESPACE" cpu 240 4
   eventually 210 backend_above "$min" || scaled_up=false
-  stop_load || true
+  stop_load logins || true
   echo "HPA: $(kubectl -n "$PROD_NAMESPACE" get hpa backend --no-headers)"
   echo "scaled to $HPA_MAX_SEEN replicas (minimum $min) after $((SECONDS - started)) s of load"
   $scaled_up || return 1
@@ -179,6 +179,8 @@ hpa_scales_up_and_down() {
 }
 
 path_prod() {
+  # shellcheck disable=SC2034 # read by require (lib.sh)
+  E2E_NAMESPACE=$PROD_NAMESPACE
   require "a TLS Postgres stands in for Neon" timed neon-standin start_neon_standin
   local user password
   IFS=: read -r user password <"$HUB_CREDENTIALS"
@@ -204,7 +206,7 @@ path_prod() {
   require "sign up, add a todo and list it" \
     node "$E2E_DIR/app-check.mjs" "http://127.0.0.1:$PROD_PORT" --save "$WORK/prod-account.json"
   check "a second pulumi up changes nothing" timed second-up up_changes_nothing
-  rollout_under_load "$PROD_NAMESPACE" ""
+  rollout_under_load "$PROD_NAMESPACE" "http://127.0.0.1:$PROD_PORT" ""
   check "kubectl rollout undo restores the previous backend image" timed rollback rollback_with_kubectl
   check "the data written before is still served after the undo" \
     node "$E2E_DIR/app-check.mjs" "http://127.0.0.1:$PROD_PORT" --verify "$WORK/prod-account.json"

@@ -192,6 +192,41 @@ describe("failures", () => {
     expect(await client(200).me("tok")).toEqual({ ok: false, failure: { kind: "timeout" } });
   });
 
+  it("sends a read once more when the connection drops before any answer", async () => {
+    let dropped = 0;
+    reply = (_, response) => {
+      if (dropped === 0) {
+        dropped += 1;
+        response.socket?.destroy();
+        return;
+      }
+      json(response, 200, { status: "ok" });
+    };
+    const failures: BackendFailure[] = [];
+    expect(await client(2000, failures).health()).toEqual({ ok: true, value: true });
+    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(["GET /health", "GET /health"]);
+    expect(failures).toEqual([]);
+  });
+
+  it("reports a read whose second try drops too as unavailable", async () => {
+    reply = (_, response) => {
+      response.socket?.destroy();
+    };
+    expect(await client().health()).toEqual({ ok: false, failure: { kind: "unavailable" } });
+    expect(seen).toHaveLength(2);
+  });
+
+  it("never sends a write twice", async () => {
+    reply = (_, response) => {
+      response.socket?.destroy();
+    };
+    expect(await client().createTodo("tok", { title: "Once", description: null })).toEqual({
+      ok: false,
+      failure: { kind: "unavailable" },
+    });
+    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(["POST /todos"]);
+  });
+
   it("reports a refused connection as unavailable", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));

@@ -118,15 +118,27 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure }: BackendCl
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
 
-    let response: Response;
-    try {
-      response = await fetch(`${root}${path}`, {
+    // One deadline for the call, retry included.
+    const signal = AbortSignal.timeout(timeoutMs);
+    const send = () =>
+      fetch(`${root}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: "no-store",
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       });
+    let response: Response;
+    try {
+      try {
+        response = await send();
+      } catch (error) {
+        // A kept-alive connection can be closed by a backend pod that is shutting down just as
+        // a request goes out on it (rolling updates, scale-downs). No answer came, so a read is
+        // safe to send once more, on a new connection to a pod that is still serving.
+        if (method !== "GET" || isTimeout(error)) throw error;
+        response = await send();
+      }
     } catch (error) {
       return fail(isTimeout(error) ? { kind: "timeout" } : { kind: "unavailable" });
     }

@@ -1,27 +1,34 @@
-// Bounded load on the backend Service, run inside a frontend pod (the NetworkPolicies let only
-// the frontend reach the backend) with the pod's own BACKEND_URL:
-//   kubectl exec -i deployment/frontend -- node -e "$(cat e2e/backend-load.cjs)" MODE MAX_SECONDS WORKERS
-// MODE read: a fresh account lists its todos again and again, each request on a new connection
-//            (so every request is routed by the Service's current endpoints); any answer other
-//            than 200 or any connection error counts as a failed request.
-// MODE cpu:  the same account logs in again and again; argon2 hashing keeps the backend's CPU busy.
-// Runs until its stdin closes or MAX_SECONDS pass, whichever comes first, then prints one JSON
-// line: {"mode", "requests", "failed", "seconds", "failures": [first few reasons]}.
+// Bounded load on the app, in one of three modes:
+//   read   a fresh account lists its todos again and again (backend API);
+//   cpu    the same account logs in again and again: argon2 hashing keeps the backend's CPU busy;
+//   ready  the frontend's /api/ready again and again: each one is a call from the frontend's own
+//          backend client to the backend's /health.
+// The backend modes run inside a frontend pod (the NetworkPolicies let only the frontend reach
+// the backend), against the pod's own BACKEND_URL:
+//   kubectl exec -i deployment/frontend -- node -e "$(cat e2e/load.cjs)" read|cpu MAX_SECONDS WORKERS
+// The frontend mode runs here, against the frontend's NodePort or a port-forward:
+//   node e2e/load.cjs ready MAX_SECONDS WORKERS http://127.0.0.1:30001
+// Each request goes on a new connection, so it is routed by the Service's endpoints of that
+// moment. Any answer but 200, or any connection error, is a failed request. Runs until its stdin
+// closes or MAX_SECONDS pass, whichever comes first, then prints one JSON line:
+// {"mode", "requests", "failed", "seconds", "failures": [first few reasons]}.
 "use strict";
 const http = require("node:http");
 const { randomUUID } = require("node:crypto");
 
-const [mode, maxSecondsText, workersText] = process.argv.slice(1);
+// `node -e SCRIPT args` has no script path in argv; `node load.cjs args` has.
+const args = process.argv.slice(require.main === module ? 2 : 1);
+const [mode, maxSecondsText, workersText, baseUrlArg] = args;
 const maxSeconds = Number(maxSecondsText);
 const workers = Number(workersText);
-const baseUrl = process.env.BACKEND_URL;
-if (!["read", "cpu"].includes(mode) || !(maxSeconds > 0) || !(workers > 0) || !baseUrl) {
-  console.error("usage (in a frontend pod): node -e SCRIPT read|cpu MAX_SECONDS WORKERS");
+const baseUrl = baseUrlArg ?? process.env.BACKEND_URL;
+if (!["read", "cpu", "ready"].includes(mode) || !(maxSeconds > 0) || !(workers > 0) || !baseUrl) {
+  console.error("usage: load.cjs read|cpu|ready MAX_SECONDS WORKERS [BASE_URL, default $BACKEND_URL]");
   process.exit(2);
 }
 const REQUEST_TIMEOUT_MS = 10_000;
 // Between two requests of one worker: a small, steady load rather than a flood.
-const PAUSE_MS = mode === "read" ? 25 : 0;
+const PAUSE_MS = mode === "cpu" ? 0 : 25;
 
 function call(method, path, body, token) {
   return new Promise((resolve) => {
@@ -51,14 +58,25 @@ function call(method, path, body, token) {
   });
 }
 
-async function main() {
+// A fresh account and its token, for the backend modes.
+async function signUp() {
   const credentials = { email: `load-${randomUUID().slice(0, 8)}@example.com`, password: `load password ${randomUUID()}` };
   const signup = await call("POST", "/auth/signup", credentials);
   if (signup.status !== 201) {
     console.error(`signup failed: ${signup.status} ${signup.text}`);
     process.exit(1);
   }
-  const token = JSON.parse(signup.text).access_token;
+  return { credentials, token: JSON.parse(signup.text).access_token };
+}
+
+const requests = {
+  read: ({ token }) => call("GET", "/todos", undefined, token),
+  cpu: ({ credentials }) => call("POST", "/auth/login", credentials),
+  ready: () => call("GET", "/api/ready"),
+};
+
+async function main() {
+  const account = mode === "ready" ? undefined : await signUp();
 
   let stopping = false;
   process.stdin.on("end", () => (stopping = true));
@@ -70,7 +88,7 @@ async function main() {
 
   async function worker() {
     while (!stopping && Date.now() < deadline) {
-      const answer = mode === "read" ? await call("GET", "/todos", undefined, token) : await call("POST", "/auth/login", credentials);
+      const answer = await requests[mode](account);
       summary.requests += 1;
       if (answer.status !== 200) {
         summary.failed += 1;
