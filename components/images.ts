@@ -36,14 +36,14 @@ export function contentTag(contextDir: string, buildArgs: Readonly<Record<string
         const entries = readdirSync(path.join(contextDir, relativeDir), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
         for (const entry of entries) {
             const relativePath = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
-            const absolutePath = path.join(contextDir, relativePath);
-            const stat = lstatSync(absolutePath);
             if (ignore.ignores(relativePath)) {
-                if (stat.isDirectory() && mayHoldExceptions(relativePath)) {
+                if (entry.isDirectory() && mayHoldExceptions(relativePath)) {
                     visit(relativePath);
                 }
                 continue;
             }
+            const absolutePath = path.join(contextDir, relativePath);
+            const stat = lstatSync(absolutePath);
             if (stat.isDirectory()) {
                 visit(relativePath);
             } else if (stat.isSymbolicLink()) {
