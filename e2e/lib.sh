@@ -165,6 +165,19 @@ no_volume_bound() {
   ((bound == 0))
 }
 
+# The suite deploys into namespaces of its own; one that already exists (an earlier run that
+# was killed, or someone's own app) would be adopted by `pulumi up` and deleted by the teardown.
+namespaces_free() {
+  local namespace taken=0
+  for namespace in "$@"; do
+    if kubectl get namespace "$namespace" >/dev/null 2>&1; then
+      echo "namespace $namespace already exists in this cluster: delete it (kubectl delete namespace $namespace) or run the suite on a fresh cluster (e2e/cluster down)"
+      taken=1
+    fi
+  done
+  ((taken == 0))
+}
+
 namespace_gone() {
   local namespace=$1
   eventually 180 bash -c "! kubectl get namespace '$namespace' >/dev/null 2>&1"

@@ -42,6 +42,7 @@ release_gone() {
 }
 
 path_chart() {
+  require "its namespaces do not exist yet" namespaces_free "$CHART_NAMESPACE"
   # shellcheck disable=SC2034 # read by require (lib.sh)
   E2E_NAMESPACE=$CHART_NAMESPACE
   init_stack chart "${BASE_IMAGE_SETTINGS[@]}" "todo:postgresImage=$POSTGRES_IMAGE" \

@@ -76,6 +76,7 @@ pods_run_as_non_root() {
 }
 
 path_dev() {
+  require "its namespaces do not exist yet" namespaces_free "$DEV_NAMESPACE"
   # shellcheck disable=SC2034 # read by require (lib.sh)
   E2E_NAMESPACE=$DEV_NAMESPACE
   init_stack dev "${BASE_IMAGE_SETTINGS[@]}" "todo:postgresImage=$POSTGRES_IMAGE" "todo:namespace=$DEV_NAMESPACE"
