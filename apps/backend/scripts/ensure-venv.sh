@@ -13,7 +13,7 @@ if ! "$python_bin" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) els
 fi
 
 py_version="$("$python_bin" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-lock_hash="$(cat "$backend_dir/requirements-dev.lock" | sha256sum | cut -c1-16)"
+lock_hash="$(sha256sum <"$backend_dir/requirements-dev.lock" | cut -c1-16)"
 cache_root="${TODO_CACHE_DIR:-$HOME/.cache/todo-k8s}"
 venv_dir="$cache_root/backend-venv-py${py_version}-${lock_hash}"
 mkdir -p "$cache_root"
