@@ -77,9 +77,22 @@ pulumi_up() { timeout "$UP_TIMEOUT" pulumi up --yes --non-interactive --skip-pre
 # A second `up` of an unchanged program: --expect-no-changes fails the update on any change.
 up_changes_nothing() { pulumi_up --expect-no-changes; }
 
-# URNs of the stack's image resources (and their component), from a preview.
+# The path's first `pulumi preview --json`, kept for the path: the URNs it names stay the same
+# through code changes.
+preview_json() {
+  local file=$WORK/preview-$E2E_PATH.json
+  if [[ ! -s $file ]]; then
+    pulumi preview --non-interactive --json >"$file" || {
+      rm -f "$file"
+      return 1
+    }
+  fi
+  cat "$file"
+}
+
+# URNs of the stack's image resources (and their component).
 image_urns() {
-  pulumi preview --non-interactive --json | node -e '
+  preview_json | node -e '
     const steps = JSON.parse(require("fs").readFileSync(0, "utf8")).steps ?? [];
     for (const s of steps) {
       if (s.urn.endsWith("::images") || s.urn.includes("docker-build:index:Image::")) console.log(s.urn);
@@ -87,28 +100,24 @@ image_urns() {
   '
 }
 
-# Stacks that build into the local Docker (`load: true`): the node runs containerd with imported
-# images, so the images are built first (a targeted up) and copied into the node.
+# Stacks that build into the local Docker (`load: true`): the images are built first (a targeted
+# up) and handed to load_images (e2e/suite), which gets them onto the node where they are not
+# there already (the offline cluster's containerd imports them; Minikube's Docker has them).
 build_and_load_images() {
   local targets=() urn images
   while read -r urn; do targets+=(--target "$urn"); done < <(image_urns)
   ((${#targets[@]} > 0)) || return 1
   pulumi_up "${targets[@]}" || return 1
-  mapfile -t images < <(pulumi stack export | node -e '
-    const state = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    for (const r of state.deployment.resources ?? []) {
-      if (r.type === "docker-build:index:Image") console.log(...r.outputs.tags);
-    }
-  ')
+  mapfile -t images < <(state_resources | awk '$1 == "docker-build:index:Image" { for (i = 2; i <= NF; i++) print $i }')
   ((${#images[@]} == 2)) || return 1
-  "$E2E_DIR/cluster" load-image "${images[@]}"
+  load_images "${images[@]}"
 }
 
-# The resources the stack's state still holds.
-state_resource_count() {
+# The resources the stack's state holds, one line each: the type, then its image tags if any.
+state_resources() {
   pulumi stack export | node -e '
     const state = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    console.log((state.deployment.resources ?? []).length);
+    for (const r of state.deployment.resources ?? []) console.log([r.type, ...(r.outputs?.tags ?? [])].join(" "));
   '
 }
 
@@ -190,7 +199,7 @@ teardown_stack() {
     timeout "$UP_TIMEOUT" pulumi destroy --yes --non-interactive --skip-preview
   check "the namespace $namespace is gone, with everything in it" namespace_gone "$namespace"
   check "no volume stays bound to the namespace's claims" no_volume_bound "$namespace"
-  count=$(state_resource_count)
+  count=$(state_resources | wc -l) || count="unknown (pulumi stack export failed)"
   echo "resources left in the stack's state: $count"
   check "the stack's state holds no resource" test "$count" -eq 0
   pulumi stack rm --yes --non-interactive >/dev/null
@@ -272,11 +281,17 @@ rollout_under_load() {
   fi
   start_load backend-reads load_from_frontend_pod "$namespace" read 900 4
   start_load frontend-ready node "$E2E_DIR/load.cjs" ready 900 2 "$frontend_url"
-  local up_status=0
+  local up_status=0 rollout_status=0
   timed rollout pulumi_up || up_status=$?
+  # Pulumi's Deployment await can report success while old pods still run (the HPA resizing the
+  # Deployment mid-rollout is one way): the loads run on until the Deployment says it is done.
+  echo "backend pods when pulumi up returned:"
+  kubectl -n "$namespace" get pods -l app.kubernetes.io/component=backend --no-headers 2>&1 | awk '{ print "  " $0 }'
+  kubectl -n "$namespace" rollout status deployment/backend --timeout=180s || rollout_status=$?
   stop_load backend-reads || true
   stop_load frontend-ready || true
   require "pulumi up rolls the changed backend out" test "$up_status" -eq 0
+  check "the rolling update completes" test "$rollout_status" -eq 0
   new_image=$(deployment_image "$namespace" backend)
   echo "backend image: $old_image -> $new_image"
   # The rollback steps of the path files restore this one.

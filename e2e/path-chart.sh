@@ -45,7 +45,7 @@ path_chart() {
   require "its namespaces do not exist yet" namespaces_free "$CHART_NAMESPACE"
   # shellcheck disable=SC2034 # read by require (lib.sh)
   E2E_NAMESPACE=$CHART_NAMESPACE
-  init_stack chart "${BASE_IMAGE_SETTINGS[@]}" "todo:postgresImage=$POSTGRES_IMAGE" \
+  init_stack chart "${STACK_SETTINGS[@]}" "todo:postgresImage=$POSTGRES_IMAGE" \
     "todo:deployMethod=chart" "todo:namespace=$CHART_NAMESPACE" "todo:frontendNodePort=$CHART_NODE_PORT"
   require "pulumi up builds both images into the local Docker, loaded into the node" \
     timed build-images build_and_load_images
@@ -53,14 +53,14 @@ path_chart() {
   check "both Deployments have ready pods" deployments_ready "$CHART_NAMESPACE" 1
   check "helm test passes" timed helm-test helm test "$RELEASE" -n "$CHART_NAMESPACE" --timeout 180s
   check "helm history shows the release, revision 1 deployed" history_shows 1
-  require "sign up, add a todo and list it through the NodePort on 127.0.0.1" \
-    node "$E2E_DIR/app-check.mjs" "http://127.0.0.1:$CHART_NODE_PORT" --save "$WORK/chart-account.json"
+  require "sign up, add a todo and list it through the NodePort" \
+    node "$E2E_DIR/app-check.mjs" "http://$NODE_ADDRESS:$CHART_NODE_PORT" --save "$WORK/chart-account.json"
   check "a second pulumi up changes nothing" timed second-up up_changes_nothing
-  rollout_under_load "$CHART_NAMESPACE" "http://127.0.0.1:$CHART_NODE_PORT" build_and_load_images
+  rollout_under_load "$CHART_NAMESPACE" "http://$NODE_ADDRESS:$CHART_NODE_PORT" build_and_load_images
   check "the rollout is revision 2 of the release" history_shows 2
   check "helm rollback restores the previous backend image" timed rollback rollback_with_helm
   check "the data written before is still served after the rollback" \
-    node "$E2E_DIR/app-check.mjs" "http://127.0.0.1:$CHART_NODE_PORT" --verify "$WORK/chart-account.json"
+    node "$E2E_DIR/app-check.mjs" "http://$NODE_ADDRESS:$CHART_NODE_PORT" --verify "$WORK/chart-account.json"
 }
 
 teardown_chart() {

@@ -31,7 +31,7 @@ dev_preview_lists_expected_creates() {
   local creates missing=0 expected
   # type::name of every planned create; URNs read urn:pulumi:STACK::PROJECT::PARENT$...$TYPE::NAME.
   # shellcheck disable=SC2016 # JavaScript, expanded by node
-  creates=$(pulumi preview --non-interactive --json | node -e '
+  creates=$(preview_json | node -e '
     const steps = JSON.parse(require("fs").readFileSync(0, "utf8")).steps ?? [];
     for (const s of steps.filter((s) => s.op === "create")) {
       const [, , typePath, name] = s.urn.split("::");
@@ -79,7 +79,7 @@ path_dev() {
   require "its namespaces do not exist yet" namespaces_free "$DEV_NAMESPACE"
   # shellcheck disable=SC2034 # read by require (lib.sh)
   E2E_NAMESPACE=$DEV_NAMESPACE
-  init_stack dev "${BASE_IMAGE_SETTINGS[@]}" "todo:postgresImage=$POSTGRES_IMAGE" "todo:namespace=$DEV_NAMESPACE"
+  init_stack dev "${STACK_SETTINGS[@]}" "todo:postgresImage=$POSTGRES_IMAGE" "todo:namespace=$DEV_NAMESPACE"
   require "pulumi preview lists the expected creates" timed preview dev_preview_lists_expected_creates
   require "pulumi up builds both images into the local Docker, loaded into the node" \
     timed build-images build_and_load_images
@@ -87,8 +87,8 @@ path_dev() {
   check "the migration Job completed" migration_job_completed "$DEV_NAMESPACE"
   check "both Deployments have ready pods" deployments_ready "$DEV_NAMESPACE" 1
   check "the images are the local builds, not pushed anywhere" dev_images_are_local
-  check "sign up, add a todo and list it through the NodePort on 127.0.0.1" \
-    node "$E2E_DIR/app-check.mjs" "http://127.0.0.1:$DEV_NODE_PORT"
+  check "sign up, add a todo and list it through the NodePort" \
+    node "$E2E_DIR/app-check.mjs" "http://$NODE_ADDRESS:$DEV_NODE_PORT"
   check "the backend's /ready answers 200 inside the cluster" backend_ready_in_cluster "$DEV_NAMESPACE"
   check "the namespace enforces PSA restricted" namespace_enforces_restricted "$DEV_NAMESPACE"
   check "every pod runs as non-root" pods_run_as_non_root "$DEV_NAMESPACE"

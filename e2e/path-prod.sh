@@ -1,6 +1,6 @@
-# The prod path: Pulumi.prod.yaml's settings on the e2e cluster. The cluster's password-protected
-# registry stands in for Docker Hub, a TLS Postgres in its own namespace for Neon. Sourced by
-# e2e/suite.
+# The prod path: Pulumi.prod.yaml's settings, with a password-protected registry (PROD_REPOSITORY;
+# on the offline cluster its own) standing in for Docker Hub and a TLS Postgres in its own
+# namespace for Neon. Sourced by e2e/suite.
 # shellcheck shell=bash
 
 PROD_NAMESPACE=todo-prod
@@ -87,14 +87,14 @@ backend_uses_tls() {
   [[ $counts =~ ^([0-9]+)\|([0-9]+)$ ]] && ((BASH_REMATCH[2] > 0 && BASH_REMATCH[1] == BASH_REMATCH[2]))
 }
 
-# Both images: <hub>/todo/todo-<name>:<tag>@sha256:<digest> in the Deployment, and each running
+# Both images: <repository>/todo-<name>:<tag>@sha256:<digest> in the Deployment, and each running
 # pod's image ID is that digest.
 images_pulled_by_digest() {
   local name image digest ids status=0
   for name in backend frontend; do
     image=$(deployment_image "$PROD_NAMESPACE" "$name")
     echo "$name image: $image"
-    [[ $image =~ ^$HUB/todo/todo-$name:[^@]+@(sha256:[0-9a-f]{64})$ ]] || {
+    [[ $image =~ ^$PROD_REPOSITORY/todo-$name:[^@]+@(sha256:[0-9a-f]{64})$ ]] || {
       status=1
       continue
     }
@@ -107,18 +107,21 @@ images_pulled_by_digest() {
   return "$status"
 }
 
-# The registry refuses the backend's manifest without credentials and serves it with them: the
-# node could only pull through the pods' image pull Secret.
+# The registry refuses the backend's manifest without credentials and serves it with them (basic
+# auth on its v2 API; plain http on 127.0.0.1 and localhost, as Docker allows): the node could only
+# pull through the pods' image pull Secret.
 pull_needs_the_secret() {
-  local image repository digest anonymous authorised secrets
+  local image registry scheme=https repository digest anonymous authorised secrets
   image=$(deployment_image "$PROD_NAMESPACE" backend)
-  repository=${image#"$HUB"/}
+  registry=${PROD_REPOSITORY%%/*}
+  [[ $registry != 127.0.0.1:* && $registry != localhost:* ]] || scheme=http
+  repository=${image#"$registry"/}
   repository=${repository%%:*}
   digest=${image##*@}
-  anonymous=$(curl -s -o /dev/null -w '%{http_code}' "http://$HUB/v2/$repository/manifests/$digest")
-  authorised=$(curl -s -o /dev/null -w '%{http_code}' -u "$(<"$HUB_CREDENTIALS")" \
+  anonymous=$(curl -s -o /dev/null -w '%{http_code}' "$scheme://$registry/v2/$repository/manifests/$digest")
+  authorised=$(curl -s -o /dev/null -w '%{http_code}' -u "$(<"$PROD_CREDENTIALS")" \
     -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json' \
-    "http://$HUB/v2/$repository/manifests/$digest")
+    "$scheme://$registry/v2/$repository/manifests/$digest")
   secrets=$(kubectl -n "$PROD_NAMESPACE" get deployment backend -o 'jsonpath={.spec.template.spec.imagePullSecrets[*].name}')
   echo "manifest without credentials: $anonymous, with: $authorised; pods' pull Secrets: ${secrets:-none}"
   [[ $anonymous == 401 && $authorised == 200 && -n $secrets ]] || return 1
@@ -162,6 +165,10 @@ backend_at() { [[ $(backend_replicas) == "$1" ]]; }
 # is back at the minimum.
 hpa_scales_up_and_down() {
   local min started=$SECONDS scaled_up=true
+  kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes >/dev/null || {
+    echo "the metrics API does not answer: the HPA needs metrics-server (minikube addons enable metrics-server)"
+    return 1
+  }
   min=$(kubectl -n "$PROD_NAMESPACE" get hpa backend -o 'jsonpath={.spec.minReplicas}')
   HPA_MAX_SEEN=0
   start_load logins load_from_frontend_pod "$PROD_NAMESPACE" cpu 240 4
@@ -171,7 +178,7 @@ hpa_scales_up_and_down() {
   echo "scaled to $HPA_MAX_SEEN replicas (minimum $min) after $((SECONDS - started)) s of load"
   $scaled_up || return 1
   started=$SECONDS
-  eventually 240 backend_at "$min" || {
+  eventually "$HPA_DOWN_SECONDS" backend_at "$min" || {
     echo "still $(backend_replicas) replicas $((SECONDS - started)) s after the load stopped"
     return 1
   }
@@ -184,10 +191,10 @@ path_prod() {
   E2E_NAMESPACE=$PROD_NAMESPACE
   require "a TLS Postgres stands in for Neon" timed neon-standin start_neon_standin
   local user password
-  IFS=: read -r user password <"$HUB_CREDENTIALS"
-  init_stack prod "${BASE_IMAGE_SETTINGS[@]}" \
+  IFS=: read -r user password <"$PROD_CREDENTIALS"
+  init_stack prod "${STACK_SETTINGS[@]}" \
     "todo:namespace=$PROD_NAMESPACE" \
-    "todo:imageRepository=$HUB/todo" \
+    "todo:imageRepository=$PROD_REPOSITORY" \
     "todo:registryUsername=$user" \
     "todo:registryPassword=secret:$password" \
     "todo:imagePullSecret=true" \
