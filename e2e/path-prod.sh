@@ -9,6 +9,8 @@ NEON_NAMESPACE=neon-standin
 NEON_HOST=postgres.$NEON_NAMESPACE.svc.cluster.local
 NEON_USER=neon
 NEON_DATABASE=neondb
+INGRESS_HOST=todo.e2e.test
+INGRESS_TLS_SECRET=todo-tls
 
 # Postgres with TLS on (a self-signed certificate, as `sslmode=require` does not verify it), and
 # the same restricted security context as the app.
@@ -131,6 +133,38 @@ pull_needs_the_secret() {
   [[ $secret_type == kubernetes.io/dockerconfigjson ]]
 }
 
+# The stack's settings for the Ingress, when the target has a controller (INGRESS_ADDRESS).
+ingress_settings() {
+  [[ -z $INGRESS_ADDRESS ]] ||
+    printf '%s\n' "todo:ingressHost=$INGRESS_HOST" "todo:ingressClassName=$INGRESS_CLASS" \
+      "todo:ingressTlsSecret=$INGRESS_TLS_SECRET"
+}
+
+# The Ingress carries the controller's address; once the TLS Secret it names exists (made here,
+# as cert-manager or an operator would), the controller serves the app over https with that
+# certificate: curl trusts only it, and reaches the backend through the frontend's /api/ready.
+ingress_serves_the_app_over_tls() {
+  local dir=$WORK/ingress-tls address host=${INGRESS_ADDRESS%:*} port=${INGRESS_ADDRESS##*:}
+  address=$(kubectl -n "$PROD_NAMESPACE" get ingress todo \
+    -o 'jsonpath={.spec.ingressClassName} {.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}')
+  echo "Ingress todo (class, address): $address"
+  [[ $address == "$INGRESS_CLASS "?* ]] || return 1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$INGRESS_HOST" \
+    -addext "subjectAltName=DNS:$INGRESS_HOST" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
+  kubectl -n "$PROD_NAMESPACE" create secret tls "$INGRESS_TLS_SECRET" --cert "$dir/tls.crt" --key "$dir/tls.key" >/dev/null ||
+    return 1
+  local curl_args=(-sS -o /dev/null -w '%{http_code}' --cacert "$dir/tls.crt" --resolve "$INGRESS_HOST:$port:$host")
+  eventually 60 curl -f "${curl_args[@]}" "https://$INGRESS_HOST:$port/api/health" >/dev/null || {
+    echo "https://$INGRESS_HOST:$port/api/health: no answer with the Secret's certificate within 60 s"
+    return 1
+  }
+  local status
+  status=$(curl "${curl_args[@]}" "https://$INGRESS_HOST:$port/api/ready")
+  echo "https://$INGRESS_HOST:$port/api/ready (via $INGRESS_ADDRESS, the Secret's certificate): $status"
+  [[ $status == 200 ]]
+}
+
 frontend_service_is_cluster_ip() {
   local type
   type=$(kubectl -n "$PROD_NAMESPACE" get service frontend -o 'jsonpath={.spec.type}')
@@ -190,8 +224,9 @@ path_prod() {
   # shellcheck disable=SC2034 # read by require (lib.sh)
   E2E_NAMESPACE=$PROD_NAMESPACE
   require "a TLS Postgres stands in for Neon" timed neon-standin start_neon_standin
-  local user password
+  local user password ingress
   IFS=: read -r user password <"$PROD_CREDENTIALS"
+  mapfile -t ingress < <(ingress_settings)
   init_stack prod "${STACK_SETTINGS[@]}" \
     "todo:namespace=$PROD_NAMESPACE" \
     "todo:imageRepository=$PROD_REPOSITORY" \
@@ -199,7 +234,8 @@ path_prod() {
     "todo:registryPassword=secret:$password" \
     "todo:imagePullSecret=true" \
     "todo:databaseUrl=secret:$NEON_URL" \
-    "todo:jwtSecret=secret:$(openssl rand -base64 48)"
+    "todo:jwtSecret=secret:$(openssl rand -base64 48)" \
+    "${ingress[@]}"
   require "pulumi up pushes both images and deploys with the prod settings" timed up pulumi_up
   check "the migration Job completed" migration_job_completed "$PROD_NAMESPACE"
   # The Deployments leave their replica count to the HPAs, which raise it to the minimum of 2 on
@@ -209,6 +245,9 @@ path_prod() {
   check "both images are pulled by digest from the registry" images_pulled_by_digest
   check "the registry refuses anonymous pulls; the pods pull with the image pull Secret" pull_needs_the_secret
   check "the frontend Service is ClusterIP" frontend_service_is_cluster_ip
+  if [[ -n $INGRESS_ADDRESS ]]; then
+    check "the Ingress serves the app over https with its TLS Secret" ingress_serves_the_app_over_tls
+  fi
   check "the backend reaches the external database over TLS (sslmode=require)" backend_uses_tls
   require "the frontend answers through a port-forward on 127.0.0.1" start_port_forward "$PROD_NAMESPACE" "$PROD_PORT"
   require "sign up, add a todo and list it" \
