@@ -174,6 +174,16 @@ no_volume_bound() {
   ((bound == 0))
 }
 
+# A TLS Secret NAME in NAMESPACE holding a self-signed certificate for HOST, whose files
+# (tls.crt, tls.key) stay in DIR for clients to trust.
+self_signed_tls_secret() {
+  local namespace=$1 name=$2 host=$3 dir=$4
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$host" \
+    -addext "subjectAltName=DNS:$host" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null || return 1
+  kubectl -n "$namespace" create secret tls "$name" --cert "$dir/tls.crt" --key "$dir/tls.key" >/dev/null
+}
+
 # The suite deploys into namespaces of its own; one that already exists (an earlier run that
 # was killed, or someone's own app) would be adopted by `pulumi up` and deleted by the teardown.
 namespaces_free() {

@@ -15,13 +15,11 @@ INGRESS_TLS_SECRET=todo-tls
 # Postgres with TLS on (a self-signed certificate, as `sslmode=require` does not verify it), and
 # the same restricted security context as the app.
 start_neon_standin() {
-  local dir=$WORK/neon password
-  mkdir -p "$dir"
+  local password
   password=$(openssl rand -hex 16)
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$NEON_HOST" \
-    -addext "subjectAltName=DNS:$NEON_HOST" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
-  kubectl create namespace "$NEON_NAMESPACE" >/dev/null
-  kubectl -n "$NEON_NAMESPACE" create secret tls postgres-tls --cert "$dir/tls.crt" --key "$dir/tls.key" >/dev/null
+  kubectl create namespace "$NEON_NAMESPACE" >/dev/null || return 1
+  # The certificate folder also tells the teardown that this run made the namespace.
+  self_signed_tls_secret "$NEON_NAMESPACE" postgres-tls "$NEON_HOST" "$WORK/neon" || return 1
   kubectl -n "$NEON_NAMESPACE" create secret generic postgres-password --from-literal "password=$password" >/dev/null
   kubectl -n "$NEON_NAMESPACE" apply -f - >/dev/null <<EOF
 apiVersion: apps/v1
@@ -149,11 +147,7 @@ ingress_serves_the_app_over_tls() {
     -o 'jsonpath={.spec.ingressClassName} {.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}')
   echo "Ingress todo (class, address): $address"
   [[ $address == "$INGRESS_CLASS "?* ]] || return 1
-  mkdir -p "$dir"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$INGRESS_HOST" \
-    -addext "subjectAltName=DNS:$INGRESS_HOST" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
-  kubectl -n "$PROD_NAMESPACE" create secret tls "$INGRESS_TLS_SECRET" --cert "$dir/tls.crt" --key "$dir/tls.key" >/dev/null ||
-    return 1
+  self_signed_tls_secret "$PROD_NAMESPACE" "$INGRESS_TLS_SECRET" "$INGRESS_HOST" "$dir" || return 1
   local curl_args=(-sS -o /dev/null -w '%{http_code}' --cacert "$dir/tls.crt" --resolve "$INGRESS_HOST:$port:$host")
   eventually 60 curl -f "${curl_args[@]}" "https://$INGRESS_HOST:$port/api/health" >/dev/null || {
     echo "https://$INGRESS_HOST:$port/api/health: no answer with the Secret's certificate within 60 s"
