@@ -203,9 +203,17 @@ describe("failures", () => {
       json(response, 200, { status: "ok" });
     };
     const failures: BackendFailure[] = [];
-    expect(await client(2000, failures).health()).toEqual({ ok: true, value: true });
+    const retried: string[] = [];
+    const api = createBackendClient({
+      baseUrl,
+      timeoutMs: 2000,
+      onFailure: (failure) => failures.push(failure),
+      onRetry: (request) => retried.push(request),
+    });
+    expect(await api.health()).toEqual({ ok: true, value: true });
     expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(["GET /health", "GET /health"]);
     expect(failures).toEqual([]);
+    expect(retried).toEqual(["GET /health"]);
   });
 
   it("reports a read whose second try drops too as unavailable", async () => {

@@ -33,6 +33,8 @@ export type BackendClientOptions = {
   baseUrl: string;
   timeoutMs: number;
   onFailure?: (failure: BackendFailure, request: string) => void;
+  /** A read whose connection dropped before any answer is sent once more; this hears of it. */
+  onRetry?: (request: string) => void;
 };
 
 type Json = unknown;
@@ -101,7 +103,7 @@ function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
 }
 
-export function createBackendClient({ baseUrl, timeoutMs, onFailure }: BackendClientOptions) {
+export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry }: BackendClientOptions) {
   const root = baseUrl.replace(/\/+$/, "");
 
   async function call<Value>(
@@ -110,8 +112,9 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure }: BackendCl
     parse: Parser<Value>,
     { token, body }: { token?: string; body?: Json } = {},
   ): Promise<BackendResult<Value>> {
+    const request = `${method} ${path.split("?")[0] ?? path}`;
     const fail = (failure: BackendFailure): BackendResult<Value> => {
-      onFailure?.(failure, `${method} ${path.split("?")[0] ?? path}`);
+      onFailure?.(failure, request);
       return { ok: false, failure };
     };
     const headers: Record<string, string> = { accept: "application/json" };
@@ -137,6 +140,7 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure }: BackendCl
         // a request goes out on it (rolling updates, scale-downs). No answer came, so a read is
         // safe to send once more, on a new connection to a pod that is still serving.
         if (method !== "GET" || isTimeout(error)) throw error;
+        onRetry?.(request);
         response = await send();
       }
     } catch (error) {

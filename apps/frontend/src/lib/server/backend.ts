@@ -24,5 +24,8 @@ export function backend({ maxTimeoutMs }: { maxTimeoutMs?: number } = {}): Backe
         console.error(`backend ${request} failed: ${JSON.stringify(failure)}`);
       }
     },
+    // Not an error for the user, but a request that needed a second try: counted by whoever
+    // measures dropped connections (the end-to-end rollout checks do).
+    onRetry: (request) => console.warn(`backend ${request} retried: the connection dropped before any answer`),
   });
 }

@@ -5,13 +5,14 @@
 //          backend client to the backend's /health.
 // The backend modes run inside a frontend pod (the NetworkPolicies let only the frontend reach
 // the backend), against the pod's own BACKEND_URL:
-//   kubectl exec -i deployment/frontend -- node -e "$(cat e2e/load.cjs)" read|cpu MAX_SECONDS WORKERS
+//   kubectl exec -i deployment/frontend -- node -e "$(cat e2e/support/load.cjs)" read|cpu MAX_SECONDS WORKERS
 // The frontend mode runs here, against the frontend's NodePort or a port-forward:
-//   node e2e/load.cjs ready MAX_SECONDS WORKERS http://127.0.0.1:30001
+//   node e2e/support/load.cjs ready MAX_SECONDS WORKERS http://127.0.0.1:30001
 // Each request goes on a new connection, so it is routed by the Service's endpoints of that
 // moment. Any answer but 200, or any connection error, is a failed request. Runs until its stdin
-// closes or MAX_SECONDS pass, whichever comes first, then prints one JSON line:
-// {"mode", "requests", "failed", "seconds", "failures": [first few reasons]}.
+// closes or MAX_SECONDS pass, whichever comes first. Prints one JSON line a second while it runs,
+// {"event": "progress", "requests", "failed"} (the suite times them by its own clock), and one at
+// the end: {"event": "summary", "mode", "requests", "failed", "seconds", "failures": [first few reasons]}.
 "use strict";
 const http = require("node:http");
 const { randomUUID } = require("node:crypto");
@@ -84,7 +85,10 @@ async function main() {
   process.stdin.resume();
   const started = Date.now();
   const deadline = started + maxSeconds * 1000;
-  const summary = { mode, requests: 0, failed: 0, seconds: 0, failures: [] };
+  const summary = { event: "summary", mode, requests: 0, failed: 0, seconds: 0, failures: [] };
+  const progress = () => console.log(JSON.stringify({ event: "progress", requests: summary.requests, failed: summary.failed }));
+  progress();
+  const ticker = setInterval(progress, 1000);
 
   async function worker() {
     while (!stopping && Date.now() < deadline) {
@@ -98,6 +102,8 @@ async function main() {
     }
   }
   await Promise.all(Array.from({ length: workers }, worker));
+  clearInterval(ticker);
+  progress();
   summary.seconds = Math.round((Date.now() - started) / 100) / 10;
   console.log(JSON.stringify(summary));
   process.exit(0);

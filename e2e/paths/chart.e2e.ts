@@ -1,0 +1,143 @@
+// The chart path: the dev stack with `todo:deployMethod chart`, so the app is the Helm release
+// of helm/todo-app, installed by Pulumi and checked with the helm CLI.
+import { expect } from "@jest/globals";
+
+import { RELEASE_NAME } from "../../components/chart";
+import { type Account, signUpAndAddTodo, uniqueTitle } from "../support/browser";
+import {
+    deploymentsReady,
+    everyContainerNonRoot,
+    namespaceEnforcesRestricted,
+    namespacesFree,
+    podSecurityRefuses,
+    registerNoDriftChecks,
+    registerTeardown,
+} from "../support/checks";
+import { inClusterDatabase } from "../support/database";
+import { buildAndLoadImages } from "../support/images";
+import { deploymentImage, podsRunImage, waitForRollout } from "../support/kube";
+import { E2ePath } from "../support/path";
+import { registerRolledBackReleaseWorks, registerRolloutChecks } from "../support/rollout-checks";
+import { output } from "../support/shell";
+import { TestStack } from "../support/stack";
+
+const NAMESPACE = "todo-chart";
+const NODE_PORT = 30001;
+
+const path = new E2ePath("chart", 36);
+path.namespaces.push(NAMESPACE);
+const { target, projectDir } = path.run;
+let stack: TestStack | undefined;
+const theStack = (): TestStack => {
+    if (!stack) throw new Error("the stack was not created");
+    return stack;
+};
+let account: Account | undefined;
+const titleBefore = uniqueTitle("Deployed by Pulumi");
+const frontendUrl = `http://${target.nodeAddress}:${NODE_PORT}`;
+
+interface Revision {
+    revision: number;
+    status: string;
+    description: string;
+}
+
+const helm = (args: string[], timeoutSeconds = 240): Promise<string> => output("helm", args, { timeoutSeconds });
+
+async function releaseHistory(): Promise<Revision[]> {
+    const history = JSON.parse(await helm(["history", RELEASE_NAME, "-n", NAMESPACE, "-o", "json"])) as Revision[];
+    for (const entry of history) path.say(`revision ${entry.revision} ${entry.status} ${entry.description}`);
+    return history;
+}
+
+/** The history has REVISIONS revisions and the last one is deployed. */
+async function historyShows(revisions: number): Promise<Revision> {
+    const history = await releaseHistory();
+    expect(history).toHaveLength(revisions);
+    const last = history.at(-1);
+    if (!last) throw new Error(`release ${RELEASE_NAME} has no history`);
+    expect(last).toMatchObject({ revision: revisions, status: "deployed" });
+    return last;
+}
+
+path.require("its namespace does not exist yet", () => namespacesFree([NAMESPACE]));
+
+path.require("pulumi up builds both images into the local Docker, loaded into the node", async () => {
+    stack = await TestStack.create(projectDir, "chart", {
+        ...target.stackSettings,
+        "todo:postgresImage": target.postgresImage,
+        "todo:deployMethod": "chart",
+        "todo:namespace": NAMESPACE,
+        "todo:frontendNodePort": String(NODE_PORT),
+    });
+    await path.time("build images", () => buildAndLoadImages(path, theStack()));
+});
+
+path.require("pulumi up installs the chart, Deployments ready", () => path.time("up", () => theStack().up()), { timeoutSeconds: 2400 });
+
+registerNoDriftChecks(path, theStack, "the first up");
+
+path.check("both Deployments have ready pods", () => deploymentsReady(path, NAMESPACE, 1));
+
+path.check("helm test passes", async () => {
+    path.say((await path.time("helm test", () => helm(["test", RELEASE_NAME, "-n", NAMESPACE, "--timeout", "180s"]))).trim());
+});
+
+path.check("helm history shows the release, revision 1 deployed", async () => {
+    await historyShows(1);
+});
+
+path.check("the namespace enforces PSA restricted", () => namespaceEnforcesRestricted(path, NAMESPACE));
+
+path.check("admission refuses a privileged pod and a root pod in the namespace", async () =>
+    podSecurityRefuses(path, NAMESPACE, await deploymentImage(NAMESPACE, "frontend")),
+);
+
+// The chart's migration Job is a hook deleted once it succeeds (helm.sh/hook-delete-policy).
+path.check("every container of every pod (init containers included) runs as non-root", () => everyContainerNonRoot(path, NAMESPACE, { jobPodExpected: false }));
+
+path.require("sign up, add a todo and list it through the NodePort", async () => {
+    account = await signUpAndAddTodo(frontendUrl, titleBefore, path.say);
+});
+
+path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => theStack().up({ expectNoChanges: true })));
+
+const subject = {
+    namespace: NAMESPACE,
+    stack: theStack,
+    database: () => inClusterDatabase(NAMESPACE),
+    frontendUrl: () => frontendUrl,
+    account: () => {
+        if (!account) throw new Error("no account was made");
+        return account;
+    },
+    titleBefore: () => titleBefore,
+    buildImages: () => buildAndLoadImages(path, theStack()),
+};
+const rollout = registerRolloutChecks(path, subject);
+
+path.check("the rollout is revision 2 of the release", async () => {
+    await historyShows(2);
+});
+
+path.check("helm rollback restores the previous backend image", async () => {
+    await path.time("rollback", async () => {
+        await helm(["rollback", RELEASE_NAME, "1", "-n", NAMESPACE, "--wait", "--timeout", "180s"]);
+        await waitForRollout(NAMESPACE, "backend");
+    });
+    const image = await deploymentImage(NAMESPACE, "backend");
+    path.say(`backend image after the rollback: ${image}`);
+    expect(image).toBe(rollout.imageBefore);
+    await podsRunImage(NAMESPACE, "backend", rollout.imageBefore, path.say);
+    expect((await historyShows(3)).description).toContain("Rollback to 1");
+});
+
+registerRolledBackReleaseWorks(path, subject, rollout);
+
+registerTeardown(path, () => stack, NAMESPACE);
+
+path.teardown("no Helm release is left", async () => {
+    const releases = (await helm(["list", "-A", "-q", "-a", "--filter", `^${RELEASE_NAME}$`])).trim();
+    path.say(`releases named ${RELEASE_NAME}: ${releases || "none"}`);
+    expect(releases).toBe("");
+});

@@ -1,0 +1,120 @@
+// The dev path: the dev stack as checked in (local images, in-cluster Postgres, NodePort), plus
+// the settings the target needs (reachable base images, the database image).
+import { expect } from "@jest/globals";
+
+import { E2ePath } from "../support/path";
+import { signUpAndAddTodo, uniqueTitle } from "../support/browser";
+import {
+    deploymentsReady,
+    everyContainerNonRoot,
+    migrationJobCompleted,
+    namespaceEnforcesRestricted,
+    namespacesFree,
+    podSecurityRefuses,
+    registerNoDriftChecks,
+    registerTeardown,
+    WORKLOADS,
+} from "../support/checks";
+import { buildAndLoadImages, imageTargets } from "../support/images";
+import { deploymentImage, kubectl } from "../support/kube";
+import { type PlannedStep, TestStack } from "../support/stack";
+import { BACKEND_PORT } from "../../components/todo-app";
+
+const NAMESPACE = "todo-dev";
+const NODE_PORT = 30000;
+
+// type::name of every resource the dev stack creates on its first preview: what a user reviews.
+const EXPECTED_CREATES = [
+    "docker-build:index:Image::backend",
+    "docker-build:index:Image::frontend",
+    "kubernetes:core/v1:Namespace::namespace",
+    "kubernetes:core/v1:Secret::postgres-credentials",
+    "kubernetes:core/v1:Service::postgres",
+    "kubernetes:apps/v1:StatefulSet::postgres",
+    "kubernetes:core/v1:ServiceAccount::service-account",
+    "kubernetes:core/v1:ConfigMap::config",
+    "kubernetes:core/v1:Secret::secrets",
+    "kubernetes:batch/v1:Job::migrate",
+    "kubernetes:apps/v1:Deployment::backend",
+    "kubernetes:apps/v1:Deployment::frontend",
+    "kubernetes:core/v1:Service::backend",
+    "kubernetes:core/v1:Service::frontend",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler::backend",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler::frontend",
+    "kubernetes:policy/v1:PodDisruptionBudget::backend",
+    "kubernetes:policy/v1:PodDisruptionBudget::frontend",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy::default-deny",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy::allow-dns",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy::frontend",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy::backend",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy::postgres",
+    "pulumi-nodejs:dynamic/todo:GeneratedSecret::jwt-secret",
+    "pulumi-nodejs:dynamic/todo:GeneratedSecret::postgres-password",
+];
+
+const path = new E2ePath("dev", 21);
+path.namespaces.push(NAMESPACE);
+const { target, projectDir } = path.run;
+let stack: TestStack | undefined;
+const theStack = (): TestStack => {
+    if (!stack) throw new Error("the stack was not created");
+    return stack;
+};
+let preview: PlannedStep[] = [];
+
+path.require("its namespace does not exist yet", () => namespacesFree([NAMESPACE]));
+
+path.require("pulumi preview lists the expected creates", async () => {
+    stack = await TestStack.create(projectDir, "dev", { ...target.stackSettings, "todo:postgresImage": target.postgresImage, "todo:namespace": NAMESPACE });
+    preview = await path.time("preview", () => theStack().preview());
+    const creates = preview.filter((step) => step.op === "create").map((step) => `${step.type}::${step.name}`);
+    path.say(`preview creates ${creates.length} resources`);
+    expect(creates).toEqual(expect.arrayContaining(EXPECTED_CREATES));
+    expect(imageTargets(preview)).toHaveLength(3);
+});
+
+path.require("pulumi up builds both images into the local Docker, loaded into the node", () =>
+    path.time("build images", () => buildAndLoadImages(path, theStack())),
+);
+
+path.require("pulumi up deploys everything, Deployments ready", () => path.time("up", () => theStack().up()), { timeoutSeconds: 2400 });
+
+registerNoDriftChecks(path, theStack, "the first up");
+
+path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await theStack().output("migrationJob")));
+
+path.check("both Deployments have ready pods", () => deploymentsReady(path, NAMESPACE, 1));
+
+path.check("the images are the local builds named by content, not pushed anywhere", async () => {
+    for (const name of WORKLOADS) {
+        const image = await deploymentImage(NAMESPACE, name);
+        path.say(`${name} image: ${image}`);
+        expect(image).toMatch(new RegExp(`^todo-${name}:[0-9a-f]{12}$`));
+        expect(image).toBe(await theStack().output(`${name}Image`));
+    }
+});
+
+path.check("sign up, add a todo and list it through the NodePort", async () => {
+    await signUpAndAddTodo(`http://${target.nodeAddress}:${NODE_PORT}`, uniqueTitle("Deployed by Pulumi"), path.say);
+});
+
+path.check("the backend's /ready answers 200 inside the cluster, by its Service's DNS name", async () => {
+    // From a frontend pod: the NetworkPolicies let only the frontend reach the backend.
+    const script = `fetch(process.argv[1]).then(async (r) => { console.log(r.status + " " + (await r.text())); process.exit(r.status === 200 ? 0 : 1); }).catch((e) => { console.error(String(e)); process.exit(1); })`;
+    const url = `http://backend.${NAMESPACE}.svc.cluster.local:${BACKEND_PORT}/ready`;
+    path.say(`${url}: ${(await kubectl(["-n", NAMESPACE, "exec", "deployment/frontend", "--", "node", "-e", script, url])).trim()}`);
+});
+
+path.check("the namespace enforces PSA restricted", () => namespaceEnforcesRestricted(path, NAMESPACE));
+
+path.check("admission refuses a privileged pod and a root pod in the namespace", async () =>
+    podSecurityRefuses(path, NAMESPACE, await deploymentImage(NAMESPACE, "frontend")),
+);
+
+path.check("every container of every pod (Job and init containers included) runs as non-root", () =>
+    everyContainerNonRoot(path, NAMESPACE, { jobPodExpected: true }),
+);
+
+path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => theStack().up({ expectNoChanges: true })));
+
+registerTeardown(path, () => stack, NAMESPACE);

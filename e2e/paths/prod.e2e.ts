@@ -1,0 +1,331 @@
+// The prod path: Pulumi.prod.yaml's settings, with a password-protected registry (on the offline
+// cluster its own) standing in for Docker Hub and a TLS Postgres in its own namespace for Neon.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { afterAll, expect } from "@jest/globals";
+
+import { PULL_SECRET_NAME } from "../../components/registry";
+import { type Account, signUpAndAddTodo, uniqueTitle } from "../support/browser";
+import {
+    deploymentsReady,
+    everyContainerNonRoot,
+    migrationJobCompleted,
+    namespaceEnforcesRestricted,
+    namespacesFree,
+    podSecurityRefuses,
+    registerNoDriftChecks,
+    registerTeardown,
+    WORKLOADS,
+} from "../support/checks";
+import { postgresIn } from "../support/database";
+import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kubectlJson, podsRunImage, waitForRollout } from "../support/kube";
+import { E2ePath } from "../support/path";
+import { PortForward } from "../support/port-forward";
+import { registerRolledBackReleaseWorks, registerRolloutChecks, type RolloutSubject } from "../support/rollout-checks";
+import { Load } from "../support/load";
+import { eventually, run } from "../support/shell";
+import { TestStack } from "../support/stack";
+import { selfSignedTlsSecret } from "../support/tls";
+
+const NAMESPACE = "todo-prod";
+const LOCAL_PORT = 18080;
+const NEON = { namespace: "neon-standin", host: "postgres.neon-standin.svc.cluster.local", user: "neon", database: "neondb" };
+const INGRESS = { host: "todo.e2e.test", tlsSecret: "todo-tls" };
+
+const path = new E2ePath("prod", 45);
+path.namespaces.push(NAMESPACE, NEON.namespace);
+const { target, projectDir, workDir } = path.run;
+const ingress = target.ingress;
+let stack: TestStack | undefined;
+const theStack = (): TestStack => {
+    if (!stack) throw new Error("the stack was not created");
+    return stack;
+};
+let neonUrl = "";
+let madeNeonNamespace = false;
+let forward: PortForward | undefined;
+let account: Account | undefined;
+const titleBefore = uniqueTitle("Deployed by Pulumi");
+const frontendUrl = `http://127.0.0.1:${LOCAL_PORT}`;
+const neonDatabase = postgresIn(NEON.namespace, "deployment/postgres", NEON.user, NEON.database);
+
+afterAll(async () => {
+    forward?.close();
+    // Only a stand-in this run made.
+    if (madeNeonNamespace) await run("kubectl", ["delete", "namespace", NEON.namespace, "--ignore-not-found", "--wait=false"]);
+});
+
+path.require("its namespaces do not exist yet", () => namespacesFree([NAMESPACE, NEON.namespace]));
+
+path.require("a TLS Postgres stands in for Neon, logging every connection", async () => {
+    const password = randomBytes(16).toString("hex");
+    await kubectl(["create", "namespace", NEON.namespace]);
+    madeNeonNamespace = true;
+    await selfSignedTlsSecret(NEON.namespace, "postgres-tls", NEON.host, join(workDir, "neon"));
+    await kubectl(["-n", NEON.namespace, "create", "secret", "generic", "postgres-password", `--from-literal=password=${password}`]);
+    await kubectl(["-n", NEON.namespace, "apply", "-f", "-"], JSON.stringify(neonStandIn(target.postgresImage)));
+    await waitForRollout(NEON.namespace, "postgres", 120);
+    // The form Neon's console hands out: no port, sslmode=require.
+    neonUrl = `postgresql://${NEON.user}:${password}@${NEON.host}/${NEON.database}?sslmode=require`;
+});
+
+path.require("pulumi up pushes both images and deploys with the prod settings", async () => {
+    const credentials = readFileSync(target.prodCredentialsFile ?? "", "utf8").trim();
+    const separator = credentials.indexOf(":");
+    stack = await TestStack.create(projectDir, "prod", {
+        ...target.stackSettings,
+        "todo:namespace": NAMESPACE,
+        "todo:imageRepository": target.prodRepository ?? "",
+        "todo:registryUsername": credentials.slice(0, separator),
+        "todo:registryPassword": { secret: credentials.slice(separator + 1) },
+        "todo:imagePullSecret": "true",
+        "todo:databaseUrl": { secret: neonUrl },
+        "todo:jwtSecret": { secret: randomBytes(48).toString("base64") },
+        ...(ingress ? { "todo:ingressHost": INGRESS.host, "todo:ingressClassName": ingress.className, "todo:ingressTlsSecret": INGRESS.tlsSecret } : {}),
+    });
+    await path.time("up", () => theStack().up());
+}, { timeoutSeconds: 2400 });
+
+registerNoDriftChecks(path, theStack, "the first up");
+
+path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await theStack().output("migrationJob")));
+
+// The Deployments leave their replica count to the HPAs, which raise it to the minimum of 2 on
+// their first sync after the create.
+path.check("backend and frontend reach 2 ready replicas (the HPAs' minimum)", async () => {
+    await eventually(90, "2 ready replicas each", async () => {
+        await deploymentsReady(path, NAMESPACE, 2);
+        return true;
+    });
+});
+
+path.check("both images are pulled by digest from the registry", async () => {
+    for (const name of WORKLOADS) {
+        const image = await deploymentImage(NAMESPACE, name);
+        path.say(`${name} image: ${image}`);
+        expect(image).toBe(await theStack().output(`${name}Image`));
+        const digest = new RegExp(`^${escapeRegExp(target.prodRepository ?? "")}/todo-${name}:[^@]+@(sha256:[0-9a-f]{64})$`).exec(image)?.[1];
+        expect(digest).toBeDefined();
+        const ids = (await activePods(NAMESPACE, name)).map((pod) => pod.status?.containerStatuses?.[0]?.imageID ?? "");
+        path.say(`${name} pods' image IDs: ${ids.join(" ")}`);
+        expect(ids.length).toBeGreaterThan(0);
+        for (const id of ids) expect(id.endsWith(`@${digest}`)).toBe(true);
+    }
+});
+
+path.check("the registry refuses anonymous pulls; the pods pull with the image pull Secret", async () => {
+    const image = await deploymentImage(NAMESPACE, "backend");
+    const registry = (target.prodRepository ?? "").split("/")[0] ?? "";
+    const scheme = /^(127\.0\.0\.1|localhost):/.test(registry) ? "http" : "https";
+    const repository = image.slice(registry.length + 1).split(":")[0];
+    const url = `${scheme}://${registry}/v2/${repository}/manifests/${image.split("@")[1]}`;
+    const accept = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+    const anonymous = (await fetch(url, { method: "HEAD", headers: { accept } })).status;
+    const credentials = Buffer.from(readFileSync(target.prodCredentialsFile ?? "", "utf8").trim()).toString("base64");
+    const authorised = (await fetch(url, { method: "HEAD", headers: { accept, authorization: `Basic ${credentials}` } })).status;
+    const secrets = (await deployment(NAMESPACE, "backend")).spec?.template.spec?.imagePullSecrets?.map((s) => s.name) ?? [];
+    path.say(`manifest without credentials: ${anonymous}, with: ${authorised}; pods' pull Secrets: ${secrets.join(" ") || "none"}`);
+    expect([anonymous, authorised]).toEqual([401, 200]);
+    expect(secrets).toEqual([PULL_SECRET_NAME]);
+    const type = (await kubectlJson<{ type?: string }>(["-n", NAMESPACE, "get", "secret", PULL_SECRET_NAME])).type;
+    path.say(`Secret ${PULL_SECRET_NAME}: ${type}`);
+    expect(type).toBe("kubernetes.io/dockerconfigjson");
+});
+
+path.check("the frontend Service is ClusterIP", async () => {
+    const type = (await kubectlJson<{ spec?: { type?: string } }>(["-n", NAMESPACE, "get", "service", "frontend"])).spec?.type;
+    path.say(`frontend Service: ${type}`);
+    expect(type).toBe("ClusterIP");
+});
+
+if (ingress) {
+    path.check("the Ingress serves the app over https with its TLS Secret", async () => {
+        const found = await kubectlJson<{ spec?: { ingressClassName?: string }; status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } }>(["-n", NAMESPACE, "get", "ingress", "todo"]);
+        const address = found.status?.loadBalancer?.ingress?.[0];
+        path.say(`Ingress todo: class ${found.spec?.ingressClassName}, address ${address?.ip ?? address?.hostname}`);
+        expect(found.spec?.ingressClassName).toBe(ingress.className);
+        expect(address?.ip ?? address?.hostname).toBeTruthy();
+        const { certificate } = await selfSignedTlsSecret(NAMESPACE, INGRESS.tlsSecret, INGRESS.host, join(workDir, "ingress-tls"));
+        const [host, port] = [ingress.address.slice(0, ingress.address.lastIndexOf(":")), ingress.address.slice(ingress.address.lastIndexOf(":") + 1)];
+        // curl: it can resolve the Ingress host to the controller's address and trust just one certificate.
+        const curl = (urlPath: string) =>
+            run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", certificate, "--resolve", `${INGRESS.host}:${port}:${host}`, `https://${INGRESS.host}:${port}${urlPath}`]);
+        await eventually(60, "the Ingress answering with the Secret's certificate", async () => ((await curl("/api/health")).stdout === "200" ? true : undefined));
+        const ready = (await curl("/api/ready")).stdout;
+        path.say(`https://${INGRESS.host}:${port}/api/ready via ${ingress.address}, trusting only the Secret's certificate: ${ready}`);
+        expect(ready).toBe("200");
+    });
+}
+
+path.check("the migration Job connected to the database over TLS", async () => {
+    const job = await theStack().output("migrationJob");
+    const jobPods = (await kubectlJson<{ items: { status?: { podIP?: string } }[] }>(["-n", NAMESPACE, "get", "pods", "-l", `job-name=${job}`])).items;
+    const addresses = jobPods.map((pod) => pod.status?.podIP).filter((ip): ip is string => Boolean(ip));
+    path.say(`Job ${job} pods' addresses: ${addresses.join(" ") || "none"}`);
+    expect(addresses.length).toBeGreaterThan(0);
+    // log_line_prefix puts the client's address first: "<host> connection authorized: ... SSL enabled (...)".
+    const logs = await kubectl(["-n", NEON.namespace, "logs", "deployment/postgres", "--tail=-1"]);
+    const authorised = logs.split("\n").filter((line) => line.includes("connection authorized") && addresses.some((ip) => line.startsWith(`${ip} `)));
+    for (const line of authorised) path.say(`  ${line}`);
+    expect(authorised.length).toBeGreaterThan(0);
+    expect(authorised.filter((line) => !line.includes("SSL enabled"))).toEqual([]);
+});
+
+path.check("the namespace enforces PSA restricted", () => namespaceEnforcesRestricted(path, NAMESPACE));
+
+path.check("admission refuses a privileged pod and a root pod in the namespace", async () =>
+    podSecurityRefuses(path, NAMESPACE, await deploymentImage(NAMESPACE, "frontend")),
+);
+
+path.check("every container of every pod (Job and init containers included) runs as non-root", () =>
+    everyContainerNonRoot(path, NAMESPACE, { jobPodExpected: true }),
+);
+
+path.require("the frontend answers through a port-forward on 127.0.0.1", async () => {
+    forward = await PortForward.open(NAMESPACE, "frontend", LOCAL_PORT, "http");
+});
+
+path.require("sign up, add a todo and list it", async () => {
+    account = await signUpAndAddTodo(frontendUrl, titleBefore, path.say);
+});
+
+path.check("every network connection of the app to the database is encrypted (pg_stat_ssl, after user traffic)", async () => {
+    const counts = await neonDatabase.query(
+        "SELECT count(*) FILTER (WHERE s.ssl) || '|' || count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = :'user' AND a.client_addr IS NOT NULL",
+        { user: NEON.user },
+    );
+    path.say(`network connections of ${NEON.user} (TLS|all): ${counts}`);
+    const [tls, all] = counts.split("|").map(Number);
+    expect(all).toBeGreaterThan(0);
+    expect(tls).toBe(all);
+});
+
+path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => theStack().up({ expectNoChanges: true })));
+
+const subject: RolloutSubject = {
+    namespace: NAMESPACE,
+    stack: theStack,
+    database: () => neonDatabase,
+    frontendUrl: () => frontendUrl,
+    account: () => {
+        if (!account) throw new Error("no account was made");
+        return account;
+    },
+    titleBefore: () => titleBefore,
+};
+const rollout = registerRolloutChecks(path, subject);
+
+path.check("kubectl rollout undo restores the previous backend image", async () => {
+    await path.time("rollback", async () => {
+        await kubectl(["-n", NAMESPACE, "rollout", "undo", "deployment/backend"]);
+        await waitForRollout(NAMESPACE, "backend");
+    });
+    const image = await deploymentImage(NAMESPACE, "backend");
+    path.say(`backend image after the undo: ${image}`);
+    expect(image).toBe(rollout.imageBefore);
+    await podsRunImage(NAMESPACE, "backend", rollout.imageBefore, path.say);
+});
+
+registerRolledBackReleaseWorks(path, subject, rollout);
+
+// The HPA: at its minimum before a CPU load, above it during, back to it after.
+let hpaMinimum = 0;
+path.check("before the CPU load the backend runs its HPA's minimum of replicas", async () => {
+    forward?.close();
+    forward = undefined;
+    const metrics = await run("kubectl", ["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]);
+    if (metrics.status !== 0) throw new Error("the metrics API does not answer: the HPA needs metrics-server (minikube addons enable metrics-server)");
+    hpaMinimum = (await kubectlJson<{ spec: { minReplicas: number } }>(["-n", NAMESPACE, "get", "hpa", "backend"])).spec.minReplicas;
+    // The rollout's loads may have scaled it up: it must settle back first.
+    await eventually(target.hpaDownSeconds, `backend at ${hpaMinimum} replicas`, async () => ((await desiredReplicas(NAMESPACE, "backend")) === hpaMinimum ? true : undefined));
+    path.say(`backend: ${await desiredReplicas(NAMESPACE, "backend")} replicas, HPA minimum ${hpaMinimum}`);
+});
+
+path.check("under CPU load (logins) the backend scales above its minimum", async () => {
+    const load = Load.fromFrontendPod("logins", NAMESPACE, "cpu", 240, 4);
+    const started = Date.now();
+    let highest = 0;
+    try {
+        await load.started();
+        await path.time("hpa up", () =>
+            eventually(210, "the backend scaled above its minimum", async () => {
+                highest = Math.max(highest, await desiredReplicas(NAMESPACE, "backend"));
+                return highest > hpaMinimum ? true : undefined;
+            }),
+        );
+    } finally {
+        path.say(`load logins: ${JSON.stringify(await load.stop())}`);
+        path.say(`HPA: ${(await kubectl(["-n", NAMESPACE, "get", "hpa", "backend", "--no-headers"])).trim()}`);
+        path.say(`highest: ${highest} replicas (minimum ${hpaMinimum}) after ${Math.round((Date.now() - started) / 1000)} s of load`);
+    }
+}, { timeoutSeconds: 360 });
+
+path.check("with the load gone the backend scales back to its minimum", async () => {
+    await path.time("hpa down", () =>
+        eventually(target.hpaDownSeconds, `backend back at ${hpaMinimum} replicas`, async () => ((await desiredReplicas(NAMESPACE, "backend")) === hpaMinimum ? true : undefined)),
+    );
+}, { timeoutSeconds: target.hpaDownSeconds + 60 });
+
+registerTeardown(path, () => stack, NAMESPACE);
+
+function escapeRegExp(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Postgres with TLS on (a self-signed certificate: sslmode=require does not verify it), the app's restricted security context, every connection logged with the client's address first. */
+function neonStandIn(image: string): object {
+    const labels = { app: "postgres" };
+    return {
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+            {
+                apiVersion: "apps/v1",
+                kind: "Deployment",
+                metadata: { name: "postgres" },
+                spec: {
+                    replicas: 1,
+                    selector: { matchLabels: labels },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            securityContext: { runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70, seccompProfile: { type: "RuntimeDefault" } },
+                            containers: [
+                                {
+                                    name: "postgres",
+                                    image,
+                                    command: ["docker-entrypoint.sh"],
+                                    args: ["-c", "ssl=on", "-c", "ssl_cert_file=/tls/tls.crt", "-c", "ssl_key_file=/tls/tls.key", "-c", "log_connections=on", "-c", "log_line_prefix=%h "],
+                                    env: [
+                                        { name: "POSTGRES_USER", value: NEON.user },
+                                        { name: "POSTGRES_DB", value: NEON.database },
+                                        { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
+                                        { name: "POSTGRES_PASSWORD", valueFrom: { secretKeyRef: { name: "postgres-password", key: "password" } } },
+                                    ],
+                                    ports: [{ name: "postgres", containerPort: 5432 }],
+                                    readinessProbe: { exec: { command: ["pg_isready", "-h", "127.0.0.1", "-U", NEON.user, "-d", NEON.database] }, periodSeconds: 2 },
+                                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                                    volumeMounts: [
+                                        { name: "data", mountPath: "/var/lib/postgresql/data" },
+                                        { name: "run", mountPath: "/var/run/postgresql" },
+                                        { name: "tls", mountPath: "/tls", readOnly: true },
+                                    ],
+                                },
+                            ],
+                            volumes: [
+                                { name: "data", emptyDir: {} },
+                                { name: "run", emptyDir: {} },
+                                // Owned by root, group 70 (fsGroup), no access for others: what Postgres accepts for a key.
+                                { name: "tls", secret: { secretName: "postgres-tls", defaultMode: 0o440 } },
+                            ],
+                        },
+                    },
+                },
+            },
+            { apiVersion: "v1", kind: "Service", metadata: { name: "postgres" }, spec: { selector: labels, ports: [{ name: "postgres", port: 5432, targetPort: "postgres" }] } },
+        ],
+    };
+}
+

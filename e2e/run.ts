@@ -1,0 +1,287 @@
+// The end-to-end suite's launcher (npm run test:e2e): prepares the target cluster and a copy of
+// the program, then runs each path's checks with jest, one path after the other, and sums up.
+//
+//   npm run test:e2e                          # every path, on the offline cluster (as root)
+//   npm run test:e2e -- prod chart            # some of them
+//   npm run test:e2e -- --context minikube    # into that kube context instead (see e2e/README.md)
+//
+// Without --context (or E2E_KUBE_CONTEXT) the target is the offline cluster (e2e/cluster),
+// started when it is down and stopped again at the end, with the toolchain's CLIs and plugins.
+// Either way: a local Pulumi backend in a temp folder and a throwaway passphrase.
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import * as path from "node:path";
+
+import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo, type Target } from "./support/run";
+import { output, run } from "./support/shell";
+
+const E2E_DIR = __dirname;
+const ROOT_DIR = path.resolve(E2E_DIR, "..");
+const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
+const CLUSTER = path.join(E2E_DIR, "cluster");
+// Diagnostics of the newest runs are kept; older ones are removed at the start of a run.
+const RUNS_KEPT = 10;
+
+function usageError(message: string): never {
+    process.stderr.write(`${message}\nusage: npm run test:e2e -- [--context KUBE_CONTEXT] [${PATH_NAMES.join(" ")}]...\n`);
+    process.exit(2);
+}
+
+function parseArguments(args: string[]): { context: string | undefined; paths: PathName[] } {
+    let context = process.env.E2E_KUBE_CONTEXT || undefined;
+    const paths: PathName[] = [];
+    const remaining = [...args];
+    for (let arg = remaining.shift(); arg !== undefined; arg = remaining.shift()) {
+        if (arg === "--context") {
+            context = remaining.shift() ?? usageError("--context needs the name of a kube context");
+        } else if (arg.startsWith("--context=")) {
+            context = arg.slice("--context=".length);
+        } else if (arg.startsWith("-")) {
+            usageError(`unknown option '${arg}'`);
+        } else if ((PATH_NAMES as readonly string[]).includes(arg)) {
+            paths.push(arg as PathName);
+        } else {
+            usageError(`unknown path '${arg}'; accepted: ${PATH_NAMES.join(" ")}`);
+        }
+    }
+    return { context, paths };
+}
+
+const lastLine = (text: string): string => text.trim().split("\n").pop() ?? "";
+const cluster = async (...args: string[]): Promise<string> => lastLine(await output(CLUSTER, args, { timeoutSeconds: 900 }));
+
+/** The offline cluster: stand-in base images in its registry on 127.0.0.1, its own password-protected registry for prod, images copied into the node, NodePorts on 127.0.0.1. */
+async function setupOfflineCluster(workDir: string): Promise<{ target: Target; startedCluster: boolean }> {
+    if (process.getuid?.() !== 0) usageError("run as root (the cluster and the base images need it), or name a kube context with --context");
+    const toolchain = await run(path.join(E2E_DIR, "toolchain"), [], { timeoutSeconds: 7200 });
+    if (toolchain.status !== 0) throw new Error(`e2e/toolchain failed:\n${toolchain.stderr.slice(-3000)}`);
+    process.env.PATH = `${lastLine(toolchain.stdout)}:${process.env.PATH}`;
+    process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+    const startedCluster = (await run(CLUSTER, ["status"])).status !== 0;
+    await cluster("up");
+    process.env.KUBECONFIG = await cluster("kubeconfig");
+    process.env.DOCKER_CONFIG = await cluster("docker-config");
+    const registry = await cluster("registry");
+    const ingressAddress = (await cluster("ingress")).split(" ")[1] ?? "";
+
+    // BuildKit reads FROM images from a registry, so the stand-ins go to the cluster's registry.
+    // Package downloads in RUN steps pass through this machine's TLS-inspecting proxy: the pushed
+    // bases trust this machine's CA bundle, the way an organisation's own bases carry its CA.
+    await output(path.join(E2E_DIR, "base-images.sh"), [], { timeoutSeconds: 3600 });
+    const docker = process.env.DOCKER ?? "/usr/bin/docker";
+    const context = path.join(workDir, "base-context");
+    const settings: Record<string, string> = {};
+    for (const [base, key] of [["todo-base/python:3.12", "todo:pythonImage"], ["todo-base/node:20", "todo:nodeImage"]] as const) {
+        rmSync(context, { recursive: true, force: true });
+        mkdirSync(context, { recursive: true });
+        cpSync("/etc/ssl/certs/ca-certificates.crt", path.join(context, "ca-certificates.crt"));
+        writeFileSync(
+            path.join(context, "Dockerfile"),
+            [
+                `FROM ${base}`,
+                "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+                "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt npm_config_cafile=/etc/ssl/certs/ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
+                "",
+            ].join("\n"),
+        );
+        await output(docker, ["build", "-q", "-t", `${registry}/${base}`, context], { env: { DOCKER_BUILDKIT: "0" } });
+        await output(docker, ["push", "-q", `${registry}/${base}`]);
+        console.log(`pushed ${registry}/${base}`);
+        settings[key] = `${registry}/${base}`;
+    }
+    rmSync(context, { recursive: true, force: true });
+    // The database image is run, not built on: it goes into the node directly.
+    const postgresImage = "todo-base/postgres:15";
+    await output(CLUSTER, ["load-image", postgresImage], { timeoutSeconds: 600 });
+    return {
+        startedCluster,
+        target: {
+            kind: "offline",
+            stackSettings: settings,
+            postgresImage,
+            nodeAddress: "127.0.0.1",
+            prodRepository: `${await cluster("hub")}/todo`,
+            prodCredentialsFile: await cluster("hub-credentials"),
+            // The controller manager here stabilises scale-downs over 30 s.
+            hpaDownSeconds: 240,
+            ingress: { className: "traefik", address: ingressAddress },
+            loadImagesCommand: [CLUSTER, "load-image"],
+        },
+    };
+}
+
+/** A kube context the user names (e.g. Minikube): the CLIs on PATH (else the toolchain's), the program's own base images, and what the E2E_* variables say. */
+async function setupGivenContext(contextName: string, workDir: string): Promise<Target> {
+    const missing: string[] = [];
+    for (const tool of ["pulumi", "kubectl", "helm"]) if ((await run("sh", ["-c", `command -v ${tool}`])).status !== 0) missing.push(tool);
+    if (missing.length > 0) {
+        console.log(`not on PATH: ${missing.join(" ")}; using the offline toolchain's`);
+        process.env.PATH = `${lastLine(await output(path.join(E2E_DIR, "toolchain"), [], { timeoutSeconds: 7200 }))}:${process.env.PATH}`;
+        process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+    }
+    // The suite's own kubeconfig: just that context, so the user's current context stays as it is.
+    const minified = await run("kubectl", ["config", "view", "--minify", "--flatten", "--context", contextName]);
+    if (minified.status !== 0) usageError(`no kube context '${contextName}' in ${process.env.KUBECONFIG ?? "~/.kube/config"}; see kubectl config get-contexts`);
+    const kubeconfig = path.join(workDir, "kubeconfig");
+    writeFileSync(kubeconfig, minified.stdout, { mode: 0o600 });
+    process.env.KUBECONFIG = kubeconfig;
+    if ((await run("kubectl", ["get", "nodes"])).status !== 0) usageError(`the cluster of kube context '${contextName}' does not answer`);
+    const nodeAddress =
+        process.env.E2E_NODE_ADDRESS ||
+        (await output("kubectl", ["get", "nodes", "-o", 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'])).trim();
+    const stackSettings = Object.fromEntries(
+        (process.env.E2E_STACK_CONFIG ?? "")
+            .split(/\s+/)
+            .filter(Boolean)
+            .map((setting) => [setting.slice(0, setting.indexOf("=")), setting.slice(setting.indexOf("=") + 1)]),
+    );
+    const ingressAddress = process.env.E2E_INGRESS_ADDRESS;
+    if (!ingressAddress) console.log("the prod path's Ingress is not exercised: set E2E_INGRESS_ADDRESS (and E2E_INGRESS_CLASS)");
+    const loadImagesCommand = (process.env.E2E_LOAD_IMAGES ?? "").split(/\s+/).filter(Boolean);
+    if (loadImagesCommand.length === 0) {
+        // No load step: the images must be built where the node runs them.
+        const minikube = !process.env.DOCKER_HOST && (await run("minikube", ["-p", contextName, "status"])).status === 0;
+        if (minikube) {
+            // What `npm run up:dev` does: build straight into the Minikube node's Docker.
+            console.log(`building into the Docker of Minikube profile ${contextName}`);
+            const exports = await output("minikube", ["-p", contextName, "docker-env", "--shell", "bash"]);
+            for (const [, name = "", value] of exports.matchAll(/^export (\w+)="(.*)"$/gm)) process.env[name] = value;
+        } else {
+            console.log(`dev and chart images stay in the Docker at ${process.env.DOCKER_HOST ?? "the default socket"}: set E2E_LOAD_IMAGES if the nodes do not run on it`);
+        }
+    }
+    return {
+        kind: "context",
+        contextName,
+        stackSettings,
+        postgresImage: process.env.E2E_POSTGRES_IMAGE || "postgres:16-alpine",
+        nodeAddress,
+        prodRepository: process.env.E2E_REGISTRY || undefined,
+        prodCredentialsFile: process.env.E2E_REGISTRY_CREDENTIALS || undefined,
+        // Kubernetes' default scale-down stabilisation window is 300 s.
+        hpaDownSeconds: Number(process.env.E2E_HPA_DOWN_SECONDS || 420),
+        ingress: ingressAddress ? { className: process.env.E2E_INGRESS_CLASS || "nginx", address: ingressAddress } : undefined,
+        loadImagesCommand,
+    };
+}
+
+/** The program as checked in, copied (sources and the backend; the frontend and the chart linked) so that stack files, encryption salts and code changes never touch the checkout. */
+function copyProject(projectDir: string): void {
+    mkdirSync(path.join(projectDir, "apps", "backend"), { recursive: true });
+    for (const entry of ["index.ts", "components", "stacks", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json"]) {
+        cpSync(path.join(ROOT_DIR, entry), path.join(projectDir, entry), { recursive: true });
+    }
+    for (const entry of ["node_modules", "helm"]) symlinkSync(path.join(ROOT_DIR, entry), path.join(projectDir, entry));
+    symlinkSync(path.join(ROOT_DIR, "apps", "frontend"), path.join(projectDir, "apps", "frontend"));
+    for (const entry of ["Dockerfile", ".dockerignore", "requirements.lock", "src"]) {
+        cpSync(path.join(ROOT_DIR, "apps", "backend", entry), path.join(projectDir, "apps", "backend", entry), {
+            recursive: true,
+            filter: (source) => path.basename(source) !== "__pycache__",
+        });
+    }
+}
+
+function pruneOldRuns(runsDir: string): void {
+    const runs = existsSync(runsDir) ? readdirSync(runsDir).sort() : [];
+    for (const old of runs.slice(0, Math.max(0, runs.length - (RUNS_KEPT - 1)))) rmSync(path.join(runsDir, old), { recursive: true, force: true });
+}
+
+async function runPath(pathName: PathName): Promise<number | null> {
+    return new Promise((resolve) => {
+        const jest = path.join(ROOT_DIR, "node_modules", "jest", "bin", "jest.js");
+        const args = [jest, "--config", path.join(E2E_DIR, "jest.config.js"), "--runInBand", path.join(E2E_DIR, "paths", `${pathName}.e2e.ts`)];
+        const child = spawn(process.execPath, args, { stdio: "inherit", cwd: ROOT_DIR });
+        child.on("close", resolve);
+    });
+}
+
+function summarise(paths: PathName[], resultsDir: string, statuses: Map<PathName, number | null>, started: number): boolean {
+    console.log("\n==== e2e summary");
+    let ok = true;
+    let passedAll = 0;
+    for (const pathName of paths) {
+        const file = path.join(resultsDir, `${pathName}.json`);
+        if (!existsSync(file)) {
+            console.log(`  ${pathName}: wrote no results (jest exited with ${statuses.get(pathName)})`);
+            ok = false;
+            continue;
+        }
+        const results = JSON.parse(readFileSync(file, "utf8")) as PathResults;
+        const count = (status: string) => results.checks.filter((check) => check.status === status).length;
+        const passed = count("passed");
+        passedAll += passed;
+        const complete = passed === results.declaredChecks && statuses.get(pathName) === 0;
+        ok &&= complete;
+        console.log(`  ${pathName}: ${passed} of ${results.declaredChecks} declared checks passed, ${count("failed")} failed, ${count("not run")} not run${complete ? "" : "  <- FAILED"}`);
+        for (const time of results.times) console.log(`      ${time.label.padEnd(32)} ${String(time.seconds).padStart(5)} s`);
+        for (const check of results.checks.filter((c) => c.status !== "passed")) console.log(`      ${check.status}: ${check.name}`);
+    }
+    console.log(`  suite in all: ${Math.round((Date.now() - started) / 1000)} s; ${passedAll} checks passed; ${ok ? "every path complete" : "FAILED"}`);
+    return ok;
+}
+
+async function main(): Promise<void> {
+    const started = Date.now();
+    const { context, paths: asked } = parseArguments(process.argv.slice(2));
+    if (!existsSync(path.join(ROOT_DIR, "node_modules", "@pulumi", "kubernetes"))) usageError("run npm ci at the repository root first");
+    let paths = asked;
+    if (context && paths.length === 0) paths = process.env.E2E_REGISTRY ? ["dev", "prod", "chart"] : ["dev", "chart"];
+    if (paths.length === 0) paths = [...PATH_NAMES];
+    if (context && paths.includes("prod") && !(process.env.E2E_REGISTRY && process.env.E2E_REGISTRY_CREDENTIALS && existsSync(process.env.E2E_REGISTRY_CREDENTIALS))) {
+        usageError("the prod path on a kube context needs E2E_REGISTRY (registry host/namespace to push to) and E2E_REGISTRY_CREDENTIALS (a readable user:password file)");
+    }
+
+    const workDir = mkdtempSync(path.join(tmpdir(), "todo-e2e-"));
+    const runsDir = path.join(CACHE_DIR, "e2e-runs");
+    pruneOldRuns(runsDir);
+    const runDir = path.join(runsDir, new Date().toISOString().replace(/[:.]/g, "-"));
+    mkdirSync(runDir, { recursive: true });
+    console.log(`failed checks leave what they saw under ${runDir}`);
+    let startedCluster = false;
+    let ok = false;
+    try {
+        let target: Target;
+        if (context) {
+            target = await setupGivenContext(context, workDir);
+        } else {
+            const offline = await setupOfflineCluster(workDir);
+            target = offline.target;
+            startedCluster = offline.startedCluster;
+        }
+        console.log(`target: ${context ?? "the offline cluster"}; NodePorts on ${target.nodeAddress}; paths: ${paths.join(" ")}`);
+
+        const projectDir = path.join(workDir, "project");
+        copyProject(projectDir);
+        Object.assign(process.env, {
+            PULUMI_HOME: path.join(workDir, "pulumi-home"),
+            PULUMI_BACKEND_URL: `file://${path.join(workDir, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "e2e-suite-throwaway-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+        });
+        mkdirSync(path.join(workDir, "state"));
+        console.log((await output("pulumi", ["version"])).trim());
+        const info: RunInfo = { target, rootDir: ROOT_DIR, projectDir, workDir, diagnosticsDir: path.join(runDir, "diagnostics"), resultsDir: path.join(runDir, "results") };
+        const runFile = path.join(runDir, "run.json");
+        writeFileSync(runFile, JSON.stringify(info, null, 2));
+        process.env[RUN_FILE_VARIABLE] = runFile;
+        console.log(`setup: ${Math.round((Date.now() - started) / 1000)} s`);
+
+        const statuses = new Map<PathName, number | null>();
+        for (const pathName of paths) {
+            console.log(`\n==== path ${pathName} (${new Date().toISOString().slice(11, 19)})`);
+            statuses.set(pathName, await runPath(pathName));
+        }
+        ok = summarise(paths, info.resultsDir, statuses, started);
+        if (!ok) console.log(`what the failed checks saw: ${info.diagnosticsDir}`);
+    } finally {
+        rmSync(workDir, { recursive: true, force: true });
+        if (startedCluster) await run(CLUSTER, ["down"], { timeoutSeconds: 300 });
+    }
+    process.exit(ok ? 0 : 1);
+}
+
+main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+});

@@ -1,0 +1,69 @@
+// The change a rollout ships: an "expand" step, as the migration rules of the backend ask
+// (apps/backend/README.md, "Changing the schema"). A new nullable column, a migration adding it,
+// and new code that writes it on every new todo; code from before the change keeps working on
+// the expanded schema, so a rollback needs no migration back.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+
+export const ROLLOUT_COLUMN = "source_release";
+
+const packageDir = (projectDir: string): string => path.join(projectDir, "apps", "backend", "src", "todo_api");
+
+/** Replaces the one occurrence of ANCHOR in FILE; the suite's patch must fail loudly once the code moves. */
+function patchOnce(file: string, anchor: string, replacement: string): void {
+    const text = readFileSync(file, "utf8");
+    const occurrences = text.split(anchor).length - 1;
+    if (occurrences !== 1) {
+        throw new Error(`the rollout change expects ${JSON.stringify(anchor)} once in ${file}, found it ${occurrences} times: update e2e/support/rollout.ts`);
+    }
+    writeFileSync(file, text.replace(anchor, replacement));
+}
+
+/** The newest migration: the revision no other one revises. */
+export function headRevision(projectDir: string): string {
+    const versions = path.join(packageDir(projectDir), "migrations", "versions");
+    const revisions = new Map<string, string | undefined>();
+    for (const file of readdirSync(versions).filter((name) => name.endsWith(".py"))) {
+        const text = readFileSync(path.join(versions, file), "utf8");
+        const revision = /^revision(?::[^=]+)?\s*=\s*"([^"]+)"/m.exec(text)?.[1];
+        const revises = /^down_revision(?::[^=]+)?\s*=\s*"([^"]+)"/m.exec(text)?.[1];
+        if (revision) revisions.set(revision, revises);
+    }
+    const revised = new Set(revisions.values());
+    const heads = [...revisions.keys()].filter((revision) => !revised.has(revision));
+    const [head, ...others] = heads;
+    if (head === undefined || others.length > 0) throw new Error(`expected one migration head in ${versions}, found ${JSON.stringify(heads)}`);
+    return head;
+}
+
+/** Applies the expand change to the program's copy; every todo the new code creates carries RELEASE. */
+export function applyExpandChange(projectDir: string, release: string): void {
+    const dir = packageDir(projectDir);
+    const updatedAt = 'Column("updated_at", DateTime(timezone=True), nullable=False),';
+    patchOnce(path.join(dir, "tables.py"), updatedAt, `${updatedAt}\n    Column("${ROLLOUT_COLUMN}", String(64), nullable=True),`);
+    patchOnce(path.join(dir, "store.py"), '"updated_at": now,', `"updated_at": now,\n            "${ROLLOUT_COLUMN}": "${release}",`);
+    const head = headRevision(projectDir);
+    writeFileSync(
+        path.join(dir, "migrations", "versions", "9000_e2e_rollout_column.py"),
+        [
+            '"""End-to-end rollout: a nullable column the new release writes (an expand step)."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            "import sqlalchemy as sa",
+            "from alembic import op",
+            "",
+            'revision: str = "e2e_rollout_column"',
+            `down_revision: str | None = "${head}"`,
+            "",
+            "",
+            "def upgrade() -> None:",
+            `    op.add_column("todos", sa.Column("${ROLLOUT_COLUMN}", sa.String(64), nullable=True))`,
+            "",
+            "",
+            "def downgrade() -> None:",
+            `    op.drop_column("todos", "${ROLLOUT_COLUMN}")`,
+            "",
+        ].join("\n"),
+    );
+}

@@ -1,0 +1,97 @@
+// A stack of the program's copy, driven by the Pulumi Automation API (the CLI on PATH, the
+// local backend and passphrase the launcher set in the environment).
+import { type EngineEvent, LocalWorkspace, type OpType, type Stack } from "@pulumi/pulumi/automation";
+
+/** A setting: a plain value, or one that Pulumi stores encrypted. */
+export type Setting = string | { secret: string };
+
+export interface PlannedStep {
+    op: OpType;
+    urn: string;
+    /** The resource's type token, e.g. kubernetes:apps/v1:Deployment. */
+    type: string;
+    /** The resource's logical name. */
+    name: string;
+}
+
+export interface StateResource {
+    type: string;
+    urn: string;
+    outputs?: Record<string, unknown>;
+}
+
+// Seconds one `pulumi up` may take (two cold image builds on a busy 2-core machine).
+export const UP_TIMEOUT_SECONDS = 2400;
+
+const print = (text: string): void => {
+    process.stdout.write(text.replace(/^/gm, "      "));
+};
+
+/** type::name of a URN (urn:pulumi:STACK::PROJECT::PARENT$...$TYPE::NAME). */
+function describeUrn(urn: string): { type: string; name: string } {
+    const [, , typePath = "", name = ""] = urn.split("::");
+    return { type: typePath.split("$").pop() ?? typePath, name };
+}
+
+export class TestStack {
+    private constructor(readonly stack: Stack) {}
+
+    static async create(projectDir: string, stackName: string, settings: Record<string, Setting>): Promise<TestStack> {
+        const stack = await LocalWorkspace.createStack({ stackName, workDir: projectDir });
+        for (const [key, value] of Object.entries(settings)) {
+            await stack.setConfig(key, typeof value === "string" ? { value } : { value: value.secret, secret: true });
+        }
+        return new TestStack(stack);
+    }
+
+    /** Selects the stack when it exists (a teardown after an early stop); undefined when it does not. */
+    static async existing(projectDir: string, stackName: string): Promise<TestStack | undefined> {
+        try {
+            return new TestStack(await LocalWorkspace.selectStack({ stackName, workDir: projectDir }));
+        } catch {
+            return undefined;
+        }
+    }
+
+    /** The steps a preview plans. */
+    async preview(options: { expectNoChanges?: boolean } = {}): Promise<PlannedStep[]> {
+        const steps: PlannedStep[] = [];
+        const onEvent = (event: EngineEvent): void => {
+            const metadata = event.resourcePreEvent?.metadata;
+            if (metadata) steps.push({ op: metadata.op, urn: metadata.urn, ...describeUrn(metadata.urn) });
+        };
+        await this.stack.preview({ onEvent, color: "never", expectNoChanges: options.expectNoChanges, onOutput: options.expectNoChanges ? print : undefined });
+        return steps;
+    }
+
+    async up(options: { targets?: string[]; expectNoChanges?: boolean } = {}): Promise<void> {
+        const signal = AbortSignal.timeout(UP_TIMEOUT_SECONDS * 1000);
+        await this.stack.up({ target: options.targets, expectNoChanges: options.expectNoChanges, onOutput: print, color: "never", signal });
+    }
+
+    /** `pulumi refresh --expect-no-changes`: the cluster still matches the state. */
+    async refreshFindsNoDrift(): Promise<void> {
+        await this.stack.refresh({ expectNoChanges: true, onOutput: print, color: "never" });
+    }
+
+    async destroy(): Promise<void> {
+        const signal = AbortSignal.timeout(UP_TIMEOUT_SECONDS * 1000);
+        await this.stack.destroy({ onOutput: print, color: "never", signal });
+    }
+
+    async remove(): Promise<void> {
+        await this.stack.workspace.removeStack(this.stack.name);
+    }
+
+    async output(name: string): Promise<string> {
+        const value: unknown = (await this.stack.outputs())[name]?.value;
+        if (typeof value !== "string") throw new Error(`stack output ${name} is ${JSON.stringify(value)}, not a string`);
+        return value;
+    }
+
+    /** The resources the stack's state holds, the stack itself included. */
+    async resources(): Promise<StateResource[]> {
+        const state = await this.stack.exportStack();
+        return (state.deployment as { resources?: StateResource[] }).resources ?? [];
+    }
+}
