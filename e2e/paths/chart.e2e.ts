@@ -24,7 +24,7 @@ import { TestStack } from "../support/stack";
 const NAMESPACE = "todo-chart";
 const NODE_PORT = 30001;
 
-const path = new E2ePath("chart", 36);
+const path = new E2ePath("chart", 33);
 path.namespaces.push(NAMESPACE);
 const { target, projectDir } = path.run;
 let stack: TestStack | undefined;

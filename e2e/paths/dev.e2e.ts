@@ -52,7 +52,7 @@ const EXPECTED_CREATES = [
     "pulumi-nodejs:dynamic/todo:GeneratedSecret::postgres-password",
 ];
 
-const path = new E2ePath("dev", 21);
+const path = new E2ePath("dev", 19);
 path.namespaces.push(NAMESPACE);
 const { target, projectDir } = path.run;
 let stack: TestStack | undefined;

@@ -10,7 +10,7 @@ import type { Account } from "./browser";
 import { logInAndUse, uniqueTitle } from "./browser";
 import { registerNoDriftChecks } from "./checks";
 import type { Database } from "./database";
-import { Load, type LoadSummary } from "./load";
+import { Load, type LoadSummary } from "./loads";
 import type { E2ePath } from "./path";
 import { applyExpandChange, ROLLOUT_COLUMN } from "./rollout";
 import type { TestStack } from "./stack";
