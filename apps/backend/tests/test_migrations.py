@@ -4,9 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from conftest import DatabaseFactory, settings_from
@@ -21,6 +22,23 @@ def test_migrations_from_empty_then_rerun(database_factory: DatabaseFactory) -> 
     assert current_revision(settings) == "0001"
     upgrade_to_head(settings)  # a second run finds nothing to do
     assert current_revision(settings) == "0001"
+
+
+def test_a_database_migrated_by_a_newer_release_is_left_as_it_is(
+    database_factory: DatabaseFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # After a rollback, the older release's migrate command meets a revision it does not know.
+    settings = settings_from(database_factory.make())
+    upgrade_to_head(settings)
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'from_a_newer_one'"))
+    finally:
+        engine.dispose()
+    upgrade_to_head(settings)
+    assert current_revision(settings) == "from_a_newer_one"
+    assert "newer than this release knows" in caplog.text
 
 
 def test_migrated_schema_matches_the_tables_the_code_uses(

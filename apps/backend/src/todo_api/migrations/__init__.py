@@ -10,6 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -29,7 +30,18 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(_alembic_config(connection), "head")
+    config = _alembic_config(connection)
+    current = MigrationContext.configure(connection).get_current_revision()
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if current is not None and current not in known:
+        # A newer release migrated this database and this one was rolled back to: its schema
+        # only ever expands (see migrations/README.md), so this release runs on it as it is.
+        logger.warning(
+            "database schema is at revision %s, newer than this release knows; left as it is",
+            current,
+        )
+        return
+    command.upgrade(config, "head")
     connection.commit()
 
 
