@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 # Every CLEANUP_EVERY counted requests (per process), rows whose window is over are deleted.
 CLEANUP_EVERY = 200
+# At most this many full keys are remembered per process, each for at most REMEMBER_FULL_MS.
+MAX_REMEMBERED = 10_000
+REMEMBER_FULL_MS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,13 @@ class Throttle:
         self._engine = engine
         self._longest_window_ms = longest_window_seconds * 1000
         self._calls = 0
+        # Keys the database found full: until when to believe it, and when their window ends.
+        # Under a flood nearly every request is for such a key: this process refuses them
+        # without a database round trip, so they neither load the database nor queue ahead of
+        # other people's requests for a pooled connection. Only refusals are remembered, for
+        # at most REMEMBER_FULL_MS (another process may reset the key meanwhile); counting
+        # stays in the database.
+        self._full: dict[str, tuple[int, int]] = {}
 
     def _upsert(self, key: str, now_ms: int, window_ms: int) -> Insert:
         table = auth_throttle
@@ -110,6 +120,9 @@ class Throttle:
         if not active:
             return Counted((), None)
         keys = [throttle_key(limit.scope, value) for limit, value in active]
+        believed = [self._full[key][1] for key in keys if self._full.get(key, (0, 0))[0] > now_ms]
+        if believed:
+            return Counted((), max(1, math.ceil((max(believed) - now_ms) / 1000)))
         async with self._engine.connect() as connection:
             # A key that is already full refuses the request with a read: under a flood most
             # requests end here, without queueing for the write lock.
@@ -126,6 +139,7 @@ class Throttle:
                 if row is not None and row.attempts >= limit.attempts and ends_ms > now_ms:
                     wait = max(1, math.ceil((ends_ms - now_ms) / 1000))
                     retry_after = max(retry_after or 0, wait)
+                    self._remember_full(key, ends_ms, now_ms)
             if retry_after is not None:
                 return Counted((), retry_after)
             for (limit, _), key in zip(active, keys, strict=True):
@@ -133,6 +147,8 @@ class Throttle:
                 statement = self._upsert(key, now_ms, window_ms)
                 row = (await connection.execute(statement)).one()
                 counted.append(key)
+                if row.attempts >= limit.attempts:  # the next attempt is refused
+                    self._remember_full(key, row.window_started_ms + window_ms, now_ms)
                 if row.attempts > limit.attempts:
                     wait = (row.window_started_ms + window_ms - now_ms) / 1000
                     retry_after = max(retry_after or 0, max(1, math.ceil(wait)))
@@ -145,10 +161,19 @@ class Throttle:
                 )
         return Counted(tuple(counted), retry_after)
 
+    def _remember_full(self, key: str, ends_ms: int, now_ms: int) -> None:
+        if len(self._full) >= MAX_REMEMBERED:
+            self._full = {k: v for k, v in self._full.items() if v[0] > now_ms}
+            if len(self._full) >= MAX_REMEMBERED:
+                self._full.clear()
+        self._full[key] = (min(ends_ms, now_ms + REMEMBER_FULL_MS), ends_ms)
+
     async def give_back(self, keys: tuple[str, ...] | list[str]) -> None:
         """Un-count one attempt of each key (one that turned out not to count)."""
         if not keys:
             return
+        for key in keys:
+            self._full.pop(key, None)
         statement = (
             update(auth_throttle)
             .where(auth_throttle.c.key.in_(keys), auth_throttle.c.attempts > 0)
@@ -158,5 +183,6 @@ class Throttle:
             await connection.execute(statement)
 
     async def reset(self, key: str) -> None:
+        self._full.pop(key, None)
         async with self._engine.connect() as connection:
             await connection.execute(delete(auth_throttle).where(auth_throttle.c.key == key))
