@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
@@ -42,8 +41,6 @@ _TODO_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody},
     404: {"model": ErrorBody},
 }
-
-logger = logging.getLogger(__name__)
 
 auth_router = APIRouter(tags=["accounts"])
 todo_router = APIRouter(prefix="/todos", tags=["todos"], responses=_AUTH_ERRORS)
@@ -102,7 +99,6 @@ async def signup(
     )
     counted = await services.throttle.count([(per_address, address_bucket(address))])
     if counted.refused:
-        logger.info("sign-up throttled", extra={"client_address": address})
         raise _too_many(counted)
     try:
         password_hash = await services.hashing.hash_password(body.password)
@@ -130,7 +126,6 @@ async def login(
         [(per_account, email), (per_address, address_bucket(address))]
     )
     if counted.refused:
-        logger.info("login throttled", extra={"client_address": address})
         raise _too_many(counted)
     user = await services.store.user_by_email(email)
     try:
@@ -144,9 +139,10 @@ async def login(
         raise unauthorized("invalid email or password")
     # The right password clears the account's failures and does not count for the address.
     account_key = throttle_key(per_account.scope, email)
-    if account_key in counted.keys:
-        await services.throttle.reset(account_key)
-    await services.throttle.give_back([key for key in counted.keys if key != account_key])
+    await services.throttle.succeeded(
+        account_key if account_key in counted.keys else None,
+        [key for key in counted.keys if key != account_key],
+    )
     return _token_response(user.id, services)
 
 

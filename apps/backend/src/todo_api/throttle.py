@@ -10,11 +10,14 @@ correct password, or a request the server could not serve.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import case, delete, select, update
@@ -93,6 +96,10 @@ class Throttle:
         # at most REMEMBER_FULL_MS (another process may reset the key meanwhile); counting
         # stays in the database.
         self._full: dict[str, tuple[int, int]] = {}
+        # One database check at a time per key in this process: requests for a key under
+        # check wait here, not in the connection pool's queue ahead of everyone else, and
+        # once the key is found full they are refused without a query.
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def _upsert(self, key: str, now_ms: int, window_ms: int) -> Insert:
         table = auth_throttle
@@ -114,15 +121,51 @@ class Throttle:
     async def count(self, attempts: list[tuple[Limit, str]]) -> Counted:
         """Count one attempt against each (limit, value); say whether any limit is exceeded."""
         now_ms = _now_ms()
-        counted: list[str] = []
-        retry_after: int | None = None
         active = [(limit, value) for limit, value in attempts if limit.attempts > 0]
         if not active:
             return Counted((), None)
         keys = [throttle_key(limit.scope, value) for limit, value in active]
+        if (remembered := self._remembered(keys, now_ms)) is not None:
+            return remembered
+        async with self._one_check_per_key(keys):
+            now_ms = _now_ms()
+            if (remembered := self._remembered(keys, now_ms)) is not None:
+                return remembered
+            return await self._count(active, keys, now_ms)
+
+    def _remembered(self, keys: list[str], now_ms: int) -> Counted | None:
         believed = [self._full[key][1] for key in keys if self._full.get(key, (0, 0))[0] > now_ms]
-        if believed:
-            return Counted((), max(1, math.ceil((max(believed) - now_ms) / 1000)))
+        if not believed:
+            return None
+        return Counted((), max(1, math.ceil((max(believed) - now_ms) / 1000)))
+
+    @asynccontextmanager
+    async def _one_check_per_key(self, keys: list[str]) -> AsyncIterator[None]:
+        registered: list[str] = []
+        acquired: set[str] = set()
+        try:
+            for key in sorted(set(keys)):  # one order everywhere: no deadlock
+                lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+                self._locks[key] = (lock, users + 1)
+                registered.append(key)
+                await lock.acquire()
+                acquired.add(key)
+            yield
+        finally:
+            for key in reversed(registered):
+                lock, users = self._locks[key]
+                if key in acquired:
+                    lock.release()
+                if users <= 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+    async def _count(
+        self, active: list[tuple[Limit, str]], keys: list[str], now_ms: int
+    ) -> Counted:
+        counted: list[str] = []
+        retry_after: int | None = None
         async with self._engine.connect() as connection:
             # A key that is already full refuses the request with a read: under a flood most
             # requests end here, without queueing for the write lock.
@@ -142,13 +185,23 @@ class Throttle:
                     self._remember_full(key, ends_ms, now_ms)
             if retry_after is not None:
                 return Counted((), retry_after)
-            for (limit, _), key in zip(active, keys, strict=True):
+            for (limit, value), key in zip(active, keys, strict=True):
                 window_ms = limit.window_seconds * 1000
                 statement = self._upsert(key, now_ms, window_ms)
                 row = (await connection.execute(statement)).one()
                 counted.append(key)
                 if row.attempts >= limit.attempts:  # the next attempt is refused
                     self._remember_full(key, row.window_started_ms + window_ms, now_ms)
+                if row.attempts == limit.attempts:
+                    logger.warning(
+                        "attempt limit reached",
+                        extra={
+                            "limit": limit.scope,
+                            "attempts": limit.attempts,
+                            # Addresses help an operator; emails stay out of the log.
+                            "client_address": value if limit.scope.endswith("address") else None,
+                        },
+                    )
                 if row.attempts > limit.attempts:
                     wait = (row.window_started_ms + window_ms - now_ms) / 1000
                     retry_after = max(retry_after or 0, max(1, math.ceil(wait)))
@@ -170,19 +223,20 @@ class Throttle:
 
     async def give_back(self, keys: tuple[str, ...] | list[str]) -> None:
         """Un-count one attempt of each key (one that turned out not to count)."""
-        if not keys:
-            return
-        for key in keys:
-            self._full.pop(key, None)
-        statement = (
-            update(auth_throttle)
-            .where(auth_throttle.c.key.in_(keys), auth_throttle.c.attempts > 0)
-            .values(attempts=auth_throttle.c.attempts - 1)
-        )
-        async with self._engine.connect() as connection:
-            await connection.execute(statement)
+        if keys:
+            await self.succeeded(None, list(keys))
 
-    async def reset(self, key: str) -> None:
-        self._full.pop(key, None)
+    async def succeeded(self, reset: str | None, give_back: list[str]) -> None:
+        """After a success: delete the `reset` key's count, un-count one of each other key."""
+        for key in (reset, *give_back):
+            if key is not None:
+                self._full.pop(key, None)
         async with self._engine.connect() as connection:
-            await connection.execute(delete(auth_throttle).where(auth_throttle.c.key == key))
+            if reset is not None:
+                await connection.execute(delete(auth_throttle).where(auth_throttle.c.key == reset))
+            if give_back:
+                await connection.execute(
+                    update(auth_throttle)
+                    .where(auth_throttle.c.key.in_(give_back), auth_throttle.c.attempts > 0)
+                    .values(attempts=auth_throttle.c.attempts - 1)
+                )
