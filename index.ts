@@ -17,6 +17,8 @@ const images = new Images("images", { settings: config.images });
 const namespace = new AppNamespace("namespace", { name: config.namespace });
 // Generated once per stack and kept in its state when the stack sets none (dev).
 const jwtSecret = pulumi.secret(config.jwtSecret ?? new GeneratedSecret("jwt-secret", { length: 48 }).value);
+// Shared by the frontend and the backend: with it the frontend names each person's address.
+const forwardedAddressSecret = pulumi.secret(new GeneratedSecret("forwarded-address-secret", { length: 48 }).value);
 const appImages = { backend: images.backendRef, frontend: images.frontendRef };
 
 /** Every object as a Pulumi resource (the default). */
@@ -30,11 +32,13 @@ function deployNative(): TodoApp {
         databaseEgressCidrs: config.database.mode === "external" ? config.database.egressCidrs : undefined,
         databaseReady: database.ready,
         jwtSecret,
+        forwardedAddressSecret,
         jwtExpireMinutes: config.jwtExpireMinutes,
         backend: config.backend,
         frontend: config.frontend,
         cpuTargetUtilization: config.cpuTargetUtilization,
         webConcurrency: config.webConcurrency,
+        passwordHashConcurrency: config.passwordHashConcurrency,
         frontendService: config.frontendService,
         ingress: config.ingress,
         logLevel: config.logLevel,
@@ -45,7 +49,7 @@ function deployNative(): TodoApp {
 
 /** The same app as a Helm release of helm/todo-app (helm history, rollback and test work on it). */
 function deployChart(): ChartApp {
-    return new ChartApp("todo", { namespace: namespace.name, config, images: appImages, jwtSecret });
+    return new ChartApp("todo", { namespace: namespace.name, config, images: appImages, jwtSecret, forwardedAddressSecret });
 }
 
 const app = config.deployMethod === "chart" ? deployChart() : deployNative();

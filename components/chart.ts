@@ -47,7 +47,7 @@ export interface ChartValues {
     imagePullSecrets: string[];
     frontend: WorkloadValues & { service: { type: ServiceType; nodePort: number } };
     backend: WorkloadValues;
-    config: { logLevel: LogLevel; corsOrigins: string[]; webConcurrency: number; jwtExpireMinutes: number };
+    config: { logLevel: LogLevel; corsOrigins: string[]; webConcurrency: number; jwtExpireMinutes: number; passwordHashConcurrency: number };
     secrets: { existingSecret: string };
     database: {
         inCluster:
@@ -106,6 +106,7 @@ export function chartValues(inputs: ChartValuesInputs): ChartValues {
             corsOrigins: config.corsOrigins,
             webConcurrency: config.webConcurrency,
             jwtExpireMinutes: config.jwtExpireMinutes,
+            passwordHashConcurrency: config.passwordHashConcurrency,
         },
         secrets: { existingSecret: inputs.appSecretName },
         database:
@@ -135,6 +136,8 @@ export interface ChartAppArgs {
     images: { backend: pulumi.Input<string>; frontend: pulumi.Input<string> };
     /** JWT signing secret; must be a secret. */
     jwtSecret: pulumi.Output<string>;
+    /** Shared by frontend and backend (the person's address travels with it); must be a secret. */
+    forwardedAddressSecret: pulumi.Output<string>;
     /** Seconds Helm waits for each operation (the migration hook, the rollouts). Default: 600. */
     timeoutSeconds?: number;
 }
@@ -162,7 +165,11 @@ export class ChartApp extends pulumi.ComponentResource {
             {
                 metadata: { name: APP_SECRET_NAME, namespace, labels: objectLabels("backend") },
                 type: "Opaque",
-                stringData: { DATABASE_URL: pulumi.secret(databaseUrl), JWT_SECRET: pulumi.secret(args.jwtSecret) },
+                stringData: {
+                    DATABASE_URL: pulumi.secret(databaseUrl),
+                    JWT_SECRET: pulumi.secret(args.jwtSecret),
+                    FORWARDED_ADDRESS_SECRET: pulumi.secret(args.forwardedAddressSecret),
+                },
             },
             { parent: this, deleteBeforeReplace: true },
         );

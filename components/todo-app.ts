@@ -52,6 +52,8 @@ export interface TodoAppArgs {
     databaseReady?: pulumi.Resource[];
     /** JWT signing secret; must be a secret. */
     jwtSecret: pulumi.Output<string>;
+    /** Shared by frontend and backend: the frontend passes each person's address with it. Must be a secret. */
+    forwardedAddressSecret: pulumi.Output<string>;
     /** Access token lifetime. Default: 60 minutes. */
     jwtExpireMinutes?: number;
     /** Replicas and resources. Seed defaults: backend 200m/256Mi..1000m/1Gi, frontend 100m/128Mi..500m/512Mi. */
@@ -61,6 +63,8 @@ export interface TodoAppArgs {
     cpuTargetUtilization?: number;
     /** Uvicorn workers per backend pod. Default: 1 (the HPA adds pods instead). */
     webConcurrency?: number;
+    /** Password hashes at once per backend worker (19 MiB each). Default: 2. */
+    passwordHashConcurrency?: number;
     /** How the frontend is exposed. Default: NodePort 30000. */
     frontendService?: { type: ServiceType; nodePort: number };
     /** Optional Ingress in front of the frontend. */
@@ -145,6 +149,7 @@ export class TodoApp extends pulumi.ComponentResource {
                     WEB_CONCURRENCY: String(args.webConcurrency ?? 1),
                     JWT_EXPIRE_MINUTES: String(args.jwtExpireMinutes ?? 60),
                     DB_POOL_SIZE: "5",
+                    PASSWORD_HASH_CONCURRENCY: String(args.passwordHashConcurrency ?? 2),
                 },
             },
             named,
@@ -154,7 +159,11 @@ export class TodoApp extends pulumi.ComponentResource {
             {
                 metadata: { name: SECRET_NAME, namespace, labels: objectLabels("backend") },
                 type: "Opaque",
-                stringData: { DATABASE_URL: pulumi.secret(args.databaseUrl), JWT_SECRET: pulumi.secret(args.jwtSecret) },
+                stringData: {
+                    DATABASE_URL: pulumi.secret(args.databaseUrl),
+                    JWT_SECRET: pulumi.secret(args.jwtSecret),
+                    FORWARDED_ADDRESS_SECRET: pulumi.secret(args.forwardedAddressSecret),
+                },
             },
             named,
         );
@@ -163,12 +172,19 @@ export class TodoApp extends pulumi.ComponentResource {
 
         // Pods restart when their configuration changes; the secret's checksum reveals nothing of it.
         const configChecksum = config.data.apply((data) => sha256(JSON.stringify(data)));
-        const secretChecksum = pulumi.unsecret(pulumi.all([args.databaseUrl, args.jwtSecret]).apply((values) => sha256(values.join("\n"))));
+        const secretChecksum = pulumi.unsecret(
+            pulumi.all([args.databaseUrl, args.jwtSecret, args.forwardedAddressSecret]).apply((values) => sha256(values.join("\n"))),
+        );
 
         const backendEnv = [
             { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "DATABASE_URL" } } },
             { name: "JWT_SECRET", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "JWT_SECRET" } } },
         ];
+        // The backend Deployment and the frontend (not the migration Job) share this one.
+        const forwardedAddressEnv = {
+            name: "FORWARDED_ADDRESS_SECRET",
+            valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "FORWARDED_ADDRESS_SECRET" } },
+        };
         const backendContainer = (command?: string[]): Container => ({
             name: command ? "migrate" : "backend",
             image: args.images.backend,
@@ -237,6 +253,7 @@ export class TodoApp extends pulumi.ComponentResource {
             "backend",
             {
                 ...backendContainer(),
+                env: [...backendEnv, forwardedAddressEnv],
                 ports: [{ name: "http", containerPort: BACKEND_PORT }],
                 resources: args.backend.resources,
                 lifecycle,
@@ -256,6 +273,7 @@ export class TodoApp extends pulumi.ComponentResource {
                     { name: "BACKEND_URL", valueFrom: { configMapKeyRef: { name: config.metadata.name, key: "BACKEND_URL" } } },
                     { name: "PORT", value: String(FRONTEND_PORT) },
                     { name: "HOSTNAME", value: "0.0.0.0" },
+                    forwardedAddressEnv,
                 ],
                 resources: args.frontend.resources,
                 securityContext: containerSecurityContext(),

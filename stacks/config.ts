@@ -129,6 +129,7 @@ export const rawConfigSchema = z.object({
     frontendMemoryLimit: quantity("512Mi", "memory"),
     cpuTargetUtilization: integer(70, 10, 100),
     webConcurrency: integer(1, 1, 16),
+    passwordHashConcurrency: integer(2, 1, 16),
     frontendServiceType: oneOf(SERVICE_TYPES).default("NodePort"),
     frontendNodePort: integer(30000, 30000, 32767),
     ingressHost: text("").refine((value) => value === "" || DNS_NAME.test(value), {
@@ -193,6 +194,8 @@ export interface StackConfig {
     frontend: WorkloadSettings;
     cpuTargetUtilization: number;
     webConcurrency: number;
+    /** argon2 hashes at once per backend worker (19 MiB each); more wait, then get 503. */
+    passwordHashConcurrency: number;
     frontendService: { type: ServiceType; nodePort: number };
     ingress?: { host: string; className: string; tlsSecretName?: string };
     logLevel: LogLevel;
@@ -339,6 +342,7 @@ function toStackConfig(raw: RawConfig): StackConfig {
         frontend: { minReplicas: raw.frontendMinReplicas, maxReplicas: raw.frontendMaxReplicas, resources: resources("frontend") },
         cpuTargetUtilization: raw.cpuTargetUtilization,
         webConcurrency: raw.webConcurrency,
+        passwordHashConcurrency: raw.passwordHashConcurrency,
         frontendService: { type: raw.frontendServiceType, nodePort: raw.frontendNodePort },
         ingress: raw.ingressHost === "" ? undefined : { host: raw.ingressHost, className: raw.ingressClassName, tlsSecretName: raw.ingressTlsSecret || undefined },
         logLevel: raw.logLevel,

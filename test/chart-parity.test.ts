@@ -32,6 +32,7 @@ const DEV_OPTIONS: RunOptions = {
         corsOrigins: JSON.stringify(["https://todo.example.com"]),
         logLevel: "debug",
         webConcurrency: "3",
+        passwordHashConcurrency: "4",
         jwtExpireMinutes: "30",
         frontendServiceType: "LoadBalancer",
         backendMinReplicas: "2",
@@ -198,12 +199,12 @@ describe.each(SCENARIOS)("%s", (scenario, stack, options, source) => {
         const values = release.inputs.values as { database: { inCluster: { enabled: boolean } } };
         expect(isSecret(release.secretPaths, "values.database.inCluster.password")).toBe(values.database.inCluster.enabled);
         const appSecret = chartRun.resources.find((resource) => resource.inputs.kind === "Secret" && resource.inputs.metadata.name === "todo-secrets");
-        for (const key of ["DATABASE_URL", "JWT_SECRET"]) {
+        for (const key of ["DATABASE_URL", "JWT_SECRET", "FORWARDED_ADDRESS_SECRET"]) {
             expect(isSecret(appSecret?.secretPaths ?? [], `stringData.${key}`)).toBe(true);
         }
-        // Neither the database URL nor the JWT secret travels in the values.
+        // Neither the database URL nor the JWT secret nor the frontend's secret travels in the values.
         const secretTexts = Object.values((appSecret?.inputs.stringData ?? {}) as Record<string, string>);
-        expect(secretTexts.length).toBe(2);
+        expect(secretTexts.length).toBe(3);
         for (const text of secretTexts) {
             expect(JSON.stringify(release.inputs.values)).not.toContain(text);
         }

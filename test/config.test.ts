@@ -119,6 +119,11 @@ describe("stack configuration errors", () => {
         expect(problems({ frontendNodePort: "8080" })).toEqual(['todo:frontendNodePort: got "8080"; accepted: an integer from 30000 to 32767']);
     });
 
+    test("a password hashing pool out of range", () => {
+        expect(problems({ passwordHashConcurrency: "0" })).toEqual([expect.stringContaining("todo:passwordHashConcurrency")]);
+        expect(problems({ passwordHashConcurrency: "17" })).toEqual([expect.stringContaining("todo:passwordHashConcurrency")]);
+    });
+
     test("a namespace that is not a DNS label", () => {
         expect(problems({ namespace: "Todo_App" })).toEqual([
             "todo:namespace: is not a namespace name; accepted: lower-case letters, digits and '-', at most 63 characters",

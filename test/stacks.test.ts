@@ -93,10 +93,16 @@ describe.each([
 
     test("the backend finds its database and JWT key in the Secret, the frontend the backend by DNS", () => {
         const backend = container(findManifest(run(), "Deployment", "backend"));
+        const forwarded = { name: "FORWARDED_ADDRESS_SECRET", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "FORWARDED_ADDRESS_SECRET" } } };
         expect(backend.env).toEqual([
             { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "DATABASE_URL" } } },
             { name: "JWT_SECRET", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "JWT_SECRET" } } },
+            forwarded,
         ]);
+        // The frontend passes each person's address on to the backend with the secret they share.
+        expect(container(findManifest(run(), "Deployment", "frontend")).env).toContainEqual(forwarded);
+        const job = manifests(run()).find((m) => m.kind === "Job") as Json;
+        expect(JSON.stringify(job)).not.toContain("FORWARDED_ADDRESS_SECRET");
         expect(backend.envFrom).toEqual([{ configMapRef: { name: "todo-config" } }]);
         expect((findManifest(run(), "ConfigMap", "todo-config")).data.BACKEND_URL).toBe("http://backend.todo-app.svc.cluster.local:8000");
         expect(container(findManifest(run(), "Deployment", "frontend")).env).toContainEqual({ name: "BACKEND_URL", valueFrom: { configMapKeyRef: { name: "todo-config", key: "BACKEND_URL" } } });
@@ -323,9 +329,14 @@ describe("prod stack", () => {
     });
 
     test("the Neon URL reaches the Secret with sslmode=require, and backend egress goes to the configured CIDRs", () => {
-        expect((findManifest(prod, "Secret", "todo-secrets")).stringData).toEqual({ DATABASE_URL: `${NEON_URL}?sslmode=require`, JWT_SECRET: JWT });
+        expect((findManifest(prod, "Secret", "todo-secrets")).stringData).toEqual({
+            DATABASE_URL: `${NEON_URL}?sslmode=require`,
+            JWT_SECRET: JWT,
+            FORWARDED_ADDRESS_SECRET: expect.stringMatching(/^.{32,}$/),
+        });
         expect((findManifest(prod, "NetworkPolicy", "backend")).spec.egress).toEqual([{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 5432 }] }]);
-        expect(prod.resources.filter((r) => r.type === GENERATED_SECRET_TYPE)).toEqual([]);
+        // Only the frontend-to-backend secret is generated: prod sets the JWT key itself.
+        expect(prod.resources.filter((r) => r.type === GENERATED_SECRET_TYPE).map((r) => r.name)).toEqual(["forwarded-address-secret"]);
     });
 
     test("two uvicorn workers per pod in prod", () => {
@@ -336,7 +347,13 @@ describe("prod stack", () => {
             WEB_CONCURRENCY: "2",
             JWT_EXPIRE_MINUTES: "60",
             DB_POOL_SIZE: "5",
+            PASSWORD_HASH_CONCURRENCY: "2",
         });
+    });
+
+    test("todo:passwordHashConcurrency sizes the backend's hashing pool", async () => {
+        const run = await runProgram("prod", { ...PROD_SETTINGS, config: { ...PROD_SETTINGS.config, passwordHashConcurrency: "3" } });
+        expect((findManifest(run, "ConfigMap", "todo-config")).data.PASSWORD_HASH_CONCURRENCY).toBe("3");
     });
 
     test("an ingress host adds an Ingress to the frontend, with TLS when a secret is named", async () => {

@@ -7,6 +7,9 @@ backend_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 repo_dir="$(cd "$backend_dir/../.." && pwd)"
 venv="$(bash "$backend_dir/scripts/ensure-venv.sh" | tail -n 1)"
 export PATH="$venv/bin:$PATH"
+# The venv is shared by every checkout on the machine and its .pth names the last one that
+# ran ensure-venv.sh: this checkout's sources go first.
+export PYTHONPATH="$backend_dir/src${PYTHONPATH:+:$PYTHONPATH}"
 cd "$backend_dir"
 
 echo "== ruff"

@@ -21,6 +21,13 @@ from todo_api.migrations import upgrade_to_head
 from todo_api.settings import Settings
 
 TEST_SECRET = "test-secret-" + "x" * 40
+# Every test signs up and logs in from 127.0.0.1: the shared app and server count attempts as
+# usual but allow far more of them; the throttling tests set their own, small limits.
+ROOMY_LIMITS = {
+    "LOGIN_ACCOUNT_ATTEMPTS": "1000",
+    "LOGIN_ADDRESS_ATTEMPTS": "1000000",
+    "SIGNUP_ADDRESS_ATTEMPTS": "1000000",
+}
 BACKEND = os.environ.get("TODO_TEST_DB", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -64,23 +71,23 @@ def database_factory(
 
         def make_postgres() -> dict[str, str]:
             url = cluster.create_database(f"todo_{uuid.uuid4().hex[:12]}")
-            return {"DATABASE_URL": url, "JWT_SECRET": TEST_SECRET}
+            return {"DATABASE_URL": url, "JWT_SECRET": TEST_SECRET, **ROOMY_LIMITS}
 
         return DatabaseFactory(make_postgres)
 
     def make_sqlite() -> dict[str, str]:
         path = tmp_path_factory.mktemp("sqlite") / "todo.db"
-        return {"SQLITE_PATH": str(path), "JWT_SECRET": TEST_SECRET}
+        return {"SQLITE_PATH": str(path), "JWT_SECRET": TEST_SECRET, **ROOMY_LIMITS}
 
     return DatabaseFactory(make_sqlite)
 
 
 def settings_from(env: dict[str, str]) -> Settings:
-    return Settings(
-        database_url=env.get("DATABASE_URL"),
-        sqlite_path=Path(env.get("SQLITE_PATH", "todo.db")),
-        jwt_secret=env["JWT_SECRET"],
-    )
+    """Settings from `env` alone (the environment variables of this process do not count)."""
+    fields: dict[str, object] = {key.lower(): value for key, value in env.items()}
+    fields.setdefault("database_url", None)
+    fields.setdefault("sqlite_path", Path("todo.db"))
+    return Settings.model_validate(fields)
 
 
 @pytest.fixture(scope="session")

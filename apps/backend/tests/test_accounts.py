@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
-from conftest import TEST_SECRET, Account, unique_email
+from conftest import TEST_SECRET, Account, sign_up, unique_email
+from todo_api.settings import Settings
 
 
 def test_signup_returns_a_bearer_token(client: TestClient) -> None:
@@ -121,6 +124,12 @@ def _forged(secret: str, **claims: object) -> str:
         f"Bearer {_forged(TEST_SECRET, iss='someone-else')}",
         f"Bearer {_forged(TEST_SECRET, sub='admin')}",
         f"Bearer {jwt.encode({'sub': '1'}, TEST_SECRET, algorithm='HS256')}",
+        f"Bearer {_forged(TEST_SECRET, sub='0')}",
+        f"Bearer {_forged(TEST_SECRET, sub=str(2**63))}",
+        f"Bearer {_forged(TEST_SECRET, sub='9' * 30)}",
+        f"Bearer {_forged(TEST_SECRET, sub='1' * 5000)}",
+        f"Bearer {_forged(TEST_SECRET, sub='-1')}",
+        f"Bearer {_forged(TEST_SECRET, sub=7)}",
     ],
     ids=[
         "missing",
@@ -133,6 +142,12 @@ def _forged(secret: str, **claims: object) -> str:
         "wrong-issuer",
         "bad-subject",
         "no-expiry",
+        "subject-zero",
+        "subject-2-to-the-63",
+        "subject-30-digits",
+        "subject-5000-digits",
+        "subject-negative",
+        "subject-a-number",
     ],
 )
 def test_protected_endpoints_refuse_bad_tokens(
@@ -144,11 +159,38 @@ def test_protected_endpoints_refuse_bad_tokens(
         ("GET", "/todos"),
         ("POST", "/todos"),
         ("DELETE", "/todos/1"),
+        ("POST", "/mcp"),
     ]:
         response = client.request(method, path, headers=headers, json={"title": "x"})
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["www-authenticate"] == "Bearer"
         assert isinstance(response.json()["detail"], str)
+
+
+def test_the_largest_possible_subject_is_a_valid_token_for_no_one(client: TestClient) -> None:
+    headers = {"Authorization": f"Bearer {_forged(TEST_SECRET, sub=str(2**63 - 1))}"}
+    assert client.get("/me", headers=headers).status_code == 401
+    assert client.get("/todos", headers=headers).json()["total"] == 0
+
+
+def test_ids_of_deleted_accounts_are_never_given_again(
+    client: TestClient, settings: Settings
+) -> None:
+    first = sign_up(client)
+    first_id = client.get("/me", headers=first.headers).json()["id"]
+    client.post("/todos", json={"title": "private"}, headers=first.headers)
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM todos WHERE user_id = :id"), {"id": first_id})
+            connection.execute(text("DELETE FROM users WHERE id = :id"), {"id": first_id})
+    finally:
+        engine.dispose()
+    second = sign_up(client)
+    assert client.get("/me", headers=second.headers).json()["id"] > first_id
+    # The deleted account's token names no one and reads nothing.
+    assert client.get("/me", headers=first.headers).status_code == 401
+    assert client.get("/todos", headers=first.headers).json()["total"] == 0
 
 
 def test_a_token_for_a_user_that_does_not_exist_cannot_create_todos(client: TestClient) -> None:

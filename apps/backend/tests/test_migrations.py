@@ -5,23 +5,26 @@ import subprocess
 import sys
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from conftest import DatabaseFactory, settings_from
-from todo_api.migrations import current_revision, upgrade_to_head
+from todo_api.migrations import _alembic_config, current_revision, upgrade_to_head
 from todo_api.tables import metadata
+
+HEAD = "0003"
 
 
 def test_migrations_from_empty_then_rerun(database_factory: DatabaseFactory) -> None:
     settings = settings_from(database_factory.make())
     assert current_revision(settings) is None
     upgrade_to_head(settings)
-    assert current_revision(settings) == "0001"
+    assert current_revision(settings) == HEAD
     upgrade_to_head(settings)  # a second run finds nothing to do
-    assert current_revision(settings) == "0001"
+    assert current_revision(settings) == HEAD
 
 
 def test_a_database_migrated_by_a_newer_release_is_left_as_it_is(
@@ -81,4 +84,63 @@ def test_concurrent_migrate_commands_all_succeed(database_factory: DatabaseFacto
             if stream:
                 stream.close()
     assert [code for code, _ in results] == [0, 0, 0, 0], results
-    assert current_revision(settings_from(env)) == "0001"
+    assert current_revision(settings_from(env)) == HEAD
+
+
+def test_sqlite_tables_get_autoincrement_and_keep_their_rows(
+    database_factory: DatabaseFactory,
+) -> None:
+    settings = settings_from(database_factory.make())
+    if not settings.is_sqlite:
+        pytest.skip("PostgreSQL identity sequences never reuse ids; 0002 is SQLite's")
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            config = _alembic_config(connection)
+            command.upgrade(config, "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, created_at) "
+                    "VALUES (1, 'a@example.com', 'h', '2026-01-01'), "
+                    "(2, 'b@example.com', 'h', '2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO todos (user_id, title, completed, created_at, updated_at) "
+                    "VALUES (2, 'kept', 0, '2026-01-01', '2026-01-01')"
+                )
+            )
+            connection.commit()
+        upgrade_to_head(settings)
+        with engine.connect() as connection:
+            schema = {
+                name: sql
+                for name, sql in connection.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+                )
+            }
+            assert "AUTOINCREMENT" in schema["users"]
+            assert "AUTOINCREMENT" in schema["todos"]
+            assert "ON DELETE CASCADE" in schema["todos"]
+            assert connection.execute(text("SELECT count(*) FROM users")).scalar_one() == 2
+            assert connection.execute(text("SELECT title FROM todos")).scalar_one() == "kept"
+            indexes = inspect(connection).get_indexes("todos")
+            assert {index["name"] for index in indexes} == {
+                "ix_todos_user_id_completed_id",
+                "ix_todos_user_id_id",
+            }
+            # The highest id, once deleted, is not handed out again.
+            connection.execute(text("DELETE FROM users WHERE id = 2"))
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, password_hash, created_at) "
+                    "VALUES ('c@example.com', 'h', '2026-01-02')"
+                )
+            )
+            new_id = connection.execute(
+                text("SELECT id FROM users WHERE email = 'c@example.com'")
+            ).scalar_one()
+            assert new_id == 3
+    finally:
+        engine.dispose()

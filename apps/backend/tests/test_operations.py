@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Account
@@ -13,6 +14,14 @@ def test_health_needs_no_database(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_head_works_wherever_get_does_on_the_probes(client: TestClient, path: str) -> None:
+    response = client.head(path)
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-type"] == client.get(path).headers["content-type"]
 
 
 def test_ready_when_the_database_answers(client: TestClient) -> None:

@@ -197,6 +197,8 @@ def test_ready_follows_the_database_going_down_and_coming_back(
     app = Server(env, tmp_path / "server.log")
     try:
         assert _wait_for_status(f"{app.base_url}/ready", 200, 10) == 200
+        with httpx.Client(base_url=app.base_url) as http:
+            owner = sign_up(http)
         cluster.stop()
         assert _wait_for_status(f"{app.base_url}/ready", 503, 15) == 503
         down = httpx.get(f"{app.base_url}/ready", timeout=10)
@@ -210,6 +212,17 @@ def test_ready_follows_the_database_going_down_and_coming_back(
                 ).status_code
                 == 503
             )
+            # MCP says the same in as few words, nothing of the driver's message.
+            call = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "list_tasks", "arguments": {}},
+            }
+            headers = {**owner.headers, "Accept": "application/json, text/event-stream"}
+            result = http.post("/mcp", json=call, headers=headers, timeout=30).json()["result"]
+            assert result["isError"] is True
+            assert result["content"][0]["text"] == "database unavailable"
         cluster.start()
         assert _wait_for_status(f"{app.base_url}/ready", 200, 20) == 200
         with httpx.Client(base_url=app.base_url) as http:

@@ -34,6 +34,15 @@ def test_cors_origins_are_a_comma_list() -> None:
     assert settings.cors_origin_list == ["https://a.example", "https://b.example"]
 
 
+def test_throttling_and_hashing_defaults() -> None:
+    settings = Settings(forwarded_address_secret="")
+    assert settings.forwarded_address_secret is None  # empty means unset
+    assert (settings.password_hash_concurrency, settings.password_hash_wait_seconds) == (2, 2.0)
+    assert (settings.login_account_attempts, settings.login_address_attempts) == (10, 50)
+    assert settings.login_window_seconds == 300
+    assert (settings.signup_address_attempts, settings.signup_window_seconds) == (20, 3600)
+
+
 def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "JWT_SECRET"}}
     return subprocess.run(
@@ -61,6 +70,15 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"JWT_EXPIRE_MINUTES": "soon"}, "JWT_EXPIRE_MINUTES:"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL:"),
         ({"DB_POOL_SIZE": "0"}, "DB_POOL_SIZE:"),
+        ({"PASSWORD_HASH_CONCURRENCY": "0"}, "PASSWORD_HASH_CONCURRENCY:"),
+        ({"PASSWORD_HASH_WAIT_SECONDS": "-1"}, "PASSWORD_HASH_WAIT_SECONDS:"),
+        ({"LOGIN_ACCOUNT_ATTEMPTS": "many"}, "LOGIN_ACCOUNT_ATTEMPTS:"),
+        ({"LOGIN_WINDOW_SECONDS": "0"}, "LOGIN_WINDOW_SECONDS:"),
+        ({"SIGNUP_ADDRESS_ATTEMPTS": "-5"}, "SIGNUP_ADDRESS_ATTEMPTS:"),
+        (
+            {"FORWARDED_ADDRESS_SECRET": "short"},
+            "FORWARDED_ADDRESS_SECRET must be at least 32 characters",
+        ),
     ],
 )
 def test_bad_settings_stop_the_process_with_one_line(env: dict[str, str], message: str) -> None:

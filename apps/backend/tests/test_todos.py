@@ -140,6 +140,12 @@ def test_patch_with_an_empty_body_changes_nothing(client: TestClient, account: A
         {"title": "t" * 201},
         {"description": "d" * 2001},
         {"completed": "maybe"},
+        {"completed": "yes"},
+        {"completed": "true"},
+        {"completed": 1},
+        {"completed": 0},
+        {"title": 5},
+        {"description": 5},
         {"owner": 1},
     ],
 )
@@ -168,6 +174,69 @@ def test_patch_rejects_bad_input(
 def test_create_rejects_bad_input(client: TestClient, account: Account, body: object) -> None:
     response = client.post("/todos", json=body, headers=account.headers)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "named"),
+    [
+        ("title", "beep\x07", "the control character U+0007"),
+        ("title", "\x01\x07\x1b[31mred", "the control character U+0001"),
+        ("title", "two\nlines", "the control character U+000A"),
+        ("title", "tab\there", "the control character U+0009"),
+        ("title", "del\x7f", "the control character U+007F"),
+        ("title", "c1\x85next", "the control character U+0085"),
+        ("title", "line\u2028separator", "the line separator U+2028"),
+        ("title", "abc\u202egnp.exe", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("title", "x\u2066y\u2069", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+        ("description", "esc\x1b[2J", "the control character U+001B"),
+        ("description", "invoice\u202dfdp.exe", "U+202D (LEFT-TO-RIGHT OVERRIDE)"),
+    ],
+)
+def test_control_and_bidi_characters_are_refused_by_name(
+    client: TestClient, account: Account, field: str, text: str, named: str
+) -> None:
+    body = {"title": "ok", field: text}
+    response = client.post("/todos", json=body, headers=account.headers)
+    assert response.status_code == 422
+    messages = [error["msg"] for error in response.json()["detail"]]
+    assert any(named in message for message in messages), messages
+    todo = create(client, account, "kept")
+    patched = client.patch(f"/todos/{todo['id']}", json={field: text}, headers=account.headers)
+    assert patched.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["\u200b", " \u200b\u200c\u200d ", "\ufeff", "\u2060\u00a0\u3000", "\u3164", "\u0301"],
+)
+def test_titles_that_show_nothing_are_refused(
+    client: TestClient, account: Account, title: str
+) -> None:
+    response = client.post("/todos", json={"title": title}, headers=account.headers)
+    assert response.status_code == 422
+    assert "visible character" in response.text
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466 family",  # ZWJ sequence
+        "\U0001f3f3\ufe0f\u200d\U0001f308",  # rainbow flag: flag + VS16 + ZWJ + rainbow
+        "\U0001f1eb\U0001f1f7",  # regional indicators: FR
+        "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # tag seq.
+        "1\ufe0f\u20e3 keycap",
+        "\U0001f44d\U0001f3fd",  # skin tone modifier
+        "\u05e9\u05dc\u05d5\u05dd\u200f world",  # Hebrew with a right-to-left mark
+        "e\u0301te\u0301",  # combining accents on letters
+    ],
+)
+def test_emoji_sequences_and_right_to_left_text_are_kept(
+    client: TestClient, account: Account, title: str
+) -> None:
+    todo = create(client, account, title, description="line one\n\tline two\r\n")
+    fetched = client.get(f"/todos/{todo['id']}", headers=account.headers).json()
+    assert fetched["title"] == title
+    assert fetched["description"] == "line one\n\tline two\r\n"
 
 
 def test_create_accepts_the_longest_fields(client: TestClient, account: Account) -> None:

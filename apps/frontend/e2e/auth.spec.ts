@@ -1,5 +1,8 @@
 import { join } from "node:path";
 
+import type { Page } from "@playwright/test";
+
+import { LOGIN_ADDRESS_ATTEMPTS } from "./support/backend";
 import { alerts, expect, PASSWORD, signUp, test, uniqueEmail } from "./support/fixtures";
 import { SCREENSHOT_DIR } from "./support/paths";
 
@@ -40,6 +43,33 @@ test("sign-up and log-in explain what is wrong", async ({ page }) => {
   await expect(alerts(page)).toContainText("That email and password don't match an account.");
   await expect(page.getByLabel("Email")).toHaveValue(email);
   await expect(page.getByLabel("Password")).toHaveValue("");
+});
+
+test("too many failed log-ins from one address are held off, and only that address", async ({ browser, baseURL }) => {
+  const logIn = async (page: Page, email: string) => {
+    await page.goto("/login");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Log in" }).click();
+  };
+  // The person's address reaches the frontend in X-Forwarded-For (from an ingress, here from
+  // the test), and the frontend passes it on to the backend.
+  const guesser = await browser.newContext({ baseURL, extraHTTPHeaders: { "X-Forwarded-For": "203.0.113.50" } });
+  const page = await guesser.newPage();
+  for (let attempt = 0; attempt < LOGIN_ADDRESS_ATTEMPTS; attempt += 1) {
+    await logIn(page, uniqueEmail("guess"));
+    await expect(alerts(page)).toContainText("That email and password don't match an account.");
+  }
+  await logIn(page, uniqueEmail("guess"));
+  await expect(alerts(page)).toContainText(/Too many attempts\. Please wait (a minute|\d minutes) and try again\./);
+  await guesser.close();
+
+  // Someone at another address logs in as usual.
+  const other = await browser.newContext({ baseURL, extraHTTPHeaders: { "X-Forwarded-For": "198.51.100.50" } });
+  const otherPage = await other.newPage();
+  await logIn(otherPage, uniqueEmail("other"));
+  await expect(alerts(otherPage)).toContainText("That email and password don't match an account.");
+  await other.close();
 });
 
 test("a stale session cookie leads back to log in", async ({ page, context, baseURL }) => {

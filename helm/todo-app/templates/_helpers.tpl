@@ -118,6 +118,7 @@ CORS_ORIGINS: {{ join "," .Values.config.corsOrigins | quote }}
 WEB_CONCURRENCY: {{ .Values.config.webConcurrency | toString | quote }}
 JWT_EXPIRE_MINUTES: {{ .Values.config.jwtExpireMinutes | toString | quote }}
 DB_POOL_SIZE: {{ .Values.config.dbPoolSize | toString | quote }}
+PASSWORD_HASH_CONCURRENCY: {{ .Values.config.passwordHashConcurrency | toString | quote }}
 {{- end }}
 
 {{/*
@@ -174,6 +175,18 @@ DATABASE_URL and JWT_SECRET by key reference. Call with the Secret's name.
 {{- end }}
 
 {{/*
+FORWARDED_ADDRESS_SECRET, shared by the backend and the frontend (not the migration Job).
+Call with the Secret's name.
+*/}}
+{{- define "todo-app.forwardedAddressEnv" -}}
+- name: FORWARDED_ADDRESS_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: FORWARDED_ADDRESS_SECRET
+{{- end }}
+
+{{/*
 Refuses values that the schema cannot express.
 */}}
 {{- define "todo-app.validate" -}}
@@ -191,7 +204,7 @@ Refuses values that the schema cannot express.
 {{- $secrets := .Values.secrets }}
 {{- if $secrets.existingSecret }}
 {{- if or $secrets.jwtSecret $secrets.databaseUrl }}
-{{- fail "secrets.existingSecret is set: leave secrets.jwtSecret and secrets.databaseUrl empty (the existing Secret provides DATABASE_URL and JWT_SECRET)" }}
+{{- fail "secrets.existingSecret is set: leave secrets.jwtSecret and secrets.databaseUrl empty (the existing Secret provides DATABASE_URL, JWT_SECRET and FORWARDED_ADDRESS_SECRET)" }}
 {{- end }}
 {{- else }}
 {{- if and $secrets.jwtSecret (lt (len $secrets.jwtSecret) 32) }}
@@ -202,7 +215,7 @@ Refuses values that the schema cannot express.
 {{- fail "secrets.databaseUrl must stay empty with database.inCluster.enabled=true (the chart builds the URL of its own PostgreSQL); set database.inCluster.enabled=false to use an external database" }}
 {{- end }}
 {{- else if not (and $secrets.databaseUrl $secrets.jwtSecret) }}
-{{- fail "an external database (database.inCluster.enabled=false) needs its credentials: set secrets.existingSecret to a Secret holding DATABASE_URL and JWT_SECRET, or set both secrets.databaseUrl and secrets.jwtSecret" }}
+{{- fail "an external database (database.inCluster.enabled=false) needs its credentials: set secrets.existingSecret to a Secret holding DATABASE_URL, JWT_SECRET and FORWARDED_ADDRESS_SECRET, or set both secrets.databaseUrl and secrets.jwtSecret" }}
 {{- end }}
 {{- end }}
 {{- if and $secrets.existingSecret .Values.database.inCluster.enabled (not .Values.database.inCluster.password) }}

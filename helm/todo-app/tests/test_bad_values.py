@@ -35,7 +35,8 @@ CASES = {
     "prod without secret or existingSecret": BadValues(
         values_files=("values-prod.yaml",), sets=("secrets.existingSecret=",),
         message="an external database (database.inCluster.enabled=false) needs its credentials: set "
-        "secrets.existingSecret to a Secret holding DATABASE_URL and JWT_SECRET, or set both "
+        "secrets.existingSecret to a Secret holding DATABASE_URL, JWT_SECRET and "
+        "FORWARDED_ADDRESS_SECRET, or set both "
         "secrets.databaseUrl and secrets.jwtSecret",
     ),
     "latest image tag": BadValues(

@@ -259,12 +259,16 @@ def test_backend_and_frontend_environment(dev: list[Manifest]) -> None:
     assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in backend["env"]} == {
         "DATABASE_URL": {"name": "todo-secrets", "key": "DATABASE_URL"},
         "JWT_SECRET": {"name": "todo-secrets", "key": "JWT_SECRET"},
+        "FORWARDED_ADDRESS_SECRET": {"name": "todo-secrets", "key": "FORWARDED_ADDRESS_SECRET"},
     }
     frontend = container(find(dev, "Deployment", "frontend"), "frontend")
     assert frontend["env"] == [
         {"name": "BACKEND_URL", "valueFrom": {"configMapKeyRef": {"name": "todo-config", "key": "BACKEND_URL"}}},
         {"name": "PORT", "value": "3000"},
         {"name": "HOSTNAME", "value": "0.0.0.0"},
+        # The frontend passes each person's address on to the backend with this shared secret.
+        {"name": "FORWARDED_ADDRESS_SECRET",
+         "valueFrom": {"secretKeyRef": {"name": "todo-secrets", "key": "FORWARDED_ADDRESS_SECRET"}}},
     ]
     config = find(dev, "ConfigMap", "todo-config")["data"]
     assert config == {
@@ -274,13 +278,15 @@ def test_backend_and_frontend_environment(dev: list[Manifest]) -> None:
         "WEB_CONCURRENCY": "1",
         "JWT_EXPIRE_MINUTES": "60",
         "DB_POOL_SIZE": "5",
+        "PASSWORD_HASH_CONCURRENCY": "2",
     }
 
 
 def test_existing_secret_is_referenced_not_created(prod: list[Manifest]) -> None:
-    for name in ("backend",):
+    for name in ("backend", "frontend"):
         env = container(find(prod, "Deployment", name), name)["env"]
-        assert {e["valueFrom"]["secretKeyRef"]["name"] for e in env} == {"todo-secrets"}
+        refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in env if "secretKeyRef" in e.get("valueFrom", {})}
+        assert refs == {"todo-secrets"}
     job = find(prod, "Job", migration_job_name(prod))
     refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container(job, "migrate")["env"] if "valueFrom" in e}
     assert refs == {"todo-secrets"}
@@ -306,7 +312,15 @@ def test_generated_credentials_agree(dev: list[Manifest]) -> None:
     app = find(dev, "Secret", "todo-secrets")["stringData"]
     assert app["DATABASE_URL"] == f"postgresql://todo:{password}@postgres.{NAMESPACE}.svc.cluster.local:5432/todo"
     assert len(app["JWT_SECRET"]) >= 32
-    assert find(dev, "Secret", "todo-migrate-secrets")["stringData"] == app
+    assert len(app["FORWARDED_ADDRESS_SECRET"]) >= 32  # the backend refuses shorter ones
+    # The migration Job's copy holds what migrating needs, not the frontend's secret.
+    migrate = find(dev, "Secret", "todo-migrate-secrets")["stringData"]
+    assert migrate == {key: value for key, value in app.items() if key != "FORWARDED_ADDRESS_SECRET"}
+
+
+def test_password_hash_concurrency_reaches_the_backend() -> None:
+    objects = render(("values-dev.yaml",), ("config.passwordHashConcurrency=4",))
+    assert find(objects, "ConfigMap", "todo-config")["data"]["PASSWORD_HASH_CONCURRENCY"] == "4"
 
 
 def test_images() -> None:

@@ -23,8 +23,10 @@ from todo_api.mcp_server import McpEndpoint, build_mcp_server
 from todo_api.migrations import upgrade_to_head
 from todo_api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from todo_api.routes import auth_router, ops_router, todo_router
+from todo_api.security import HashingPool
 from todo_api.settings import Settings
 from todo_api.store import Store
+from todo_api.throttle import Throttle
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,15 @@ def create_app(settings: Settings) -> FastAPI:
     store = Store(engine)
     mcp_server = build_mcp_server(store)
     mcp_server.streamable_http_app()  # creates the session manager the endpoint hands over to
-    services = Services(settings=settings, engine=engine, store=store)
+    hashing = HashingPool(settings.password_hash_concurrency, settings.password_hash_wait_seconds)
+    longest_window = max(settings.login_window_seconds, settings.signup_window_seconds)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        store=store,
+        hashing=hashing,
+        throttle=Throttle(engine, longest_window),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "started", extra={"database": "sqlite" if settings.is_sqlite else "postgresql"}
             )
             yield
+        hashing.close()
         await engine.dispose()
         logger.info("stopped")
 
@@ -59,11 +70,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(todo_router)
     app.include_router(ops_router)
+    # Every method reaches the endpoint, which answers 405 itself to those it does not serve.
     app.router.routes.append(
         Route(
             "/mcp",
             McpEndpoint(mcp_server.session_manager, settings.signing_secret),
-            methods=["GET", "POST", "DELETE"],
             include_in_schema=False,
         )
     )
@@ -73,9 +84,14 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(InterfaceError)
     @app.exception_handler(PoolTimeoutError)
     async def database_unavailable(_request: Request, error: Exception) -> JSONResponse:
-        logger.error("database error", extra={"error": type(error).__name__})
+        # The driver's message (host, port, SQL) is for the log only.
+        logger.error(
+            "database error", extra={"error": type(error).__name__, "error_detail": str(error)}
+        )
         return JSONResponse(
-            {"detail": "database unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+            {"detail": "database unavailable"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(RequestValidationError)
@@ -86,10 +102,8 @@ def create_app(settings: Settings) -> FastAPI:
             body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, media_type="application/json"
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unhandled error", exc_info=error)
-        return JSONResponse({"detail": "internal server error"}, status_code=500)
+    # Any other exception is answered 500 "internal server error" by RequestContextMiddleware,
+    # which logs it with the request id.
 
     if settings.cors_origin_list:
         app.add_middleware(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from sqlalchemy import event, text
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from todo_api.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -44,6 +47,7 @@ def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPool
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -56,5 +60,9 @@ async def database_answers(engine: AsyncEngine, timeout_seconds: float) -> str |
     except TimeoutError:
         return f"database did not answer within {timeout_seconds:g}s"
     except Exception as error:  # any driver failure means "not ready"
-        return f"database unavailable: {type(error).__name__}"
+        logger.warning(
+            "database check failed",
+            extra={"error": type(error).__name__, "error_detail": str(error)},
+        )
+        return "database unavailable"
     return None

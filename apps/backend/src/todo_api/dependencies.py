@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -9,9 +12,17 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_api.security import InvalidTokenError, user_id_from_token
+from todo_api.security import HashingPool, InvalidTokenError, user_id_from_token
 from todo_api.settings import Settings
 from todo_api.store import Store
+from todo_api.throttle import Throttle
+
+logger = logging.getLogger(__name__)
+
+# The frontend names the person's address in CLIENT_ADDRESS_HEADER, and proves that it is the
+# frontend with the shared secret in CLIENT_ADDRESS_SECRET_HEADER (FORWARDED_ADDRESS_SECRET).
+CLIENT_ADDRESS_HEADER = "x-client-address"
+CLIENT_ADDRESS_SECRET_HEADER = "x-client-address-secret"  # noqa: S105 (a header name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +30,8 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     store: Store
+    hashing: HashingPool
+    throttle: Throttle
 
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /auth/signup or /auth/login")
@@ -53,3 +66,33 @@ async def current_user_id(
 
 
 UserIdDep = Annotated[int, Depends(current_user_id)]
+
+
+def client_address(request: Request, secret: str | None) -> str:
+    """The address of the person behind the request.
+
+    The connection's peer, unless the request carries the shared secret and names an address
+    in X-Client-Address: behind the frontend every connection comes from a frontend pod, and
+    the frontend passes on the address it was reached from. Without the secret the header is
+    ignored, so a client cannot pick its own address.
+    """
+    peer = request.client.host if request.client is not None else "unknown"
+    named = request.headers.get(CLIENT_ADDRESS_HEADER)
+    proof = request.headers.get(CLIENT_ADDRESS_SECRET_HEADER)
+    if secret is None or named is None or proof is None:
+        return peer
+    if not hmac.compare_digest(proof.encode("latin-1"), secret.encode("utf-8")):
+        logger.warning("client address header with a wrong secret ignored", extra={"peer": peer})
+        return peer
+    try:
+        return str(ipaddress.ip_address(named.strip()))
+    except ValueError:
+        logger.warning("client address header is not an IP address", extra={"peer": peer})
+        return peer
+
+
+async def get_client_address(request: Request, services: ServicesDep) -> str:
+    return client_address(request, services.settings.forwarded_address_secret)
+
+
+ClientAddressDep = Annotated[str, Depends(get_client_address)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from mcp.server.fastmcp import Context, FastMCP
@@ -9,12 +11,15 @@ from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.session import ServerSession
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import Field
+from mcp.types import ContentBlock
+from pydantic import Field, StrictBool, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from todo_api.observability import send_json_error
-from todo_api.routes import MAX_ID, todo_out
+from todo_api.observability import request_id_var, send_json_error
+from todo_api.routes import todo_out
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_OFFSET,
@@ -25,12 +30,73 @@ from todo_api.schemas import (
     TodoOut,
     TodoPage,
 )
-from todo_api.security import InvalidTokenError, bearer_token, user_id_from_token
+from todo_api.security import MAX_ID, InvalidTokenError, bearer_token, user_id_from_token
 from todo_api.store import Store, UnknownOwnerError
 
+logger = logging.getLogger(__name__)
+
 ToolContext = Context[ServerSession, object, Request]
-TaskId = Annotated[int, Field(ge=1, le=MAX_ID, description="Id of the task")]
+# strict: a number is a JSON number ("10" is refused), a boolean a JSON boolean.
+TaskId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID, description="Id of the task")]
 _USER_ID_KEY = "todo_user_id"
+_REQUEST_ID_KEY = "todo_request_id"
+_DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+def _invalid_input(error: ValidationError) -> str:
+    """`invalid input: <field>: <reason>`, without echoing the value back."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"invalid input: {field}: {message}" if field else f"invalid input: {message}"
+
+
+class TodoMcp(FastMCP[Any]):
+    """FastMCP whose tool errors are short, stable messages.
+
+    FastMCP hands a tool's exception text to the caller (`Error executing tool list_tasks:
+    (psycopg.OperationalError) connection failed: connection to server at ...`). Here the
+    caller gets one of: the tool's own message (`task 5 not found`), `invalid input: ...`,
+    `database unavailable` or `internal error`; the details go to the log with the request id.
+    """
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any]
+    ) -> Sequence[ContentBlock] | dict[str, Any]:
+        request = self.get_context().request_context.request
+        request_id = request.scope.get(_REQUEST_ID_KEY) if isinstance(request, Request) else None
+        token = request_id_var.set(request_id if isinstance(request_id, str) else None)
+        try:
+            tool = self._tool_manager.get_tool(name)
+            if tool is not None:
+                unknown = sorted(set(arguments) - set(tool.parameters.get("properties", {})))
+                if unknown:
+                    raise ToolError(f"invalid input: unknown argument {unknown[0]}")
+                if name == "update_task" and arguments.get("description", "") is None:
+                    # An explicit null clears the description, as in REST's PATCH.
+                    arguments = {**arguments, "description": ""}
+            try:
+                return await super().call_tool(name, arguments)
+            except ToolError as error:
+                raise ToolError(_public_message(name, error)) from None
+        finally:
+            request_id_var.reset(token)
+
+
+def _public_message(tool: str, error: ToolError) -> str:
+    cause = error.__cause__
+    if cause is None or isinstance(cause, ToolError):
+        return str(cause or error)  # a message written for the caller
+    if isinstance(cause, ValidationError):
+        return _invalid_input(cause)
+    if isinstance(cause, _DATABASE_ERRORS):
+        logger.error(
+            "database error in an MCP tool",
+            extra={"tool": tool, "error": type(cause).__name__, "error_detail": str(cause)},
+        )
+        return "database unavailable"
+    logger.error("unexpected error in an MCP tool", extra={"tool": tool}, exc_info=cause)
+    return "internal error"
 
 
 def _user_id(ctx: ToolContext) -> int:
@@ -42,7 +108,7 @@ def _user_id(ctx: ToolContext) -> int:
 
 
 def build_mcp_server(store: Store) -> FastMCP[Any]:
-    server: FastMCP[Any] = FastMCP(
+    server = TodoMcp(
         "todo",
         instructions="Manage the signed-in user's todo list.",
         stateless_http=True,
@@ -68,8 +134,8 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
     async def list_tasks(
         ctx: ToolContext,
         status: StatusFilter = "all",
-        limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-        offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0,
+        limit: Annotated[int, Field(strict=True, ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        offset: Annotated[int, Field(strict=True, ge=0, le=MAX_OFFSET)] = 0,
     ) -> TodoPage:
         """List the user's tasks, newest first; status is all, open or done."""
         listing = await store.list_todos(_user_id(ctx), status, limit, offset)
@@ -93,15 +159,18 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
         task_id: TaskId,
         ctx: ToolContext,
         title: Title | None = None,
-        description: Description | None = None,
-        completed: bool | None = None,
+        description: Annotated[
+            Description | None,
+            Field(description="New description; null or an empty string clears it"),
+        ] = None,
+        completed: StrictBool | None = None,
     ) -> TodoOut:
         """Change a task's title, description or completion; omitted fields stay as they are."""
         changes: dict[str, Any] = {}
         if title is not None:
             changes["title"] = title
         if description is not None:
-            changes["description"] = description
+            changes["description"] = description or None
         if completed is not None:
             changes["completed"] = completed
         todo = await store.update_todo(_user_id(ctx), task_id, changes)
@@ -120,13 +189,24 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
 
 
 class McpEndpoint:
-    """ASGI endpoint at /mcp: checks the bearer token, then hands over to the MCP transport."""
+    """ASGI endpoint at /mcp: checks the bearer token, then hands over to the MCP transport.
+
+    Only POST (and DELETE) are served. The server is stateless and answers every request with
+    JSON, so it never has anything to push on a standalone GET stream; GET is 405, as the
+    streamable HTTP transport allows, and no idle stream can pile up.
+    """
+
+    methods = ("POST", "DELETE")
 
     def __init__(self, session_manager: StreamableHTTPSessionManager, secret: str) -> None:
         self.session_manager = session_manager
         self.secret = secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in self.methods:
+            allow = ", ".join(self.methods).encode()
+            await send_json_error(send, 405, "method not allowed", [(b"allow", allow)])
+            return
         authorization = None
         for key, value in scope["headers"]:
             if key == b"authorization":
@@ -138,4 +218,8 @@ class McpEndpoint:
                 send, 401, "invalid or missing bearer token", [(b"www-authenticate", b"Bearer")]
             )
             return
-        await self.session_manager.handle_request({**scope, _USER_ID_KEY: user_id}, receive, send)
+        await self.session_manager.handle_request(
+            {**scope, _USER_ID_KEY: user_id, _REQUEST_ID_KEY: request_id_var.get()},
+            receive,
+            send,
+        )

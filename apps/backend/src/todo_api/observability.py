@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _access_logger = logging.getLogger("todo_api.access")
+_error_logger = logging.getLogger("todo_api.errors")
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Attributes every LogRecord has; anything else was passed as `extra` and goes into the entry.
 # Uvicorn adds a terminal-coloured copy of its message, useless in JSON.
@@ -131,16 +132,29 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        status_sent = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 MutableHeaders(scope=message).append("x-request-id", request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as error:
+            # A bug: the caller gets a fixed message; the log gets the traceback and request id.
+            _error_logger.error("unhandled error", exc_info=error)
+            if status_sent:
+                raise
+            status = 500
+            await send_json_error(
+                send,
+                500,
+                "internal server error",
+                [(b"x-request-id", request_id.encode())],
+            )
         finally:
             elapsed = time.perf_counter() - started
             route = _route_label(scope)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from todo_api.database import database_answers
-from todo_api.dependencies import ServicesDep, UserIdDep, unauthorized
+from todo_api.dependencies import ClientAddressDep, Services, ServicesDep, UserIdDep, unauthorized
 from todo_api.observability import metrics_payload
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
@@ -25,14 +25,18 @@ from todo_api.schemas import (
     TokenResponse,
     UserOut,
 )
-from todo_api.security import hash_password, issue_token, verify_password
-from todo_api.store import EmailTakenError, Todo, UnknownOwnerError
+from todo_api.security import MAX_ID, HashingBusyError, issue_token
+from todo_api.store import EmailTakenError, Todo, UnknownOwnerError, normalise_email
+from todo_api.throttle import Counted, Limit, address_bucket, throttle_key
 
 # Ids beyond a signed 64-bit integer cannot exist; refusing them keeps them away from the driver.
-MAX_ID = 2**63 - 1
 TodoId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 _AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}}
+_BUSY_ERRORS: dict[int | str, dict[str, object]] = {
+    429: {"model": ErrorBody, "description": "Too many attempts; see Retry-After"},
+    503: {"model": ErrorBody, "description": "Busy or database unavailable; see Retry-After"},
+}
 _TODO_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody},
     404: {"model": ErrorBody},
@@ -64,13 +68,43 @@ def _not_found(todo_id: int) -> HTTPException:
     return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"todo {todo_id} not found")
 
 
+def _too_many(counted: Counted) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        "too many attempts, try again later",
+        headers={"Retry-After": str(counted.retry_after)},
+    )
+
+
+def _busy(services: Services) -> HTTPException:
+    retry_after = max(1, round(services.settings.password_hash_wait_seconds))
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "busy, try again shortly",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 @auth_router.post(
     "/auth/signup",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": ErrorBody}},
+    responses={409: {"model": ErrorBody}, **_BUSY_ERRORS},
 )
-async def signup(body: Credentials, services: ServicesDep) -> TokenResponse:
-    password_hash = await hash_password(body.password)
+async def signup(
+    body: Credentials, services: ServicesDep, address: ClientAddressDep
+) -> TokenResponse:
+    settings = services.settings
+    per_address = Limit(
+        "signup-address", settings.signup_address_attempts, settings.signup_window_seconds
+    )
+    counted = await services.throttle.count([(per_address, address_bucket(address))])
+    if counted.refused:
+        raise _too_many(counted)
+    try:
+        password_hash = await services.hashing.hash_password(body.password)
+    except HashingBusyError:
+        await services.throttle.give_back(counted.keys)
+        raise _busy(services) from None
     try:
         user = await services.store.create_user(body.email, password_hash)
     except EmailTakenError:
@@ -78,12 +112,37 @@ async def signup(body: Credentials, services: ServicesDep) -> TokenResponse:
     return _token_response(user.id, services)
 
 
-@auth_router.post("/auth/login", responses=_AUTH_ERRORS)
-async def login(body: LoginCredentials, services: ServicesDep) -> TokenResponse:
-    user = await services.store.user_by_email(body.email)
-    valid = await verify_password(None if user is None else user.password_hash, body.password)
+@auth_router.post("/auth/login", responses={**_AUTH_ERRORS, **_BUSY_ERRORS})
+async def login(
+    body: LoginCredentials, services: ServicesDep, address: ClientAddressDep
+) -> TokenResponse:
+    settings = services.settings
+    window = settings.login_window_seconds
+    email = normalise_email(body.email)
+    per_account = Limit("login-account", settings.login_account_attempts, window)
+    per_address = Limit("login-address", settings.login_address_attempts, window)
+    # Counted before the password is checked: parallel guesses cannot outrun the count.
+    counted = await services.throttle.count(
+        [(per_account, email), (per_address, address_bucket(address))]
+    )
+    if counted.refused:
+        raise _too_many(counted)
+    user = await services.store.user_by_email(email)
+    try:
+        valid = await services.hashing.verify_password(
+            None if user is None else user.password_hash, body.password
+        )
+    except HashingBusyError:
+        await services.throttle.give_back(counted.keys)  # no guess was checked
+        raise _busy(services) from None
     if user is None or not valid:
         raise unauthorized("invalid email or password")
+    # The right password clears the account's failures and does not count for the address.
+    account_key = throttle_key(per_account.scope, email)
+    await services.throttle.succeeded(
+        account_key if account_key in counted.keys else None,
+        [key for key in counted.keys if key != account_key],
+    )
     return _token_response(user.id, services)
 
 
@@ -166,12 +225,15 @@ async def delete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+# HEAD answers wherever GET does on the probes (load balancers and uptime checks use it).
 @ops_router.get("/health")
+@ops_router.head("/health", include_in_schema=False)
 async def health() -> Status:
     return Status(status="ok")
 
 
 @ops_router.get("/ready", responses={503: {"model": ErrorBody}})
+@ops_router.head("/ready", include_in_schema=False)
 async def ready(services: ServicesDep) -> Status:
     problem = await database_answers(services.engine, services.settings.ready_timeout_seconds)
     if problem is not None:
@@ -180,6 +242,7 @@ async def ready(services: ServicesDep) -> Status:
 
 
 @ops_router.get("/metrics", include_in_schema=False)
+@ops_router.head("/metrics", include_in_schema=False)
 async def metrics() -> Response:
     payload, content_type = metrics_payload()
     return Response(payload, media_type=content_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -34,6 +35,63 @@ def _storable(value: str) -> str:
     return value
 
 
+# Bidirectional embeddings, overrides and isolates reorder how text is shown ("Trojan Source":
+# `abc\u202egnp.exe` displays as `abcexe.png`). The plain marks (U+200E, U+200F, U+061C) stay
+# allowed: right-to-left writing needs them, and they cannot reorder anything.
+_BIDI_CONTROLS = {
+    "\u202a": "LEFT-TO-RIGHT EMBEDDING",
+    "\u202b": "RIGHT-TO-LEFT EMBEDDING",
+    "\u202c": "POP DIRECTIONAL FORMATTING",
+    "\u202d": "LEFT-TO-RIGHT OVERRIDE",
+    "\u202e": "RIGHT-TO-LEFT OVERRIDE",
+    "\u2066": "LEFT-TO-RIGHT ISOLATE",
+    "\u2067": "RIGHT-TO-LEFT ISOLATE",
+    "\u2068": "FIRST STRONG ISOLATE",
+    "\u2069": "POP DIRECTIONAL ISOLATE",
+}
+# Characters that draw nothing although Unicode files them as letters or symbols.
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"}
+
+
+def _describe_character(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if char in _BIDI_CONTROLS:
+        return f"the bidirectional control {code} ({_BIDI_CONTROLS[char]})"
+    return f"the control character {code}"
+
+
+def _refuse_controls(value: str, allowed: frozenset[str]) -> str:
+    for char in value:
+        if char in _BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in allowed):
+            raise ValueError(f"must not contain {_describe_character(char)}")
+        if char in "\u2028\u2029" and char not in allowed:
+            raise ValueError(f"must not contain the line separator U+{ord(char):04X}")
+    return value
+
+
+def _plain_line(value: str) -> str:
+    """A title: one line of text without control characters."""
+    return _refuse_controls(value, frozenset())
+
+
+def _plain_text(value: str) -> str:
+    """A description: text that may span lines (tab, LF, CR and the Unicode separators)."""
+    return _refuse_controls(value, frozenset("\t\n\r\u2028\u2029"))
+
+
+def _visible(value: str) -> str:
+    # Zero-width spaces, joiners, combining marks alone and the like show nothing.
+    if all(
+        char.isspace()
+        or unicodedata.category(char) in _INVISIBLE_CATEGORIES
+        or char in _BLANK_LETTERS
+        for char in value
+    ):
+        raise ValueError("must contain a visible character")
+    return value
+
+
 def _as_utc(value: datetime) -> datetime:
     # SQLite hands timestamps back without a zone; they are stored in UTC.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -43,8 +101,15 @@ Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE),
     AfterValidator(_storable),
+    AfterValidator(_plain_line),
+    AfterValidator(_visible),
 ]
-Description = Annotated[str, Field(max_length=MAX_DESCRIPTION), AfterValidator(_storable)]
+Description = Annotated[
+    str,
+    Field(max_length=MAX_DESCRIPTION),
+    AfterValidator(_storable),
+    AfterValidator(_plain_text),
+]
 Password = Annotated[str, Field(min_length=8, max_length=128), AfterValidator(_storable)]
 Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(_storable)]
 UtcTimestamp = Annotated[
@@ -54,7 +119,8 @@ StatusFilter = Literal["all", "open", "done"]
 
 
 class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a field takes its own JSON type only ("yes" or 1 is not a boolean, "5" no number).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Credentials(StrictBody):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 import jwt
-from anyio import to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -19,6 +22,11 @@ _ALGORITHM = "HS256"
 _ISSUER = "todo-api"
 # Verifying against this hash when the email is unknown keeps login timing uniform.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Ids are signed 64-bit integers from 1 up: a token naming anything else names no one.
+MAX_ID = 2**63 - 1
+_MAX_ID_DIGITS = len(str(MAX_ID))
+
+_T = TypeVar("_T")
 
 
 class InvalidTokenError(Exception):
@@ -31,19 +39,75 @@ class IssuedToken:
     expires_in: int
 
 
-async def hash_password(password: str) -> str:
-    # argon2 is CPU-bound and releases the GIL: keep it off the event loop.
-    return await to_thread.run_sync(_hasher.hash, password)
+class HashingBusyError(Exception):
+    """Every hashing slot stayed taken for the whole wait: the caller should answer 503."""
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    def verify() -> bool:
+class HashingPool:
+    """Runs argon2 on a fixed set of threads, at most `size` hashes at once.
+
+    Each hash holds 19 MiB while it runs, so the pool's size bounds that memory whatever the
+    load. A caller waits up to `wait_seconds` for a free slot, then gets HashingBusyError.
+    Dedicated threads (not the shared pool of anyio's workers) also keep the allocator's
+    per-thread arenas, which hold on to freed hash memory, to `size` of them.
+    """
+
+    def __init__(self, size: int, wait_seconds: float) -> None:
+        self.size = size
+        self.wait_seconds = wait_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(size)
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _start(self) -> tuple[asyncio.Semaphore, ThreadPoolExecutor]:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the app is served by a new event loop (tests do that)
+            self._loop, self._slots = loop, asyncio.Semaphore(self.size)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="argon2")
+        return self._slots, self._executor
+
+    async def run(self, function: Callable[[], _T]) -> _T:
+        slots, executor = self._start()
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
-        except (VerificationError, InvalidHashError):
-            return False
+            async with asyncio.timeout(self.wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            raise HashingBusyError from None
+        loop = asyncio.get_running_loop()
+        try:
+            future: Future[_T] = executor.submit(function)
+        except BaseException:
+            slots.release()
+            raise
 
-    return await to_thread.run_sync(verify)
+        # The slot is freed when the hash is done, not when its caller stops waiting (a client
+        # that disconnects mid-hash must not let another hash start beside the running one).
+        def free_slot(_: Future[_T]) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(slots.release)
+
+        future.add_done_callback(free_slot)
+        return await asyncio.wrap_future(future)
+
+    async def hash_password(self, password: str) -> str:
+        # argon2 is CPU-bound and releases the GIL: it runs off the event loop.
+        return await self.run(lambda: _hasher.hash(password))
+
+    async def verify_password(self, password_hash: str | None, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                valid = _hasher.verify(password_hash or _DUMMY_HASH, password)
+            except (VerificationError, InvalidHashError):
+                return False
+            return valid and bool(password_hash)
+
+        return await self.run(verify)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
 
 def issue_token(user_id: int, secret: str, expire_minutes: int) -> IssuedToken:
@@ -76,7 +140,12 @@ def _verified_claims(token: str, secret: str) -> tuple[int, float]:
     except jwt.PyJWTError as error:
         raise InvalidTokenError(str(error)) from None
     subject = claims["sub"]
-    if not isinstance(subject, str) or not (subject.isascii() and subject.isdigit()):
+    if (
+        not isinstance(subject, str)
+        or not (subject.isascii() and subject.isdigit())
+        or len(subject) > _MAX_ID_DIGITS
+        or not 1 <= int(subject) <= MAX_ID
+    ):
         raise InvalidTokenError("bad subject")
     return int(subject), float(claims["exp"])
 

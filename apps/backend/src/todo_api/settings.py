@@ -38,11 +38,29 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    # Password hashing: at most this many argon2 hashes (19 MiB each) at once per worker; a
+    # request waits up to PASSWORD_HASH_WAIT_SECONDS for a slot, then gets 503 + Retry-After.
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=2.0, ge=0, le=30)
+    # Throttling (shared by every worker and replica through the database); 0 turns a limit off.
+    login_account_attempts: int = Field(default=10, ge=0, le=1_000_000)
+    login_address_attempts: int = Field(default=50, ge=0, le=1_000_000)
+    login_window_seconds: int = Field(default=300, ge=1, le=86_400)
+    signup_address_attempts: int = Field(default=20, ge=0, le=1_000_000)
+    signup_window_seconds: int = Field(default=3600, ge=1, le=86_400)
+    # Shared with the frontend: a request that carries it in X-Client-Address-Secret may name
+    # the person's address in X-Client-Address. Unset: the connection's peer address counts.
+    forwarded_address_secret: str | None = Field(default=None, repr=False)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("forwarded_address_secret")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: str | None) -> str | None:
+        return value if value else None
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +78,11 @@ class Settings(BaseSettings):
     def _require_secret_with_database(self) -> Settings:
         if self.jwt_secret is not None and len(self.jwt_secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+        secret = self.forwarded_address_secret
+        if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"FORWARDED_ADDRESS_SECRET must be at least {MIN_SECRET_LENGTH} characters"
+            )
         if self.database_url is not None and self.jwt_secret is None:
             raise ValueError("JWT_SECRET is required when DATABASE_URL is set")
         return self

@@ -35,6 +35,9 @@ users = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # AUTOINCREMENT: SQLite never hands out an id again, even the highest one after a delete
+    # (a token names its user by id; PostgreSQL's sequences never reuse one either).
+    sqlite_autoincrement=True,
 )
 
 todos = Table(
@@ -55,4 +58,14 @@ todos = Table(
     # Lists are per user, newest first, optionally filtered by status.
     Index(None, "user_id", "completed", "id"),
     Index(None, "user_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# Login and sign-up attempt counters (see throttle.py); one row per limited key.
+auth_throttle = Table(
+    "auth_throttle",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("window_started_ms", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
 )

@@ -31,13 +31,24 @@ export function backendSettings(databaseUrl: string): BackendSettings {
   return { python: backendPython(), databaseUrl, jwtSecret: randomBytes(32).toString("hex") };
 }
 
+/** Shared by the frontend and the backend: the frontend passes on each person's address. */
+export const FORWARDED_ADDRESS_SECRET = "e2e-frontend-to-backend-secret-0123456789";
+/** Failed log-ins one address may make per window; auth.spec.ts fills it on purpose. */
+export const LOGIN_ADDRESS_ATTEMPTS = 6;
+
 function backendEnv(settings: BackendSettings): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    // The cached venv is shared by every checkout on the machine: this one's sources go first.
+    PYTHONPATH: [join(BACKEND_DIR, "src"), process.env.PYTHONPATH].filter(Boolean).join(":"),
     DATABASE_URL: settings.databaseUrl,
     JWT_SECRET: settings.jwtSecret,
     LOG_LEVEL: "warning",
     WEB_CONCURRENCY: process.env.BACKEND_WORKERS ?? "1",
+    FORWARDED_ADDRESS_SECRET,
+    LOGIN_ADDRESS_ATTEMPTS: String(LOGIN_ADDRESS_ATTEMPTS),
+    // Every test signs up from the same address.
+    SIGNUP_ADDRESS_ATTEMPTS: "100000",
   };
 }
 

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 
+import { FORWARDED_ADDRESS_SECRET } from "./backend";
 import { freePort, httpOk, startService, waitUntil, type Service } from "./processes";
 
 const SERVER = resolve(__dirname, "..", "..", ".next", "standalone", "server.js");
@@ -25,6 +26,7 @@ export async function startFrontend(backendUrl: string, logDir: string): Promise
       PORT: String(port),
       HOSTNAME: "127.0.0.1",
       BACKEND_URL: backendUrl,
+      FORWARDED_ADDRESS_SECRET,
       // Short enough that the "backend is slow" state shows up within a test's patience.
       BACKEND_TIMEOUT_MS: process.env.BACKEND_TIMEOUT_MS ?? "3000",
     },

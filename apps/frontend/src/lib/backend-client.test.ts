@@ -8,7 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { createBackendClient, type BackendFailure } from "./backend-client";
 
-type Seen = { method: string; url: string; authorization: string | undefined; body: unknown };
+type Seen = {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  body: unknown;
+  clientAddress?: string | string[] | undefined;
+  clientAddressSecret?: string | string[] | undefined;
+};
 type Reply = (request: Seen, response: ServerResponse) => void;
 
 let server: Server;
@@ -45,6 +52,8 @@ beforeAll(async () => {
         url: request.url ?? "",
         authorization: request.headers.authorization,
         body,
+        clientAddress: request.headers["x-client-address"],
+        clientAddressSecret: request.headers["x-client-address-secret"],
       };
       seen.push(entry);
       reply(entry, response);
@@ -81,6 +90,25 @@ describe("successful calls", () => {
         authorization: undefined,
         body: { email: "ada@example.com", password: "secret123" },
       },
+    ]);
+  });
+
+  it("passes the person's address and the shared secret on when given, and only then", async () => {
+    reply = (_, response) => {
+      json(response, 200, { access_token: "tok", token_type: "bearer", expires_in: 3600 });
+    };
+    const forwarding = createBackendClient({
+      baseUrl,
+      timeoutMs: 2000,
+      forwardedFor: { address: "203.0.113.7", secret: "shared-secret" },
+    });
+    await forwarding.logIn("ada@example.com", "secret123");
+    await forwarding.signUp("bob@example.com", "secret123");
+    await client().logIn("ada@example.com", "secret123");
+    expect(seen.map(({ url, clientAddress, clientAddressSecret }) => [url, clientAddress, clientAddressSecret])).toEqual([
+      ["/auth/login", "203.0.113.7", "shared-secret"],
+      ["/auth/signup", "203.0.113.7", "shared-secret"],
+      ["/auth/login", undefined, undefined],
     ]);
   });
 
@@ -148,12 +176,24 @@ describe("failures", () => {
     [422, { kind: "invalid" }],
     [500, { kind: "unavailable" }],
     [503, { kind: "unavailable" }],
+    [429, { kind: "throttled", retryAfterSeconds: null }],
     [418, { kind: "unexpected", status: 418 }],
   ] as const)("maps HTTP %i to %j", async (status, failure) => {
     reply = (_, response) => {
       json(response, status, { detail: "Traceback (most recent call last): secret" });
     };
     expect(await client().me("tok")).toEqual({ ok: false, failure });
+  });
+
+  it("reads how long to wait from a 429's Retry-After", async () => {
+    reply = (_, response) => {
+      response.writeHead(429, { "content-type": "application/json", "retry-after": "120" });
+      response.end(JSON.stringify({ detail: "too many attempts, try again later" }));
+    };
+    expect(await client().logIn("ada@example.com", "guess")).toEqual({
+      ok: false,
+      failure: { kind: "throttled", retryAfterSeconds: 120 },
+    });
   });
 
   it("reports a body that breaks the contract as unexpected", async () => {

@@ -23,11 +23,19 @@ export type BackendFailure =
   | { kind: "not_found" }
   | { kind: "conflict" }
   | { kind: "invalid" }
+  | { kind: "throttled"; retryAfterSeconds: number | null } // 429: too many attempts
   | { kind: "unexpected"; status: number };
 
 export type BackendResult<Value> = { ok: true; value: Value } | { ok: false; failure: BackendFailure };
 
 export type TodoChanges = Partial<TodoInput> & { completed?: boolean };
+
+/**
+ * The person's address, passed on to the backend with the secret it shares with the frontend:
+ * every request reaches the backend from a frontend pod, so without it the backend's
+ * per-address login limits would count everyone as one.
+ */
+export type ForwardedFor = { address: string; secret: string };
 
 export type BackendClientOptions = {
   baseUrl: string;
@@ -35,6 +43,7 @@ export type BackendClientOptions = {
   onFailure?: (failure: BackendFailure, request: string) => void;
   /** A read whose connection dropped before any answer is sent once more; this hears of it. */
   onRetry?: (request: string) => void;
+  forwardedFor?: ForwardedFor;
 };
 
 type Json = unknown;
@@ -90,7 +99,13 @@ function parseSession(body: Json): Session | null {
 // DELETE answers 204 without a body; any other answer is a contract breach.
 const parseNoContent: Parser<true> = (body) => (body === null ? true : null);
 
-function failureForStatus(status: number): BackendFailure {
+function retryAfterSeconds(response: Response): number | null {
+  const value = Number(response.headers.get("retry-after") ?? "");
+  return Number.isInteger(value) && value > 0 ? value : null;
+}
+
+function failureForStatus(status: number, response: Response): BackendFailure {
+  if (status === 429) return { kind: "throttled", retryAfterSeconds: retryAfterSeconds(response) };
   if (status === 401 || status === 403) return { kind: "unauthorized" };
   if (status === 404) return { kind: "not_found" };
   if (status === 409) return { kind: "conflict" };
@@ -103,7 +118,7 @@ function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
 }
 
-export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry }: BackendClientOptions) {
+export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry, forwardedFor }: BackendClientOptions) {
   const root = baseUrl.replace(/\/+$/, "");
 
   async function call<Value>(
@@ -120,6 +135,10 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry }: 
     const headers: Record<string, string> = { accept: "application/json" };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
+    if (forwardedFor !== undefined) {
+      headers["x-client-address"] = forwardedFor.address;
+      headers["x-client-address-secret"] = forwardedFor.secret;
+    }
 
     // One deadline for the call, retry included.
     const signal = AbortSignal.timeout(timeoutMs);
@@ -150,7 +169,7 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry }: 
     try {
       if (!response.ok) {
         await response.body?.cancel();
-        return fail(failureForStatus(response.status));
+        return fail(failureForStatus(response.status, response));
       }
       const value = parse(response.status === 204 ? null : ((await response.json()) as Json));
       return value === null ? fail({ kind: "unexpected", status: response.status }) : { ok: true, value };

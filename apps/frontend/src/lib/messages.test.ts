@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { outageOf, todoFailureMessage } from "./messages";
+import { outageOf, throttledMessage, todoFailureMessage } from "./messages";
 
 describe("failure messages", () => {
   it("treats only unreachable and slow backends as outages", () => {
@@ -18,5 +18,12 @@ describe("failure messages", () => {
     expect(todoFailureMessage({ kind: "not_found" })).toContain("no longer exists");
     expect(todoFailureMessage({ kind: "invalid" })).toContain("did not accept");
     expect(todoFailureMessage({ kind: "unexpected", status: 418 })).not.toContain("418");
+  });
+
+  it("says when to try again after too many attempts", () => {
+    expect(throttledMessage(30)).toBe("Too many attempts. Please wait a minute and try again.");
+    expect(throttledMessage(240)).toBe("Too many attempts. Please wait 4 minutes and try again.");
+    expect(throttledMessage(null)).toBe("Too many attempts. Please wait a while and try again.");
+    expect(outageOf({ kind: "throttled", retryAfterSeconds: 30 })).toBeNull();
   });
 });

@@ -35,3 +35,10 @@ export function todoFailureMessage(failure: BackendFailure): string {
       return "Something went wrong while saving. Please try again.";
   }
 }
+
+/** Too many log-in or sign-up attempts: when to try again, in whole minutes. */
+export function throttledMessage(retryAfterSeconds: number | null): string {
+  if (retryAfterSeconds === null) return "Too many attempts. Please wait a while and try again.";
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+  return `Too many attempts. Please wait ${minutes === 1 ? "a minute" : `${minutes} minutes`} and try again.`;
+}

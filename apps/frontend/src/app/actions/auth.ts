@@ -4,8 +4,8 @@ import { redirect } from "next/navigation";
 
 import type { BackendFailure } from "@/lib/backend-client";
 import type { AuthFormState } from "@/lib/form-state";
-import { OUTAGE_MESSAGES, outageOf } from "@/lib/messages";
-import { backend } from "@/lib/server/backend";
+import { OUTAGE_MESSAGES, outageOf, throttledMessage } from "@/lib/messages";
+import { backend, personAddress } from "@/lib/server/backend";
 import { clearSession, storeSession } from "@/lib/server/session";
 import { readCredentials } from "@/lib/validation";
 
@@ -14,6 +14,7 @@ type Mode = "signup" | "login";
 function failureMessage(mode: Mode, failure: BackendFailure): string {
   const outage = outageOf(failure);
   if (outage !== null) return `${OUTAGE_MESSAGES[outage]} Please try again in a moment.`;
+  if (failure.kind === "throttled") return throttledMessage(failure.retryAfterSeconds);
   if (mode === "login" && failure.kind === "unauthorized") return "That email and password don't match an account.";
   if (mode === "signup" && failure.kind === "conflict") return "An account with this email already exists. Log in instead.";
   if (failure.kind === "invalid") return "The service did not accept these details. Check the email and password.";
@@ -27,7 +28,7 @@ async function authenticate(mode: Mode, form: FormData): Promise<AuthFormState> 
   if (!input.ok) {
     return { email, fieldErrors: input.errors, formError: null };
   }
-  const client = backend();
+  const client = backend({ clientAddress: await personAddress() });
   const result =
     mode === "signup"
       ? await client.signUp(input.value.email, input.value.password)

@@ -1,6 +1,9 @@
 import "server-only";
 
+import { headers } from "next/headers";
+
 import { createBackendClient, type BackendClient } from "../backend-client";
+import { addressFromForwardedFor } from "../client-address";
 
 const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -11,13 +14,25 @@ function timeoutFromEnv(): number {
 }
 
 /**
- * A client for the backend named by BACKEND_URL. The variable is read on each
- * request, not at build time, so one image serves every environment.
+ * The address of the person making the current request, for the backend's per-address login
+ * limits, or null when FORWARDED_ADDRESS_SECRET (shared with the backend) is not set.
  */
-export function backend({ maxTimeoutMs }: { maxTimeoutMs?: number } = {}): BackendClient {
+export async function personAddress(): Promise<string | null> {
+  if (!process.env.FORWARDED_ADDRESS_SECRET) return null;
+  return addressFromForwardedFor((await headers()).get("x-forwarded-for"));
+}
+
+/**
+ * A client for the backend named by BACKEND_URL. The variable is read on each
+ * request, not at build time, so one image serves every environment. With `clientAddress`
+ * (from personAddress()) the client tells the backend whom it speaks for.
+ */
+export function backend({ maxTimeoutMs, clientAddress }: { maxTimeoutMs?: number; clientAddress?: string | null } = {}): BackendClient {
+  const secret = process.env.FORWARDED_ADDRESS_SECRET;
   return createBackendClient({
     baseUrl: process.env.BACKEND_URL ?? DEFAULT_BACKEND_URL,
     timeoutMs: Math.min(timeoutFromEnv(), maxTimeoutMs ?? Number.POSITIVE_INFINITY),
+    forwardedFor: secret && clientAddress ? { address: clientAddress, secret } : undefined,
     onFailure: (failure, request) => {
       // Expected outcomes (wrong password, expired session, duplicate email) are not logged.
       if (failure.kind === "unavailable" || failure.kind === "timeout" || failure.kind === "unexpected") {
