@@ -108,7 +108,7 @@ function mockState(type: string, name: string, inputs: Inputs): Inputs {
         case "docker-build:index:Image": {
             const tags = inputs.tags as string[];
             const digest = fakeDigest(JSON.stringify(inputs));
-            const pushed = inputs.push === true;
+            const pushed = (inputs.exports as { raw?: string }[]).some((entry) => entry.raw === "type=registry");
             return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0] ?? ""}@${digest}` : (tags[0] ?? ""), contextHash: fakeDigest(`context:${name}`) };
         }
         case GENERATED_SECRET_TYPE: {
