@@ -91,7 +91,8 @@ const DAEMON_PROBE_TIMEOUT_MS = 15_000;
  */
 export async function dockerDaemonProblem(): Promise<string | undefined> {
     try {
-        await promisify(execFile)("docker", ["version", "--format", "{{.Server.Version}}"], { timeout: DAEMON_PROBE_TIMEOUT_MS });
+        // process.env given explicitly: a test runner's sandboxed environment must reach the CLI too.
+        await promisify(execFile)("docker", ["version", "--format", "{{.Server.Version}}"], { env: process.env, timeout: DAEMON_PROBE_TIMEOUT_MS });
         return undefined;
     } catch (error) {
         const failure = error as { code?: unknown; killed?: boolean; stderr?: string };

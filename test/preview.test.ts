@@ -1,0 +1,99 @@
+// What `pulumi preview` does with the images: it builds them when a Docker daemon answers, so a
+// broken Dockerfile fails the preview of a pull request; without one it says so once and plans.
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+import { type ProgramRun, runProgram } from "./harness";
+
+const PROD_SETTINGS = {
+    config: { imageRepository: "docker.io/alice", registryUsername: "alice", registryPassword: "dckr_pat_token", databaseUrl: "postgresql://u:p@db.example.com/todo", jwtSecret: "j".repeat(40) },
+    secretKeys: ["registryPassword", "databaseUrl", "jwtSecret"],
+};
+
+const images = (run: ProgramRun) => run.resources.filter((resource) => resource.type === "docker-build:index:Image");
+
+let scratch: string;
+let savedDockerHost: string | undefined;
+let warnings: string[];
+
+beforeEach(() => {
+    scratch = mkdtempSync(path.join(tmpdir(), "todo-preview-"));
+    savedDockerHost = process.env.DOCKER_HOST;
+    warnings = [];
+    // Without an engine (under mocks) the SDK prints log.warn messages with console.warn.
+    jest.spyOn(console, "warn").mockImplementation((message: unknown) => {
+        warnings.push(String(message));
+    });
+});
+
+afterEach(() => {
+    jest.restoreAllMocks();
+    if (savedDockerHost === undefined) {
+        delete process.env.DOCKER_HOST;
+    } else {
+        process.env.DOCKER_HOST = savedDockerHost;
+    }
+    rmSync(scratch, { recursive: true, force: true });
+});
+
+/**
+ * Stands in for a Docker daemon on a Unix socket, answering the two requests `docker version`
+ * makes (no daemon may run on a test machine). Resolves with the socket's DOCKER_HOST.
+ */
+async function answeringDaemon(): Promise<{ host: string; server: Server }> {
+    const socket = path.join(scratch, "docker.sock");
+    const server = createServer((request, response) => {
+        if (request.url?.endsWith("/_ping")) {
+            response.setHeader("Api-Version", "1.47");
+            response.end("OK");
+            return;
+        }
+        response.setHeader("Content-Type", "application/json");
+        response.end(JSON.stringify({ Version: "27.5.1", ApiVersion: "1.47", MinAPIVersion: "1.24", Os: "linux", Arch: "amd64" }));
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    return { host: `unix://${socket}`, server };
+}
+
+test.each([
+    ["dev", {}],
+    ["prod", PROD_SETTINGS],
+] as const)("%s: every image can be built by a preview (exports spelt out: the push/load shorthand makes docker-build skip it)", async (stack, settings) => {
+    const run = await runProgram(stack, settings);
+    expect(images(run)).toHaveLength(2);
+    for (const image of images(run)) {
+        expect([image.name, image.inputs.push, image.inputs.load, image.inputs.exports]).toEqual([image.name, false, undefined, [{ raw: stack === "dev" ? "type=docker" : "type=registry" }]]);
+    }
+});
+
+test("a preview without a Docker daemon plans without building and says so once, with what to set", async () => {
+    const socket = path.join(scratch, "no-daemon.sock");
+    process.env.DOCKER_HOST = `unix://${socket}`;
+    const run = await runProgram("dev", { preview: true });
+    expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([false, false]);
+    const notices = warnings.filter((warning) => warning.includes("not built"));
+    expect(notices).toEqual([
+        `warning: [runtime] images not built in this preview, so a broken Dockerfile shows only at pulumi up: Cannot connect to the Docker daemon at unix://${socket}. Is the docker daemon running? Set DOCKER_HOST to a running Docker daemon (dev: eval $(minikube docker-env)).`,
+    ]);
+});
+
+test("a preview with a Docker daemon builds both images", async () => {
+    const daemon = await answeringDaemon();
+    try {
+        process.env.DOCKER_HOST = daemon.host;
+        const run = await runProgram("prod", { ...PROD_SETTINGS, preview: true });
+        expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([true, true]);
+        expect(warnings.filter((warning) => warning.includes("not built"))).toEqual([]);
+    } finally {
+        daemon.server.close();
+    }
+});
+
+test("pulumi up builds whatever answers; previews alone are told apart", async () => {
+    process.env.DOCKER_HOST = `unix://${path.join(scratch, "no-daemon.sock")}`;
+    const run = await runProgram("dev");
+    expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([true, true]);
+    expect(warnings.filter((warning) => warning.includes("not built"))).toEqual([]);
+});
