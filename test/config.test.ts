@@ -1,10 +1,13 @@
 // Bad configuration is refused before any resource exists, with the key and the accepted values,
 // as a Pulumi RunError: the CLI prints its message alone, without a stack trace.
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+
 import * as pulumi from "@pulumi/pulumi";
 
 import { CONFIG_KEYS, ConfigError, type ConfigKey, normaliseDatabaseUrl, parseStackConfig, rawConfigSchema, SECRET_KEYS } from "../stacks/config";
 import { parseQuantity } from "../stacks/quantity";
-import { PROJECT, projectConfigDeclarations, runProgram, stackConfig } from "./harness";
+import { PROJECT, PROJECT_ROOT, projectConfigDeclarations, runProgram, stackConfig } from "./harness";
 
 const NEON_URL = "postgresql://alice:s3cret@ep-cool-name-123456.eu-central-1.aws.neon.tech/todo";
 const JWT = "a-jwt-signing-key-that-is-long-enough-1234";
@@ -171,6 +174,15 @@ describe("stack configuration errors", () => {
             ]),
         );
     });
+});
+
+test("the README's example is what the CLI prints for its configuration", () => {
+    const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+    // The CLI prints the message under `error: `, its next lines indented by four more spaces.
+    const example = /^ {4}error: (Invalid stack configuration:\n(?: {6}- .*\n)+)/m.exec(readme)?.[1];
+    const printed = example?.trimEnd().replace(/^ {4}/gm, "");
+    const plainTextUrl = (name: ConfigKey): boolean => name !== "databaseUrl";
+    expect(printed).toBe(cliMessage(problems(prod({ backendMinReplicas: "9", databaseUrl: `${NEON_URL}?sslmode=disable` }), plainTextUrl)));
 });
 
 describe("stack configuration defaults", () => {
