@@ -1,11 +1,13 @@
-// What `pulumi preview` does with the images: it builds them when a Docker daemon answers, so a
-// broken Dockerfile fails the preview of a pull request; without one it says so once and plans.
+// What `pulumi preview` does: it builds the images when a Docker daemon answers, so a broken
+// Dockerfile fails the preview of a pull request (without one it says so once, and plans); and it
+// plans nothing in a cluster the Kubernetes provider cannot reach.
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
-import { type ProgramRun, runProgram } from "./harness";
+import { CLUSTER_CHECK_TYPE } from "../components/cluster";
+import { manifests, type ProgramRun, runProgram } from "./harness";
 
 const PROD_SETTINGS = {
     config: { imageRepository: "docker.io/alice", registryUsername: "alice", registryPassword: "dckr_pat_token", databaseUrl: "postgresql://u:p@db.example.com/todo", jwtSecret: "j".repeat(40) },
@@ -96,4 +98,21 @@ test("pulumi up builds whatever answers; previews alone are told apart", async (
     const run = await runProgram("dev");
     expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([true, true]);
     expect(warnings.filter((warning) => warning.includes("not built"))).toEqual([]);
+});
+
+describe("a cluster the Kubernetes provider cannot reach", () => {
+    test("the check goes first and creates nothing; every other Kubernetes resource waits for its answer", async () => {
+        let answer: () => void = () => undefined;
+        const answered = new Promise<void>((resolve) => (answer = resolve));
+        const registered: string[] = [];
+        const run = runProgram("dev", { preview: true, hold: { type: CLUSTER_CHECK_TYPE, until: answered }, onRegister: (resource) => registered.push(resource.type) });
+        // Long enough for the whole program to register under mocks (about a second) had nothing waited.
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        // Only the images go ahead: they need no cluster.
+        expect([...new Set(registered)].sort()).toEqual([CLUSTER_CHECK_TYPE, "docker-build:index:Image", "todo:components:Images"].sort());
+        answer();
+        const done = await run;
+        expect(done.resources.find((resource) => resource.type === CLUSTER_CHECK_TYPE)?.inputs).toEqual({ objs: [] });
+        expect(manifests(done).length).toBeGreaterThan(20);
+    });
 });
