@@ -139,7 +139,7 @@ export class Images extends pulumi.ComponentResource {
 
     /**
      * A preview builds both images, so a broken Dockerfile or dependency fails it. Without a
-     * Docker daemon it cannot: it says so once, and plans without building.
+     * Docker daemon it cannot: it says so once, and plans new images without building them.
      */
     private async canBuildInPreview(): Promise<boolean> {
         if (!pulumi.runtime.isDryRun()) {
@@ -150,7 +150,7 @@ export class Images extends pulumi.ComponentResource {
             return true;
         }
         await pulumi.log.warn(
-            `images not built in this preview, so a broken Dockerfile shows only at pulumi up: ${problem} Set DOCKER_HOST to a running Docker daemon (dev: eval $(minikube docker-env)).`,
+            `this preview cannot build the images, no Docker daemon answers: ${problem} Set DOCKER_HOST to a running Docker daemon (dev: eval $(minikube docker-env)).`,
             this,
         );
         return false;
@@ -179,7 +179,9 @@ export class Images extends pulumi.ComponentResource {
                 cacheFrom: useRegistryCache ? [{ registry: { ref: cacheRef } }] : undefined,
                 cacheTo: useRegistryCache ? [{ registry: { ref: cacheRef, mode: dockerBuild.CacheMode.Max, imageManifest: true, ociMediaTypes: true } }] : undefined,
             },
-            // Only previews read buildOnPreview: a preview without a daemon must not show an update.
+            // Only previews read buildOnPreview, so its value is no change to the image: a preview
+            // without a daemon must not plan an update (an image that did change keeps the stored
+            // true, and its build fails on the missing daemon).
             { parent: this, ignoreChanges: ["buildOnPreview"] },
         );
         // A pushed image is pulled by digest; a local one only has its content tag. Deriving the

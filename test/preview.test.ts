@@ -75,9 +75,9 @@ test("a preview without a Docker daemon plans without building and says so once,
     process.env.DOCKER_HOST = `unix://${socket}`;
     const run = await runProgram("dev", { preview: true });
     expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([false, false]);
-    const notices = warnings.filter((warning) => warning.includes("not built"));
+    const notices = warnings.filter((warning) => warning.includes("cannot build"));
     expect(notices).toEqual([
-        `warning: [runtime] images not built in this preview, so a broken Dockerfile shows only at pulumi up: Cannot connect to the Docker daemon at unix://${socket}. Is the docker daemon running? Set DOCKER_HOST to a running Docker daemon (dev: eval $(minikube docker-env)).`,
+        `warning: [runtime] this preview cannot build the images, no Docker daemon answers: Cannot connect to the Docker daemon at unix://${socket}. Is the docker daemon running? Set DOCKER_HOST to a running Docker daemon (dev: eval $(minikube docker-env)).`,
     ]);
 });
 
@@ -87,7 +87,7 @@ test("a preview with a Docker daemon builds both images", async () => {
         process.env.DOCKER_HOST = daemon.host;
         const run = await runProgram("prod", { ...PROD_SETTINGS, preview: true });
         expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([true, true]);
-        expect(warnings.filter((warning) => warning.includes("not built"))).toEqual([]);
+        expect(warnings.filter((warning) => warning.includes("cannot build"))).toEqual([]);
     } finally {
         daemon.server.close();
     }
@@ -97,7 +97,7 @@ test("pulumi up builds whatever answers; previews alone are told apart", async (
     process.env.DOCKER_HOST = `unix://${path.join(scratch, "no-daemon.sock")}`;
     const run = await runProgram("dev");
     expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([true, true]);
-    expect(warnings.filter((warning) => warning.includes("not built"))).toEqual([]);
+    expect(warnings.filter((warning) => warning.includes("cannot build"))).toEqual([]);
 });
 
 describe("a cluster the Kubernetes provider cannot reach", () => {
