@@ -106,6 +106,8 @@ export async function dockerDaemonProblem(): Promise<string | undefined> {
     }
 }
 
+const dockerfileOf = (spec: AppImageSpec): string => path.join(spec.context, "Dockerfile");
+
 /** The default build of each image, or the spec given; refused when its context has no Dockerfile. */
 function imageSpecs(args: ImagesArgs): Record<"backend" | "frontend", AppImageSpec> {
     const root = path.resolve(__dirname, "..");
@@ -114,9 +116,8 @@ function imageSpecs(args: ImagesArgs): Record<"backend" | "frontend", AppImageSp
         frontend: args.frontend ?? { name: "todo-frontend", context: path.join(root, "apps/frontend"), buildArgs: { NODE_IMAGE: args.settings.nodeImage } },
     };
     for (const [component, spec] of Object.entries(specs)) {
-        const dockerfile = path.join(spec.context, "Dockerfile");
-        if (!existsSync(dockerfile)) {
-            throw new pulumi.RunError(`${component} image: no Dockerfile at ${dockerfile}; accepted: a build context directory that holds a Dockerfile`);
+        if (!existsSync(dockerfileOf(spec))) {
+            throw new pulumi.RunError(`${component} image: no Dockerfile at ${dockerfileOf(spec)}; accepted: a build context directory that holds a Dockerfile`);
         }
     }
     return specs;
@@ -165,13 +166,13 @@ export class Images extends pulumi.ComponentResource {
             component,
             {
                 context: { location: spec.context },
-                dockerfile: { location: path.join(spec.context, "Dockerfile") },
+                dockerfile: { location: dockerfileOf(spec) },
                 buildArgs: spec.buildArgs,
                 tags: [`${repository}:${tag}`],
-                // The exports push=true and load=true stand for, spelt out: with the shorthand,
-                // docker-build 0.0.22 takes its own expansion for unknown inputs and skips every
-                // preview build (pulumi/pulumi-docker-build#252). A local build must land in the
-                // daemon the cluster's node reads images from.
+                // The exports that push and load stand for, spelt out: docker-build 0.0.22 takes
+                // the ones it derives from push/load for unknown inputs and skips every preview
+                // build (pulumi/pulumi-docker-build#252). type=docker loads a local build into the
+                // daemon the cluster's node reads images from; type=registry pushes.
                 exports: [{ raw: settings.push ? "type=registry" : "type=docker" }],
                 push: false,
                 buildOnPreview,
