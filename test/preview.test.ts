@@ -104,10 +104,22 @@ describe("a cluster the Kubernetes provider cannot reach", () => {
     test("the check goes first and creates nothing; every other Kubernetes resource waits for its answer", async () => {
         let answer: () => void = () => undefined;
         const answered = new Promise<void>((resolve) => (answer = resolve));
+        let checkAsked: () => void = () => undefined;
+        const asked = new Promise<void>((resolve) => (checkAsked = resolve));
         const registered: string[] = [];
-        const run = runProgram("dev", { preview: true, hold: { type: CLUSTER_CHECK_TYPE, until: answered }, onRegister: (resource) => registered.push(resource.type) });
-        // Long enough for the whole program to register under mocks (about a second) had nothing waited.
-        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const run = runProgram("dev", {
+            preview: true,
+            hold: { type: CLUSTER_CHECK_TYPE, until: answered },
+            onRegister: (resource) => {
+                registered.push(resource.type);
+                if (resource.type === CLUSTER_CHECK_TYPE) {
+                    checkAsked();
+                }
+            },
+        });
+        await asked;
+        // The program has run by then: had nothing waited, the rest would register within milliseconds.
+        await new Promise((resolve) => setTimeout(resolve, 2000));
         // Only the images go ahead: they need no cluster.
         expect([...new Set(registered)].sort()).toEqual([CLUSTER_CHECK_TYPE, "docker-build:index:Image", "todo:components:Images"].sort());
         answer();
