@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 import { CLUSTER_CHECK_TYPE } from "../components/cluster";
+import { dockerDaemonProblem } from "../components/images";
 import { manifests, type ProgramRun, runProgram } from "./harness";
 
 const PROD_SETTINGS = {
@@ -90,6 +91,16 @@ test("a preview with a Docker daemon builds both images", async () => {
         expect(warnings.filter((warning) => warning.includes("cannot build"))).toEqual([]);
     } finally {
         daemon.server.close();
+    }
+});
+
+test("without the docker CLI, the warning says so instead of a daemon's error", async () => {
+    const savedPath = process.env.PATH;
+    process.env.PATH = scratch;
+    try {
+        expect(await dockerDaemonProblem()).toBe("no docker command on PATH");
+    } finally {
+        process.env.PATH = savedPath;
     }
 });
 
