@@ -24,6 +24,8 @@ let warnings: string[];
 beforeEach(() => {
     scratch = mkdtempSync(path.join(tmpdir(), "todo-preview-"));
     savedDockerHost = process.env.DOCKER_HOST;
+    // No daemon unless a test starts one: the machine's own must not decide what a test sees.
+    process.env.DOCKER_HOST = `unix://${path.join(scratch, "no-daemon.sock")}`;
     warnings = [];
     // Without an engine (under mocks) the SDK prints log.warn messages with console.warn.
     jest.spyOn(console, "warn").mockImplementation((message: unknown) => {
@@ -73,7 +75,6 @@ test.each([
 
 test("a preview without a Docker daemon plans without building and says so once, with what to set", async () => {
     const socket = path.join(scratch, "no-daemon.sock");
-    process.env.DOCKER_HOST = `unix://${socket}`;
     const run = await runProgram("dev", { preview: true });
     expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([false, false]);
     const notices = warnings.filter((warning) => warning.includes("cannot build"));
@@ -105,7 +106,6 @@ test("without the docker CLI, the warning says so instead of a daemon's error", 
 });
 
 test("pulumi up builds whatever answers; previews alone are told apart", async () => {
-    process.env.DOCKER_HOST = `unix://${path.join(scratch, "no-daemon.sock")}`;
     const run = await runProgram("dev");
     expect(images(run).map((image) => image.inputs.buildOnPreview)).toEqual([true, true]);
     expect(warnings.filter((warning) => warning.includes("cannot build"))).toEqual([]);
@@ -131,8 +131,9 @@ describe("a cluster the Kubernetes provider cannot reach", () => {
         await asked;
         // The program has run by then: had nothing waited, the rest would register within milliseconds.
         await new Promise((resolve) => setTimeout(resolve, 2000));
-        // Only the images go ahead: they need no cluster.
-        expect([...new Set(registered)].sort()).toEqual([CLUSTER_CHECK_TYPE, "docker-build:index:Image", "todo:components:Images"].sort());
+        // Only the images may go ahead: they need no cluster.
+        const needNoCluster = [CLUSTER_CHECK_TYPE, "todo:components:Images", "docker-build:index:Image"];
+        expect(registered.filter((type) => !needNoCluster.includes(type))).toEqual([]);
         answer();
         const done = await run;
         expect(done.resources.find((resource) => resource.type === CLUSTER_CHECK_TYPE)?.inputs).toEqual({ objs: [] });
