@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { ChartApp } from "./components/chart";
+import { afterClusterReached } from "./components/cluster";
 import { Database } from "./components/database";
 import { GeneratedSecret } from "./components/generated-secret";
 import { Images } from "./components/images";
@@ -13,17 +14,21 @@ import { loadStackConfig } from "./stacks/config";
 // Validates every key before any resource is registered.
 const config = loadStackConfig();
 
+// Nothing is planned for a cluster the Kubernetes provider cannot reach. The images need no
+// cluster and wait for none: `pulumi up --target` builds them alone (e2e does, to load them
+// into its node), which a dependency outside the targets would refuse.
+const afterCluster = afterClusterReached();
 const images = new Images("images", { settings: config.images });
-const namespace = new AppNamespace("namespace", { name: config.namespace });
+const namespace = new AppNamespace("namespace", { name: config.namespace }, afterCluster);
 // Generated once per stack and kept in its state when the stack sets none (dev).
-const jwtSecret = pulumi.secret(config.jwtSecret ?? new GeneratedSecret("jwt-secret", { length: 48 }).value);
+const jwtSecret = pulumi.secret(config.jwtSecret ?? new GeneratedSecret("jwt-secret", { length: 48 }, afterCluster).value);
 // Shared by the frontend and the backend: with it the frontend names each person's address.
-const forwardedAddressSecret = pulumi.secret(new GeneratedSecret("forwarded-address-secret", { length: 48 }).value);
+const forwardedAddressSecret = pulumi.secret(new GeneratedSecret("forwarded-address-secret", { length: 48 }, afterCluster).value);
 const appImages = { backend: images.backendRef, frontend: images.frontendRef };
 
 /** Every object as a Pulumi resource (the default). */
 function deployNative(): TodoApp {
-    const database = new Database("database", { namespace: namespace.name, settings: config.database });
+    const database = new Database("database", { namespace: namespace.name, settings: config.database }, afterCluster);
     return new TodoApp("todo", {
         namespace: namespace.name,
         images: appImages,
@@ -44,12 +49,12 @@ function deployNative(): TodoApp {
         logLevel: config.logLevel,
         corsOrigins: config.corsOrigins,
         pullSecret: config.images.pullSecret && config.images.registry ? config.images.registry : undefined,
-    });
+    }, afterCluster);
 }
 
 /** The same app as a Helm release of helm/todo-app (helm history, rollback and test work on it). */
 function deployChart(): ChartApp {
-    return new ChartApp("todo", { namespace: namespace.name, config, images: appImages, jwtSecret, forwardedAddressSecret });
+    return new ChartApp("todo", { namespace: namespace.name, config, images: appImages, jwtSecret, forwardedAddressSecret }, afterCluster);
 }
 
 const app = config.deployMethod === "chart" ? deployChart() : deployNative();

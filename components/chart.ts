@@ -94,7 +94,7 @@ export function chartValues(inputs: ChartValuesInputs): ChartValues {
     });
     const database = config.database;
     if (database.mode === "in-cluster" && inputs.postgresPassword === undefined) {
-        throw new Error("chartValues: the in-cluster database (todo:databaseMode in-cluster) needs postgresPassword");
+        throw new pulumi.RunError("chartValues: the in-cluster database (todo:databaseMode in-cluster) needs postgresPassword");
     }
     return {
         imagePullPolicy: "IfNotPresent",
@@ -152,12 +152,12 @@ export class ChartApp extends pulumi.ComponentResource {
     readonly migrationJobName: pulumi.Output<string>;
 
     constructor(name: string, args: ChartAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("todo:components:ChartApp", name, {}, opts);
-        const { config, namespace } = args;
         const timeoutSeconds = args.timeoutSeconds ?? 600;
         if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 60) {
-            throw new Error(`ChartApp timeoutSeconds ${timeoutSeconds}; accepted: an integer number of seconds, at least 60`);
+            throw new pulumi.RunError(`ChartApp timeoutSeconds ${timeoutSeconds}; accepted: an integer number of seconds, at least 60`);
         }
+        super("todo:components:ChartApp", name, {}, opts);
+        const { config, namespace } = args;
 
         const { postgresPassword, databaseUrl } = this.database(namespace, config.database);
         const appSecret = new k8s.core.v1.Secret(

@@ -64,7 +64,7 @@ export class GeneratedSecret extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: GeneratedSecretArgs, opts?: pulumi.CustomResourceOptions) {
         if (!Number.isInteger(args.length) || args.length < MIN_LENGTH || args.length > MAX_LENGTH) {
-            throw new Error(`GeneratedSecret ${name}: length ${args.length}; accepted: an integer from ${MIN_LENGTH} to ${MAX_LENGTH}`);
+            throw new pulumi.RunError(`GeneratedSecret ${name}: length ${args.length}; accepted: an integer from ${MIN_LENGTH} to ${MAX_LENGTH}`);
         }
         super(provider, name, { length: args.length, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] }, "todo", "GeneratedSecret");
     }

@@ -3,9 +3,11 @@
 //   dev:  built into the Docker daemon that DOCKER_HOST points to (`eval $(minikube docker-env)`),
 //         deployed by that local content tag with imagePullPolicy IfNotPresent;
 //   prod: pushed to the registry and deployed as <repository>:<tag>@<digest>.
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
 
 import dockerignore from "@balena/dockerignore";
 import * as dockerBuild from "@pulumi/docker-build";
@@ -80,6 +82,47 @@ export interface ImagesArgs {
     frontend?: AppImageSpec;
 }
 
+/** How long `docker version` may take before no daemon counts as answering. */
+const DAEMON_PROBE_TIMEOUT_MS = 15_000;
+
+/**
+ * Why no Docker daemon can build here, or undefined when one answers. Asks the docker CLI, which
+ * finds the daemon (DOCKER_HOST, docker contexts) the way the docker-build provider does.
+ */
+export async function dockerDaemonProblem(): Promise<string | undefined> {
+    try {
+        // process.env given explicitly: a test runner's sandboxed environment must reach the CLI too.
+        await promisify(execFile)("docker", ["version", "--format", "{{.Server.Version}}"], { env: process.env, timeout: DAEMON_PROBE_TIMEOUT_MS });
+        return undefined;
+    } catch (error) {
+        const failure = error as { code?: unknown; killed?: boolean; stderr?: string };
+        if (failure.code === "ENOENT") {
+            return "no docker command on PATH";
+        }
+        if (failure.killed === true) {
+            return `no Docker daemon answered within ${DAEMON_PROBE_TIMEOUT_MS / 1000} s`;
+        }
+        return (failure.stderr ?? "").split("\n").map((line) => line.trim()).find((line) => line !== "") ?? String(error);
+    }
+}
+
+const dockerfileOf = (spec: AppImageSpec): string => path.join(spec.context, "Dockerfile");
+
+/** The default build of each image, or the spec given; refused when its context has no Dockerfile. */
+function imageSpecs(args: ImagesArgs): Record<"backend" | "frontend", AppImageSpec> {
+    const root = path.resolve(__dirname, "..");
+    const specs = {
+        backend: args.backend ?? { name: "todo-backend", context: path.join(root, "apps/backend"), buildArgs: { PYTHON_IMAGE: args.settings.pythonImage } },
+        frontend: args.frontend ?? { name: "todo-frontend", context: path.join(root, "apps/frontend"), buildArgs: { NODE_IMAGE: args.settings.nodeImage } },
+    };
+    for (const [component, spec] of Object.entries(specs)) {
+        if (!existsSync(dockerfileOf(spec))) {
+            throw new pulumi.RunError(`${component} image: no Dockerfile at ${dockerfileOf(spec)}; accepted: a build context directory that holds a Dockerfile`);
+        }
+    }
+    return specs;
+}
+
 /** Builds (and in prod pushes) both application images; exposes the references to deploy. */
 export class Images extends pulumi.ComponentResource {
     /** Reference the backend Deployment and migration Job run: a local content tag, or tag@digest. */
@@ -87,20 +130,34 @@ export class Images extends pulumi.ComponentResource {
     readonly frontendRef: pulumi.Output<string>;
 
     constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+        const specs = imageSpecs(args);
         super("todo:components:Images", name, {}, opts);
-        const root = path.resolve(__dirname, "..");
-        const backend = args.backend ?? { name: "todo-backend", context: path.join(root, "apps/backend"), buildArgs: { PYTHON_IMAGE: args.settings.pythonImage } };
-        const frontend = args.frontend ?? { name: "todo-frontend", context: path.join(root, "apps/frontend"), buildArgs: { NODE_IMAGE: args.settings.nodeImage } };
-        this.backendRef = this.build("backend", backend, args.settings);
-        this.frontendRef = this.build("frontend", frontend, args.settings);
+        const buildOnPreview = this.canBuildInPreview();
+        this.backendRef = this.build("backend", specs.backend, args.settings, buildOnPreview);
+        this.frontendRef = this.build("frontend", specs.frontend, args.settings, buildOnPreview);
         this.registerOutputs({ backendRef: this.backendRef, frontendRef: this.frontendRef });
     }
 
-    private build(component: string, spec: AppImageSpec, settings: ImageSettings): pulumi.Output<string> {
-        const dockerfile = path.join(spec.context, "Dockerfile");
-        if (!existsSync(dockerfile)) {
-            throw new Error(`${component} image: no Dockerfile at ${dockerfile}`);
+    /**
+     * A preview builds both images, so a broken Dockerfile or dependency fails it. Without a
+     * Docker daemon it cannot: it says so once, and plans new images without building them.
+     */
+    private async canBuildInPreview(): Promise<boolean> {
+        if (!pulumi.runtime.isDryRun()) {
+            return true;
         }
+        const problem = await dockerDaemonProblem();
+        if (problem === undefined) {
+            return true;
+        }
+        await pulumi.log.warn(
+            `this preview cannot build the images, no Docker daemon answers: ${problem} Set DOCKER_HOST to a running Docker daemon (dev: eval $(minikube docker-env)).`,
+            this,
+        );
+        return false;
+    }
+
+    private build(component: string, spec: AppImageSpec, settings: ImageSettings, buildOnPreview: Promise<boolean>): pulumi.Output<string> {
         const tag = contentTag(spec.context, spec.buildArgs);
         const repository = settings.push ? `${settings.repositoryPrefix}/${spec.name}` : spec.name;
         const cacheRef = `${repository}:buildcache`;
@@ -109,17 +166,24 @@ export class Images extends pulumi.ComponentResource {
             component,
             {
                 context: { location: spec.context },
-                dockerfile: { location: dockerfile },
+                dockerfile: { location: dockerfileOf(spec) },
                 buildArgs: spec.buildArgs,
                 tags: [`${repository}:${tag}`],
-                push: settings.push,
-                // A local build must land in the daemon the cluster's node reads images from.
-                load: !settings.push,
+                // The exports that push and load stand for, spelt out: docker-build 0.0.22 takes
+                // the ones it derives from push/load for unknown inputs and skips every preview
+                // build (pulumi/pulumi-docker-build#252). type=docker loads a local build into the
+                // daemon the cluster's node reads images from; type=registry pushes.
+                exports: [{ raw: settings.push ? "type=registry" : "type=docker" }],
+                push: false,
+                buildOnPreview,
                 registries: settings.push && settings.registry ? [settings.registry] : undefined,
                 cacheFrom: useRegistryCache ? [{ registry: { ref: cacheRef } }] : undefined,
                 cacheTo: useRegistryCache ? [{ registry: { ref: cacheRef, mode: dockerBuild.CacheMode.Max, imageManifest: true, ociMediaTypes: true } }] : undefined,
             },
-            { parent: this },
+            // Only previews read buildOnPreview, so its value is no change to the image: a preview
+            // without a daemon must not plan an update (an image that did change keeps the stored
+            // true, and its build fails on the missing daemon).
+            { parent: this, ignoreChanges: ["buildOnPreview"] },
         );
         // A pushed image is pulled by digest; a local one only has its content tag. Deriving the
         // local reference from the image's URN keeps it known in previews while making every

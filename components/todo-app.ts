@@ -110,12 +110,12 @@ function validate(args: TodoAppArgs): void {
     for (const workload of ["backend", "frontend"] as const) {
         const { minReplicas, maxReplicas } = args[workload];
         if (!Number.isInteger(minReplicas) || minReplicas < 1 || minReplicas > maxReplicas) {
-            throw new Error(`TodoApp ${workload}: minReplicas ${minReplicas} / maxReplicas ${maxReplicas}; accepted: integers with 1 <= min <= max (config todo:${workload}MinReplicas, todo:${workload}MaxReplicas)`);
+            throw new pulumi.RunError(`TodoApp ${workload}: minReplicas ${minReplicas} / maxReplicas ${maxReplicas}; accepted: integers with 1 <= min <= max (config todo:${workload}MinReplicas, todo:${workload}MaxReplicas)`);
         }
     }
     const nodePort = args.frontendService?.nodePort ?? 30000;
     if (nodePort < 30000 || nodePort > 32767) {
-        throw new Error(`TodoApp frontendService.nodePort ${nodePort}; accepted: 30000-32767 (config todo:frontendNodePort)`);
+        throw new pulumi.RunError(`TodoApp frontendService.nodePort ${nodePort}; accepted: 30000-32767 (config todo:frontendNodePort)`);
     }
 }
 
@@ -126,8 +126,8 @@ export class TodoApp extends pulumi.ComponentResource {
     readonly migrationJobName: pulumi.Output<string>;
 
     constructor(name: string, args: TodoAppArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("todo:components:TodoApp", name, {}, opts);
         validate(args);
+        super("todo:components:TodoApp", name, {}, opts);
         const namespace = args.namespace;
         // Fixed names (kubectl rollout undo deployment/backend) mean a replacement must delete first.
         const named = { parent: this, deleteBeforeReplace: true };

@@ -202,8 +202,11 @@ export interface StackConfig {
     corsOrigins: string[];
 }
 
-/** Every problem found in a stack's configuration, one per line, each naming its key. */
-export class ConfigError extends Error {
+/**
+ * Every problem found in a stack's configuration, one per line, each naming its key. A RunError,
+ * so the Pulumi CLI prints the message alone: no stack trace, no dump of this object.
+ */
+export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
         super(`Invalid stack configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
         this.name = "ConfigError";

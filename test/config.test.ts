@@ -1,7 +1,13 @@
-// Bad configuration is refused before any resource exists, with the key and the accepted values.
+// Bad configuration is refused before any resource exists, with the key and the accepted values,
+// as a Pulumi RunError: the CLI prints its message alone, without a stack trace.
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+
+import * as pulumi from "@pulumi/pulumi";
+
 import { CONFIG_KEYS, ConfigError, type ConfigKey, normaliseDatabaseUrl, parseStackConfig, rawConfigSchema, SECRET_KEYS } from "../stacks/config";
 import { parseQuantity } from "../stacks/quantity";
-import { PROJECT, projectConfigDeclarations, runProgram, stackConfig } from "./harness";
+import { PROJECT, PROJECT_ROOT, projectConfigDeclarations, runProgram, stackConfig } from "./harness";
 
 const NEON_URL = "postgresql://alice:s3cret@ep-cool-name-123456.eu-central-1.aws.neon.tech/todo";
 const JWT = "a-jwt-signing-key-that-is-long-enough-1234";
@@ -17,15 +23,23 @@ function prod(overrides: Partial<Record<ConfigKey, string>> = {}): Partial<Recor
 
 const allSecret = (name: ConfigKey): boolean => (SECRET_KEYS as readonly string[]).includes(name);
 
-/** The problems reported for a configuration (fails the test when it is accepted). */
+/** What the CLI prints for these problems: the heading, then one line per problem. */
+const cliMessage = (problems: string[]): string => ["Invalid stack configuration:", ...problems.map((problem) => `  - ${problem}`)].join("\n");
+
+/**
+ * The problems reported for a configuration. Fails the test when it is accepted, or when the
+ * error is not a RunError whose message lists exactly these problems.
+ */
 function problems(values: Partial<Record<ConfigKey, string>>, isSecret: (name: ConfigKey) => boolean = allSecret): string[] {
     try {
         parseStackConfig(values, isSecret);
     } catch (error) {
-        if (error instanceof ConfigError) {
-            return error.problems;
+        if (!(error instanceof ConfigError)) {
+            throw error;
         }
-        throw error;
+        expect(pulumi.RunError.isInstance(error)).toBe(true);
+        expect(error.message).toBe(cliMessage(error.problems));
+        return error.problems;
     }
     throw new Error("configuration was accepted");
 }
@@ -149,9 +163,31 @@ describe("stack configuration errors", () => {
         expect(problems(prod({ jwtSecret: "", databaseUrl: "", registryPassword: "" }))).toHaveLength(3);
     });
 
-    test("the program fails before registering any resource", async () => {
-        await expect(runProgram("prod")).rejects.toThrow(/todo:databaseUrl: required when todo:databaseMode is external/);
+    test("a prod stack with nothing set fails with every problem in one RunError", async () => {
+        const failure: unknown = await runProgram("prod").then(
+            () => undefined,
+            (error: unknown) => error,
+        );
+        // The program loads its own copy of the SDK: isInstance works across copies, instanceof does not.
+        expect(pulumi.RunError.isInstance(failure)).toBe(true);
+        expect((failure as Error).message).toBe(
+            cliMessage([
+                "todo:imageRepository: required when todo:pushImages is true; accepted: docker.io/<user>, ghcr.io/<owner> or <registry>/<path>",
+                "todo:registryUsername/todo:registryPassword: required when todo:pushImages is true; set them with pulumi config set todo:registryUsername <user> and pulumi config set --secret todo:registryPassword <token>",
+                "todo:databaseUrl: required when todo:databaseMode is external; set the Neon URL with: pulumi config set --secret todo:databaseUrl 'postgresql://user:password@host/db?sslmode=require'",
+                'todo:jwtSecret: required in prod; set it with: pulumi config set --secret todo:jwtSecret "$(openssl rand -base64 48)"',
+            ]),
+        );
     });
+});
+
+test("the README's example is what the CLI prints for its configuration", () => {
+    const readme = readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+    // The CLI prints the message under `error: `, its next lines indented by four more spaces.
+    const example = /^ {4}error: (Invalid stack configuration:\n(?: {6}- .*\n)+)/m.exec(readme)?.[1];
+    const printed = example?.trimEnd().replace(/^ {4}/gm, "");
+    const plainTextUrl = (name: ConfigKey): boolean => name !== "databaseUrl";
+    expect(printed).toBe(cliMessage(problems(prod({ backendMinReplicas: "9", databaseUrl: `${NEON_URL}?sslmode=disable` }), plainTextUrl)));
 });
 
 describe("stack configuration defaults", () => {

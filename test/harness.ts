@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type * as pulumiType from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
+import { CLUSTER_CHECK_TYPE } from "../components/cluster";
 import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -46,6 +47,10 @@ export interface RunOptions {
     secretKeys?: string[];
     /** Run as a preview (`pulumi preview`) instead of an update. */
     preview?: boolean;
+    /** Answer the registrations of this type only once `until` settles, as a provider still at work. */
+    hold?: { type: string; until: Promise<void> };
+    /** Told of each resource as it reaches the provider mocks, in order. */
+    onRegister?: (resource: CapturedResource) => void;
 }
 
 interface ProjectConfigDeclaration {
@@ -108,7 +113,8 @@ function mockState(type: string, name: string, inputs: Inputs): Inputs {
         case "docker-build:index:Image": {
             const tags = inputs.tags as string[];
             const digest = fakeDigest(JSON.stringify(inputs));
-            const pushed = inputs.push === true;
+            // The provider pushes for push: true or a registry export.
+            const pushed = inputs.push === true || ((inputs.exports ?? []) as { raw?: string }[]).some((entry) => entry.raw === "type=registry");
             return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0] ?? ""}@${digest}` : (tags[0] ?? ""), contextHash: fakeDigest(`context:${name}`) };
         }
         case GENERATED_SECRET_TYPE: {
@@ -137,11 +143,16 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
         pulumi.runtime.setAllConfig(config, secretKeys);
         await pulumi.runtime.setMocks(
             {
-                newResource: (args) => {
+                newResource: async (args) => {
                     const secretPaths: string[] = [];
                     const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Inputs;
                     const state = mockState(args.type, args.name, inputs);
-                    resources.push({ type: args.type, name: args.name, inputs, secretPaths });
+                    const resource = { type: args.type, name: args.name, inputs, secretPaths };
+                    resources.push(resource);
+                    options.onRegister?.(resource);
+                    if (args.type === options.hold?.type) {
+                        await options.hold.until;
+                    }
                     const metadata = state.metadata as { name?: string } | undefined;
                     return { id: metadata?.name ?? `${args.name}-id`, state };
                 },
@@ -175,9 +186,12 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
     return run;
 }
 
-/** Kubernetes objects among the captured resources (the provider's type tokens start with kubernetes:; a Helm release is not one). */
+/** Kubernetes resources that are not objects in the cluster: a Helm release, the ConfigGroup of the cluster check. */
+const NOT_OBJECTS = ["kubernetes:helm.sh/v3:Release", CLUSTER_CHECK_TYPE];
+
+/** Kubernetes objects among the captured resources (the provider's type tokens start with kubernetes:). */
 export function manifests(run: ProgramRun): Inputs[] {
-    return run.resources.filter((resource) => resource.type.startsWith("kubernetes:") && resource.type !== "kubernetes:helm.sh/v3:Release").map((resource) => resource.inputs);
+    return run.resources.filter((resource) => resource.type.startsWith("kubernetes:") && !NOT_OBJECTS.includes(resource.type)).map((resource) => resource.inputs);
 }
 
 export function findManifest(run: ProgramRun, kind: string, name: string): Inputs {

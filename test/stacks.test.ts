@@ -218,8 +218,7 @@ describe("dev stack", () => {
         const builds = dev.resources.filter((resource) => resource.type === "docker-build:index:Image");
         expect(builds.map((build) => build.name).sort()).toEqual(["backend", "frontend"]);
         for (const build of builds) {
-            expect(build.inputs.push).toBe(false);
-            expect(build.inputs.load).toBe(true);
+            expect(build.inputs.exports).toEqual([{ raw: "type=docker" }]);
             expect(build.inputs.registries).toBeUndefined();
             expect(build.inputs.tags).toEqual([expect.stringMatching(new RegExp(`^todo-${build.name}:[0-9a-f]{12}$`))]);
             const deployed = container(findManifest(dev, "Deployment", build.name));
@@ -299,8 +298,7 @@ describe("prod stack", () => {
         const builds = prod.resources.filter((resource) => resource.type === "docker-build:index:Image");
         for (const build of builds) {
             const repository = `docker.io/alice/todo-${build.name}`;
-            expect(build.inputs.push).toBe(true);
-            expect(build.inputs.load).toBe(false);
+            expect(build.inputs.exports).toEqual([{ raw: "type=registry" }]);
             expect(build.inputs.tags).toEqual([expect.stringMatching(new RegExp(`^${repository}:[0-9a-f]{12}$`))]);
             expect(build.inputs.registries).toEqual([{ address: "docker.io", username: "alice", password: REGISTRY_TOKEN }]);
             expect(build.inputs.cacheFrom).toEqual([{ registry: { ref: `${repository}:buildcache` } }]);
