@@ -10,7 +10,8 @@ import {
 
 /**
  * Per-request headers of every page answer. Next.js reads the nonce from the request's
- * Content-Security-Policy header and puts it on the scripts it renders.
+ * Content-Security-Policy header (its documented contract) and puts it on every script it
+ * renders.
  */
 export function proxy(request: NextRequest): NextResponse {
   const https = cameOverHttps(request.headers.get("x-forwarded-proto"));
