@@ -62,6 +62,10 @@ export function DeleteWithUndoProvider({ deleteTodo, focusAfterDismissId, childr
   const sent = useRef(new Set<number>());
   const focusTargetId = useRef<string | null>(null);
 
+  const reveal = useCallback((todo: Todo) => {
+    setHidden((ids) => new Set([...ids].filter((id) => id !== todo.id)));
+  }, []);
+
   const commitPending = useCallback(async () => {
     if (pending === null || sent.current.has(pending.todo.id)) return;
     const { todo } = pending;
@@ -72,10 +76,10 @@ export function DeleteWithUndoProvider({ deleteTodo, focusAfterDismissId, childr
     const result = await deleteTodo(initialTodoActionState, form);
     if (result.error !== null) {
       sent.current.delete(todo.id);
-      setHidden((ids) => new Set([...ids].filter((id) => id !== todo.id)));
+      reveal(todo);
       setFailure({ title: todo.title, message: result.error });
     }
-  }, [pending, deleteTodo]);
+  }, [pending, deleteTodo, reveal]);
 
   const remove = useCallback(
     (todo: Todo, { fromKeyboard }: { fromKeyboard: boolean }) => {
@@ -93,7 +97,7 @@ export function DeleteWithUndoProvider({ deleteTodo, focusAfterDismissId, childr
     if (pending === null) return;
     const { todo, fromKeyboard } = pending;
     setPending(null);
-    setHidden((ids) => new Set([...ids].filter((id) => id !== todo.id)));
+    reveal(todo);
     if (fromKeyboard) focusTargetId.current = deleteButtonId(todo);
   };
 
