@@ -1,6 +1,9 @@
+import { join } from "node:path";
+
 import type { Page } from "@playwright/test";
 
 import { addTodo, expect, shownTitles, signUp, test, todoItem, uniqueEmail } from "./support/fixtures";
+import { SCREENSHOT_DIR } from "./support/paths";
 
 /** The notice of a deletion, in the live region screen readers announce. */
 function deletedNotice(page: Page, title: string) {
@@ -21,6 +24,7 @@ test("with a pointer: a deleted todo leaves at once, Undo brings it back, otherw
   await page.getByRole("button", { name: "Delete Fix the bike light" }).click();
   await expect(todoItem(page, "Fix the bike light")).toHaveCount(0);
   await expect(deletedNotice(page, "Fix the bike light")).toBeVisible();
+  await page.screenshot({ path: join(SCREENSHOT_DIR, "undo-desktop.png") });
 
   await page.getByRole("button", { name: "Undo" }).click();
   await expect.poll(() => shownTitles(page)).toEqual(["Book the dentist", "Fix the bike light", "Buy stamps"]);
