@@ -1,7 +1,7 @@
 import type { APIResponse } from "@playwright/test";
 
 import { CHROMIUM_LAUNCH_OPTIONS } from "./support/browser";
-import { expect, signUp, test, uniqueEmail } from "./support/fixtures";
+import { addTodo, expect, signUp, test, uniqueEmail } from "./support/fixtures";
 
 /** The directives of a Content-Security-Policy header, by name. */
 function directives(policy: string): Map<string, string[]> {
@@ -71,30 +71,48 @@ test("public pages may be kept for back and forward; a signed-in page is never s
   expect(header(list, "cache-control")).toContain("no-store");
 });
 
-test("back/forward restores a public page from memory, never a signed-in one", async ({ browser, baseURL }) => {
+test("back/forward restores a public page from memory, never a list after logging out", async ({ browser, baseURL }) => {
   // Playwright turns the back/forward cache off by default; this test needs a browser that has it.
   const withCache = await browser.browserType().launch({
     ...CHROMIUM_LAUNCH_OPTIONS,
     ignoreDefaultArgs: ["--disable-back-forward-cache"],
   });
   try {
-    const page = await withCache.newPage({ baseURL });
-    /** Leaves the page and comes back: a page restored from the cache still has its script state. */
-    const restoredFromCache = async (path: string): Promise<boolean> => {
+    const context = await withCache.newContext({ baseURL });
+    const page = await context.newPage();
+    /** Leaves the page for another document and comes back. */
+    const leaveAndComeBack = async (path: string, meanwhile: () => Promise<void>) => {
       await page.goto(path);
-      await page.evaluate((left) => {
-        (window as { leftAt?: string }).leftAt = left;
-      }, path);
+      // Script state survives only in a page restored from the back/forward cache.
+      await page.evaluate(() => {
+        (window as { keptInMemory?: boolean }).keptInMemory = true;
+      });
       await page.goto("/api/health");
+      await meanwhile();
       // A restored page fires no load event.
       await page.goBack({ waitUntil: "commit" });
-      await expect(page).toHaveURL(new RegExp(`${path}$`));
-      return page.evaluate(() => (window as { leftAt?: string }).leftAt !== undefined);
     };
-    expect(await restoredFromCache("/login"), "/login").toBe(true);
-    expect(await restoredFromCache("/signup"), "/signup").toBe(true);
+    const restoredFromMemory = () => page.evaluate(() => (window as { keptInMemory?: boolean }).keptInMemory === true);
+
+    for (const path of ["/login", "/signup"]) {
+      await leaveAndComeBack(path, () => Promise.resolve());
+      await expect(page).toHaveURL(new RegExp(`${path}$`));
+      expect(await restoredFromMemory(), path).toBe(true);
+    }
+
+    // Someone logs out in another tab and leaves the computer; the next person presses Back.
     await signUp(page, uniqueEmail("bfcache"));
-    expect(await restoredFromCache("/todos"), "/todos").toBe(false);
+    await addTodo(page, "A private errand");
+    await leaveAndComeBack("/todos", async () => {
+      const other = await context.newPage();
+      await other.goto("/todos");
+      await other.getByRole("button", { name: "Log out" }).click();
+      await expect(other).toHaveURL(/\/login$/);
+      await other.close();
+    });
+    await expect(page).toHaveURL(/\/login$/);
+    expect(await restoredFromMemory(), "/todos after logging out").toBe(false);
+    await expect(page.getByText("A private errand")).toHaveCount(0);
   } finally {
     await withCache.close();
   }
