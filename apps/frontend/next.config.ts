@@ -1,16 +1,6 @@
 import type { NextConfig } from "next";
 
-// Headers that cost nothing and close off clickjacking, MIME sniffing and referrer leaks.
-const securityHeaders = [
-  { key: "X-Content-Type-Options", value: "nosniff" },
-  { key: "Referrer-Policy", value: "same-origin" },
-  { key: "X-Frame-Options", value: "DENY" },
-  { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=()" },
-  {
-    key: "Content-Security-Policy",
-    value: "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-  },
-];
+import { CONSTANT_SECURITY_HEADERS } from "./src/lib/response-headers";
 
 const nextConfig: NextConfig = {
   output: "standalone",
@@ -23,7 +13,8 @@ const nextConfig: NextConfig = {
   outputFileTracingExcludes: { "*": ["node_modules/sharp/**", "node_modules/@img/**"] },
   poweredByHeader: false,
   reactStrictMode: true,
-  headers: () => Promise.resolve([{ source: "/:path*", headers: securityHeaders }]),
+  // The headers that depend on the request (CSP nonce, HSTS, caching) are set in src/proxy.ts.
+  headers: () => Promise.resolve([{ source: "/:path*", headers: [...CONSTANT_SECURITY_HEADERS] }]),
 };
 
 export default nextConfig;

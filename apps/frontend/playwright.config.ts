@@ -1,7 +1,6 @@
 import { defineConfig } from "@playwright/test";
 
-// Debian's Chromium; Playwright's own browser downloads are not used.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { CHROMIUM_LAUNCH_OPTIONS } from "./e2e/support/browser";
 
 export default defineConfig({
   testDir: "e2e",
@@ -19,18 +18,7 @@ export default defineConfig({
     browserName: "chromium",
     headless: true,
     viewport: { width: 1280, height: 800 },
-    launchOptions: {
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    },
+    launchOptions: CHROMIUM_LAUNCH_OPTIONS,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
   },

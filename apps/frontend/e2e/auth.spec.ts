@@ -165,7 +165,10 @@ test("everything works from the keyboard", async ({ page }) => {
   await page.keyboard.press("Enter");
   await expect(page.getByRole("button", { name: "Delete Keyboard todo, renamed" })).toBeVisible();
 
+  // Delete puts focus on Undo; Escape closes the notice and deletes for good at once.
   await page.getByRole("button", { name: "Delete Keyboard todo, renamed" }).focus();
   await page.keyboard.press("Enter");
+  await expect(page.getByRole("button", { name: "Undo" })).toBeFocused();
+  await page.keyboard.press("Escape");
   await expect(page.getByRole("heading", { name: "No todos yet" })).toBeVisible();
 });

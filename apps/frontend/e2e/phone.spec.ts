@@ -23,6 +23,11 @@ test("the list is usable at phone width", async ({ page }) => {
     const box = await todoItem(page, title).boundingBox();
     expect(box?.width ?? 0).toBeLessThanOrEqual(390);
   }
+  // The address may be shortened, but never its domain: that tells the accounts apart.
+  const domain = page.locator(".topbar-email-domain");
+  await expect(domain).toHaveText("@example.com");
+  const [domainBox, addressBox] = [await domain.boundingBox(), await page.locator(".topbar-email").boundingBox()];
+  expect((domainBox?.x ?? 0) + (domainBox?.width ?? 0)).toBeLessThanOrEqual((addressBox?.x ?? 0) + (addressBox?.width ?? 0) + 0.5);
   await page.screenshot({ path: join(SCREENSHOT_DIR, "list-phone.png"), fullPage: true });
 
   await page.getByRole("link", { name: /^Done/ }).tap();

@@ -8,7 +8,7 @@ export function Brand({ href }: { href: string }) {
       <span className="brand-mark">
         <CheckIcon size={18} />
       </span>
-      Todos
+      <span className="brand-name">Todos</span>
     </Link>
   );
 }

@@ -5,8 +5,9 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
 
 import type { Todo } from "@/lib/backend-client";
-import type { TodoActionState, TodoFormState } from "@/lib/form-state";
+import type { TodoAction, TodoActionState, TodoFormState } from "@/lib/form-state";
 
+import { DeleteWithUndoProvider } from "./delete-with-undo";
 import { TodoItem, type TodoItemActions } from "./todo-item";
 
 const TODO: Todo = {
@@ -25,7 +26,7 @@ function recordingActions(answers: {
   edit?: (state: TodoFormState) => TodoFormState;
   setCompleted?: TodoActionState;
   remove?: TodoActionState;
-}): { actions: TodoItemActions; calls: Call[] } {
+}): { actions: TodoItemActions; deleteTodo: TodoAction; calls: Call[] } {
   const calls: Call[] = [];
   const record = (action: string, form: FormData) => {
     const fields: Record<string, string> = {};
@@ -36,6 +37,10 @@ function recordingActions(answers: {
   };
   return {
     calls,
+    deleteTodo: (_state, form) => {
+      record("remove", form);
+      return Promise.resolve(answers.remove ?? { error: null });
+    },
     actions: {
       edit: (state, form) => {
         record("edit", form);
@@ -45,20 +50,30 @@ function recordingActions(answers: {
         record("setCompleted", form);
         return Promise.resolve(answers.setCompleted ?? { error: null });
       },
-      remove: (_state, form) => {
-        record("remove", form);
-        return Promise.resolve(answers.remove ?? { error: null });
-      },
     },
   };
+}
+
+/** The todo in a list, under the provider that defers deletions as the list page does. */
+function listOf(todo: Todo, { actions, deleteTodo }: { actions: TodoItemActions; deleteTodo: TodoAction }) {
+  return (
+    <DeleteWithUndoProvider deleteTodo={deleteTodo} focusAfterDismissId="heading">
+      <h1 id="heading" tabIndex={-1}>
+        Todos
+      </h1>
+      <ul>
+        <TodoItem todo={todo} actions={actions} />
+      </ul>
+    </DeleteWithUndoProvider>
+  );
 }
 
 afterEach(cleanup);
 
 describe("TodoItem", () => {
   it("shows the title, the description and the completion state", () => {
-    const { actions } = recordingActions({});
-    render(<TodoItem todo={{ ...TODO, completed: true }} actions={actions} />);
+    const recorded = recordingActions({});
+    render(listOf({ ...TODO, completed: true }, recorded));
     expect(screen.getByText("Renew passport")).toBeTruthy();
     expect(screen.getByText("Photos first")).toBeTruthy();
     expect(screen.getByRole("button", { name: "Done: Renew passport" }).getAttribute("aria-pressed")).toBe("true");
@@ -67,14 +82,15 @@ describe("TodoItem", () => {
 
   it("asks to complete an open todo and to reopen a done one", async () => {
     const user = userEvent.setup();
-    const { actions, calls } = recordingActions({});
-    const { rerender } = render(<TodoItem todo={TODO} actions={actions} />);
+    const recorded = recordingActions({});
+    const { calls } = recorded;
+    const { rerender } = render(listOf(TODO, recorded));
     await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
     await waitFor(() => {
       expect(calls).toEqual([{ action: "setCompleted", fields: { id: "3", completed: "true" } }]);
     });
 
-    rerender(<TodoItem todo={{ ...TODO, completed: true }} actions={actions} />);
+    rerender(listOf({ ...TODO, completed: true }, recorded));
     await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
     await waitFor(() => {
       expect(calls[1]).toEqual({ action: "setCompleted", fields: { id: "3", completed: "false" } });
@@ -83,16 +99,64 @@ describe("TodoItem", () => {
 
   it("shows why a change failed", async () => {
     const user = userEvent.setup();
-    const { actions } = recordingActions({ remove: { error: "We can't reach the todo service right now." } });
-    render(<TodoItem todo={TODO} actions={actions} />);
+    const recorded = recordingActions({ setCompleted: { error: "We can't reach the todo service right now." } });
+    render(listOf(TODO, recorded));
+    await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
+    await waitFor(() => {
+      expect(screen.getByRole("listitem").querySelector("[role=alert]")?.textContent).toBe(
+        "We can't reach the todo service right now.",
+      );
+    });
+  });
+
+  it("hides a deleted todo at once and brings it back with Undo, sending nothing", async () => {
+    const user = userEvent.setup();
+    const recorded = recordingActions({});
+    render(listOf(TODO, recorded));
     await user.click(screen.getByRole("button", { name: "Delete Renew passport" }));
-    expect((await screen.findByRole("alert")).textContent).toBe("We can't reach the todo service right now.");
+    expect(screen.queryByRole("listitem")).toBeNull();
+    expect(screen.getByRole("status").textContent).toContain("Deleted “Renew passport”.");
+
+    await user.click(screen.getByRole("button", { name: "Undo" }));
+    expect(screen.getByRole("listitem").textContent).toContain("Renew passport");
+    expect(screen.getByRole("status").textContent).toBe("");
+    expect(recorded.calls).toEqual([]);
+  });
+
+  it("from the keyboard: focus goes to Undo, and Escape deletes for good at once", async () => {
+    const user = userEvent.setup();
+    const recorded = recordingActions({});
+    render(listOf(TODO, recorded));
+    screen.getByRole("button", { name: "Delete Renew passport" }).focus();
+    await user.keyboard("{Enter}");
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Undo" }));
+
+    await user.keyboard("{Escape}");
+    await waitFor(() => {
+      expect(recorded.calls).toEqual([{ action: "remove", fields: { id: "3" } }]);
+    });
+    expect(screen.queryByRole("listitem")).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole("heading", { name: "Todos" }));
+  });
+
+  it("brings the todo back with the reason when deleting fails", async () => {
+    const user = userEvent.setup();
+    const recorded = recordingActions({ remove: { error: "We can't reach the todo service right now." } });
+    render(listOf(TODO, recorded));
+    screen.getByRole("button", { name: "Delete Renew passport" }).focus();
+    await user.keyboard("{Enter}");
+    await user.keyboard("{Escape}");
+    expect((await screen.findByText(/was not deleted/)).closest("[role=alert]")?.textContent).toContain(
+      "We can't reach the todo service right now.",
+    );
+    expect(screen.getByRole("listitem").textContent).toContain("Renew passport");
   });
 
   it("edits in place and closes once saved", async () => {
     const user = userEvent.setup();
-    const { actions, calls } = recordingActions({});
-    render(<TodoItem todo={TODO} actions={actions} />);
+    const recorded = recordingActions({});
+    const { calls } = recorded;
+    render(listOf(TODO, recorded));
 
     await user.click(screen.getByRole("button", { name: "Edit Renew passport" }));
     const title = screen.getByLabelText<HTMLInputElement>("Title");
@@ -113,10 +177,10 @@ describe("TodoItem", () => {
 
   it("keeps the editor open with the reason when saving fails", async () => {
     const user = userEvent.setup();
-    const { actions } = recordingActions({
+    const recorded = recordingActions({
       edit: (state) => ({ ...state, status: "error", fieldErrors: { title: "Give the todo a title." } }),
     });
-    render(<TodoItem todo={TODO} actions={actions} />);
+    render(listOf(TODO, recorded));
     await user.click(screen.getByRole("button", { name: "Edit Renew passport" }));
     await user.click(screen.getByRole("button", { name: "Save" }));
     expect(await screen.findByText("Give the todo a title.")).toBeTruthy();
@@ -125,8 +189,9 @@ describe("TodoItem", () => {
 
   it("leaves the editor with Escape and returns focus to Edit", async () => {
     const user = userEvent.setup();
-    const { actions, calls } = recordingActions({});
-    render(<TodoItem todo={TODO} actions={actions} />);
+    const recorded = recordingActions({});
+    const { calls } = recorded;
+    render(listOf(TODO, recorded));
     await user.click(screen.getByRole("button", { name: "Edit Renew passport" }));
     await user.type(screen.getByLabelText("Title"), " changed");
     await user.keyboard("{Escape}");

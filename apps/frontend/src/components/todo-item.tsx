@@ -12,6 +12,7 @@ import {
 } from "@/lib/form-state";
 import { TITLE_MAX } from "@/lib/validation";
 
+import { deleteButtonId, useDeleteWithUndo } from "./delete-with-undo";
 import { CheckIcon } from "./icons";
 import { DescriptionField, FieldError, FormAlert } from "./form-fields";
 import { SubmitButton } from "./submit-button";
@@ -19,7 +20,6 @@ import { SubmitButton } from "./submit-button";
 export type TodoItemActions = {
   edit: SaveTodoAction;
   setCompleted: TodoAction;
-  remove: TodoAction;
 };
 
 type TodoItemProps = { todo: Todo; actions: TodoItemActions };
@@ -27,7 +27,7 @@ type TodoItemProps = { todo: Todo; actions: TodoItemActions };
 export function TodoItem({ todo, actions }: TodoItemProps) {
   const [editing, setEditing] = useState(false);
   const [toggleState, toggle, toggling] = useActionState(actions.setCompleted, initialTodoActionState);
-  const [removeState, remove, removing] = useActionState(actions.remove, initialTodoActionState);
+  const deletion = useDeleteWithUndo();
   const editButton = useRef<HTMLButtonElement>(null);
   const returnFocus = useRef(false);
 
@@ -44,13 +44,14 @@ export function TodoItem({ todo, actions }: TodoItemProps) {
     setEditing(false);
   };
 
+  // A deleted todo leaves the list at once; it comes back if the deletion is undone.
+  if (deletion.isRemoved(todo)) return null;
+
   // While the change is on its way, show the state it will have.
   const completed = toggling ? !todo.completed : todo.completed;
-  const error = toggleState.error ?? removeState.error;
-  const classes = ["todo-item", completed ? "is-done" : "", removing ? "is-pending" : ""].filter(Boolean).join(" ");
 
   return (
-    <li className={classes} aria-busy={toggling || removing}>
+    <li className={completed ? "todo-item is-done" : "todo-item"} aria-busy={toggling}>
       <form action={toggle}>
         <input type="hidden" name="id" value={todo.id} />
         <input type="hidden" name="completed" value={String(!todo.completed)} />
@@ -61,7 +62,9 @@ export function TodoItem({ todo, actions }: TodoItemProps) {
           aria-label={`Done: ${todo.title}`}
           disabled={toggling}
         >
-          <CheckIcon size={14} />
+          <span className="todo-check-circle">
+            <CheckIcon size={14} />
+          </span>
         </button>
       </form>
       {editing ? (
@@ -84,23 +87,24 @@ export function TodoItem({ todo, actions }: TodoItemProps) {
             >
               Edit
             </button>
-            <form action={remove}>
-              <input type="hidden" name="id" value={todo.id} />
-              <button
-                type="submit"
-                className="button button-quiet danger"
-                aria-label={`Delete ${todo.title}`}
-                disabled={removing}
-              >
-                {removing ? "Deleting…" : "Delete"}
-              </button>
-            </form>
+            <button
+              id={deleteButtonId(todo)}
+              type="button"
+              className="button button-quiet button-danger"
+              onClick={(event) => {
+                // A click made with Enter or Space has no pointer detail.
+                deletion.remove(todo, { fromKeyboard: event.detail === 0 });
+              }}
+              aria-label={`Delete ${todo.title}`}
+            >
+              Delete
+            </button>
           </div>
         </>
       )}
-      {error !== null && (
+      {toggleState.error !== null && (
         <p className="todo-error" role="alert">
-          {error}
+          {toggleState.error}
         </p>
       )}
     </li>

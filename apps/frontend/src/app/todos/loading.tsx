@@ -15,11 +15,11 @@ export default function TodosLoading() {
             Loading your todos…
           </p>
           <div aria-hidden="true">
-            <div className="skeleton-block" style={{ height: 42, marginTop: 20 }} />
+            <div className="skeleton-block skeleton-input" />
             {PLACEHOLDER_WIDTHS.map((width) => (
               <div className="skeleton-row" key={width}>
-                <div className="skeleton-block" style={{ width: 26, height: 26, borderRadius: "50%" }} />
-                <div className="skeleton-block" style={{ width: `${width}%`, height: 16 }} />
+                <div className="skeleton-block skeleton-check" />
+                <div className={`skeleton-block skeleton-line skeleton-line-${width}`} />
               </div>
             ))}
           </div>

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 
-import { addTodo, deleteTodo, editTodo, setTodoCompleted } from "@/app/actions/todos";
+import { addTodo, editTodo, setTodoCompleted } from "@/app/actions/todos";
 import { AddTodoForm } from "@/components/add-todo-form";
 import { EmptyState } from "@/components/empty-state";
 import { FilterTabs } from "@/components/filter-tabs";
@@ -16,7 +16,7 @@ import { listHref, PAGE_SIZE, parsePage, parseStatusFilter } from "@/lib/validat
 
 export const metadata: Metadata = { title: "Your todos" };
 
-const itemActions: TodoItemActions = { edit: editTodo, setCompleted: setTodoCompleted, remove: deleteTodo };
+const itemActions: TodoItemActions = { edit: editTodo, setCompleted: setTodoCompleted };
 
 type TodosPageProps = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
@@ -36,7 +36,7 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
         <TopBar email={null} />
         <main className="page" id="main">
           <section className="card list-card" aria-labelledby="list-title">
-            <h1 id="list-title" className="list-title">
+            <h1 id="list-title" className="list-title" tabIndex={-1}>
               Your todos
             </h1>
             <ServiceProblem problem={view.problem} />
@@ -57,7 +57,7 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
       <main className="page" id="main">
         <section className="card list-card" aria-labelledby="list-title">
           <div className="list-header">
-            <h1 id="list-title" className="list-title">
+            <h1 id="list-title" className="list-title" tabIndex={-1}>
               Your todos
             </h1>
             <p className="list-summary">{summaryOf(counts)}</p>

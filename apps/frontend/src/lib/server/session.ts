@@ -3,6 +3,7 @@ import "server-only";
 import { cookies, headers } from "next/headers";
 
 import type { Session } from "../backend-client";
+import { cameOverHttps } from "../response-headers";
 
 const SESSION_COOKIE = "todo_session";
 
@@ -11,10 +12,8 @@ export async function readSessionToken(): Promise<string | null> {
   return cookie === undefined || cookie.value === "" ? null : cookie.value;
 }
 
-/** True when the browser reached us over https, directly or through a proxy. */
 async function servedOverHttps(): Promise<boolean> {
-  const forwarded = (await headers()).get("x-forwarded-proto");
-  return forwarded?.split(",")[0]?.trim().toLowerCase() === "https";
+  return cameOverHttps((await headers()).get("x-forwarded-proto"));
 }
 
 export async function storeSession(session: Session): Promise<void> {

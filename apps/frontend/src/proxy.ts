@@ -1,0 +1,37 @@
+import { NextResponse, type NextRequest } from "next/server";
+
+import {
+  cacheControlFor,
+  cameOverHttps,
+  contentSecurityPolicy,
+  newNonce,
+  STRICT_TRANSPORT_SECURITY,
+} from "@/lib/response-headers";
+
+/**
+ * Per-request headers of every page answer. Next.js reads the nonce from the request's
+ * Content-Security-Policy header (its documented contract) and puts it on every script it
+ * renders.
+ */
+export function proxy(request: NextRequest): NextResponse {
+  const https = cameOverHttps(request.headers.get("x-forwarded-proto"));
+  const policy = contentSecurityPolicy({
+    nonce: newNonce(),
+    https,
+    development: process.env.NODE_ENV === "development",
+  });
+  const requestHeaders = new Headers(request.headers);
+  requestHeaders.set("Content-Security-Policy", policy);
+
+  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  response.headers.set("Content-Security-Policy", policy);
+  response.headers.set("Cache-Control", cacheControlFor(request.nextUrl.pathname));
+  if (https) response.headers.set("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
+  return response;
+}
+
+export const config = {
+  // Pages and server actions; not the hashed static files, which Next.js serves as immutable,
+  // nor the probes, which answer kubelet and carry no page.
+  matcher: ["/((?!_next/static|_next/image|api/|favicon.ico|icon.svg|robots.txt).*)"],
+};
