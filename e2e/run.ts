@@ -9,10 +9,11 @@
 // started when it is down and stopped again at the end, with the toolchain's CLIs and plugins.
 // Either way: a local Pulumi backend in a temp folder and a throwaway passphrase.
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
+import { copyProject } from "./support/project";
 import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo, type Target } from "./support/run";
 import { output, run } from "./support/shell";
 
@@ -166,22 +167,6 @@ async function setupGivenContext(contextName: string, workDir: string): Promise<
     };
 }
 
-/** The program as checked in, copied (sources and the backend; the frontend and the chart linked) so that stack files, encryption salts and code changes never touch the checkout. */
-function copyProject(projectDir: string): void {
-    mkdirSync(path.join(projectDir, "apps", "backend"), { recursive: true });
-    for (const entry of ["index.ts", "components", "stacks", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json"]) {
-        cpSync(path.join(ROOT_DIR, entry), path.join(projectDir, entry), { recursive: true });
-    }
-    for (const entry of ["node_modules", "helm"]) symlinkSync(path.join(ROOT_DIR, entry), path.join(projectDir, entry));
-    symlinkSync(path.join(ROOT_DIR, "apps", "frontend"), path.join(projectDir, "apps", "frontend"));
-    for (const entry of ["Dockerfile", ".dockerignore", "requirements.lock", "src"]) {
-        cpSync(path.join(ROOT_DIR, "apps", "backend", entry), path.join(projectDir, "apps", "backend", entry), {
-            recursive: true,
-            filter: (source) => path.basename(source) !== "__pycache__",
-        });
-    }
-}
-
 function pruneOldRuns(runsDir: string): void {
     const runs = existsSync(runsDir) ? readdirSync(runsDir).sort() : [];
     for (const old of runs.slice(0, Math.max(0, runs.length - (RUNS_KEPT - 1)))) rmSync(path.join(runsDir, old), { recursive: true, force: true });
@@ -226,7 +211,7 @@ async function main(): Promise<void> {
     const { context, paths: asked } = parseArguments(process.argv.slice(2));
     if (!existsSync(path.join(ROOT_DIR, "node_modules", "@pulumi", "kubernetes"))) usageError("run npm ci at the repository root first");
     let paths = asked;
-    if (context && paths.length === 0) paths = process.env.E2E_REGISTRY ? ["dev", "prod", "chart"] : ["dev", "chart"];
+    if (context && paths.length === 0) paths = process.env.E2E_REGISTRY ? ["errors", "dev", "prod", "chart"] : ["errors", "dev", "chart"];
     if (paths.length === 0) paths = [...PATH_NAMES];
     if (context && paths.includes("prod") && !(process.env.E2E_REGISTRY && process.env.E2E_REGISTRY_CREDENTIALS && existsSync(process.env.E2E_REGISTRY_CREDENTIALS))) {
         usageError("the prod path on a kube context needs E2E_REGISTRY (registry host/namespace to push to) and E2E_REGISTRY_CREDENTIALS (a readable user:password file)");
@@ -252,7 +237,7 @@ async function main(): Promise<void> {
         console.log(`target: ${context ?? "the offline cluster"}; NodePorts on ${target.nodeAddress}; paths: ${paths.join(" ")}`);
 
         const projectDir = path.join(workDir, "project");
-        copyProject(projectDir);
+        copyProject(ROOT_DIR, projectDir);
         Object.assign(process.env, {
             PULUMI_HOME: path.join(workDir, "pulumi-home"),
             PULUMI_BACKEND_URL: `file://${path.join(workDir, "state")}`,

@@ -2,7 +2,7 @@
 // The launcher writes it as JSON and names the file in E2E_RUN_FILE; the paths read it.
 import { readFileSync } from "node:fs";
 
-export const PATH_NAMES = ["dev", "prod", "chart"] as const;
+export const PATH_NAMES = ["errors", "dev", "prod", "chart"] as const;
 export type PathName = (typeof PATH_NAMES)[number];
 
 export interface Target {
