@@ -6,6 +6,9 @@ import { expect, type Locator, type Page } from "@playwright/test";
 
 /** Fails on any axe-core violation of "serious" or "critical" impact on the page as it is now. */
 export async function expectNoSeriousAxeViolations(page: Page, where: string): Promise<void> {
+  // Next.js streams a dynamic page's metadata after its first bytes: look at the page once its
+  // title has arrived, as a person does, not at the instant the navigation ends.
+  await expect(page).toHaveTitle(/\S/);
   const { violations } = await new AxeBuilder({ page }).analyze();
   const serious = violations
     .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
