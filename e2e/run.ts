@@ -13,7 +13,6 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
-import { copyProject } from "./support/project";
 import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo, type Target } from "./support/run";
 import { output, run } from "./support/shell";
 
@@ -236,8 +235,6 @@ async function main(): Promise<void> {
         }
         console.log(`target: ${context ?? "the offline cluster"}; NodePorts on ${target.nodeAddress}; paths: ${paths.join(" ")}`);
 
-        const projectDir = path.join(workDir, "project");
-        copyProject(ROOT_DIR, projectDir);
         Object.assign(process.env, {
             PULUMI_HOME: path.join(workDir, "pulumi-home"),
             PULUMI_BACKEND_URL: `file://${path.join(workDir, "state")}`,
@@ -246,7 +243,7 @@ async function main(): Promise<void> {
         });
         mkdirSync(path.join(workDir, "state"));
         console.log((await output("pulumi", ["version"])).trim());
-        const info: RunInfo = { target, rootDir: ROOT_DIR, projectDir, workDir, diagnosticsDir: path.join(runDir, "diagnostics"), resultsDir: path.join(runDir, "results") };
+        const info: RunInfo = { target, rootDir: ROOT_DIR, workDir, diagnosticsDir: path.join(runDir, "diagnostics"), resultsDir: path.join(runDir, "results") };
         const runFile = path.join(runDir, "run.json");
         writeFileSync(runFile, JSON.stringify(info, null, 2));
         process.env[RUN_FILE_VARIABLE] = runFile;

@@ -26,7 +26,8 @@ const NODE_PORT = 30001;
 
 const path = new E2ePath("chart", 33);
 path.namespaces.push(NAMESPACE);
-const { target, projectDir } = path.run;
+const { target } = path.run;
+const { projectDir } = path;
 let stack: TestStack | undefined;
 const theStack = (): TestStack => {
     if (!stack) throw new Error("the stack was not created");

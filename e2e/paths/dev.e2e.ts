@@ -54,7 +54,8 @@ const EXPECTED_CREATES = [
 
 const path = new E2ePath("dev", 19);
 path.namespaces.push(NAMESPACE);
-const { target, projectDir } = path.run;
+const { target } = path.run;
+const { projectDir } = path;
 let stack: TestStack | undefined;
 const theStack = (): TestStack => {
     if (!stack) throw new Error("the stack was not created");

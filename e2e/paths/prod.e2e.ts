@@ -39,7 +39,8 @@ const ingress = readRunInfo().target.ingress;
 // One check fewer on a target without an ingress controller.
 const path = new E2ePath("prod", ingress ? 39 : 38);
 path.namespaces.push(NAMESPACE, NEON.namespace);
-const { target, projectDir, workDir } = path.run;
+const { target, workDir } = path.run;
+const { projectDir } = path;
 let stack: TestStack | undefined;
 const theStack = (): TestStack => {
     if (!stack) throw new Error("the stack was not created");

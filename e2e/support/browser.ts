@@ -1,7 +1,11 @@
 // The deployed app used the way a person uses it, in Debian's Chromium through Playwright.
 import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
 
 import { type Browser, chromium, type Page } from "playwright-core";
+
+import { readRunInfo } from "./run";
 
 export interface Account {
     email: string;
@@ -19,7 +23,16 @@ async function withPage<Value>(use: (page: Page) => Promise<Value>): Promise<Val
     try {
         const page = await browser.newPage();
         page.setDefaultTimeout(TIMEOUT_MS);
-        return await use(page);
+        try {
+            return await use(page);
+        } catch (error) {
+            // What the person would have seen, beside the check's other diagnostics.
+            const screens = path.join(readRunInfo().diagnosticsDir, "screens");
+            mkdirSync(screens, { recursive: true });
+            const file = path.join(screens, `${new Date().toISOString().replace(/[:.]/g, "-")}.png`);
+            await page.screenshot({ path: file, fullPage: true });
+            throw new Error(`${error instanceof Error ? error.message : String(error)} (the page at ${page.url()}: ${file})`);
+        }
     } finally {
         await browser.close();
     }
@@ -91,6 +104,8 @@ export async function logInAndUse(
         say(`logged in as ${account.email}; listed: ${JSON.stringify(await todoList(page).locator(".todo-title").allTextContents())}`);
         if (newTitle === undefined) return;
         await addTodo(page, newTitle);
+        // The list refreshes after an add; completing waits for it, as a person's next tap would.
+        await page.waitForLoadState("networkidle");
         await page.getByRole("button", { name: `Done: ${newTitle}` }).click();
         await waitUntilPressed(page, newTitle);
         // Read back from the server, not from the page's own state.

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
 import { collectDiagnostics } from "./kube";
+import { copyProject } from "./project";
 import { type PathName, type PathResults, readRunInfo, type RunInfo } from "./run";
 
 type CheckKind = "check" | "require" | "teardown";
@@ -22,6 +23,8 @@ const JEST_TIMEOUT_MARGIN_SECONDS = 60;
 
 export class E2ePath {
     readonly run: RunInfo = readRunInfo();
+    /** This path's own copy of the program as checked in: its code changes stay in it. */
+    readonly projectDir: string;
     /** Namespaces whose state a failed check records. */
     readonly namespaces: string[] = [];
     private readonly results: PathResults;
@@ -34,6 +37,8 @@ export class E2ePath {
         declaredChecks: number,
     ) {
         this.results = { path: name, declaredChecks, checks: [], times: [] };
+        this.projectDir = path.join(this.run.workDir, `project-${name}`);
+        copyProject(this.run.rootDir, this.projectDir);
         afterAll(() => {
             this.finish();
         });

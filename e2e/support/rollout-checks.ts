@@ -52,14 +52,14 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
     const { buildImages } = subject;
     if (buildImages) {
         path.require("the changed backend (with its migration) builds into a new image", async () => {
-            applyExpandChange(path.run.projectDir, release);
+            applyExpandChange(path.projectDir, release);
             await path.time("rebuild", buildImages);
         });
     }
 
     path.require("pulumi up rolls the changed backend out under load", async () => {
         record.imageBefore = await deploymentImage(subject.namespace, "backend");
-        if (!subject.buildImages) applyExpandChange(path.run.projectDir, release);
+        if (!subject.buildImages) applyExpandChange(path.projectDir, release);
         loads.reads = Load.fromFrontendPod("backend-reads", subject.namespace, "read", LOAD_MAX_SECONDS, 4);
         loads.ready = Load.onFrontend("frontend-ready", subject.frontendUrl(), LOAD_MAX_SECONDS, 2);
         try {

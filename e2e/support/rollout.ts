@@ -12,6 +12,7 @@ const packageDir = (projectDir: string): string => path.join(projectDir, "apps",
 /** Replaces the one occurrence of ANCHOR in FILE; the suite's patch must fail loudly once the code moves. */
 function patchOnce(file: string, anchor: string, replacement: string): void {
     const text = readFileSync(file, "utf8");
+    if (text.includes(replacement)) throw new Error(`the rollout change is in ${file} already: a path changes its own copy once`);
     const occurrences = text.split(anchor).length - 1;
     if (occurrences !== 1) {
         throw new Error(`the rollout change expects ${JSON.stringify(anchor)} once in ${file}, found it ${occurrences} times: update e2e/support/rollout.ts`);

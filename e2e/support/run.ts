@@ -31,8 +31,6 @@ export interface RunInfo {
     target: Target;
     /** The repository checkout. */
     rootDir: string;
-    /** The copy of the program the stacks run (code changes happen here, never in the checkout). */
-    projectDir: string;
     /** Throwaway files of this run (certificates, state). */
     workDir: string;
     /** Where failed checks leave what they saw, one folder per path and check. */
