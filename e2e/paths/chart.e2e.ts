@@ -15,7 +15,7 @@ import {
 } from "../support/checks";
 import { inClusterDatabase } from "../support/database";
 import { buildAndLoadImages } from "../support/images";
-import { deploymentImage, podsRunImage, waitForRollout } from "../support/kube";
+import { deploymentImage, podsRunImage, waitForOtherPodsGone, waitForRollout } from "../support/kube";
 import { E2ePath } from "../support/path";
 import { registerRolledBackReleaseWorks, registerRolloutChecks } from "../support/rollout-checks";
 import { output } from "../support/shell";
@@ -125,6 +125,7 @@ path.check("helm rollback restores the previous backend image", async () => {
     await path.time("rollback", async () => {
         await helm(["rollback", RELEASE_NAME, "1", "-n", NAMESPACE, "--wait", "--timeout", "180s"]);
         await waitForRollout(NAMESPACE, "backend");
+        await waitForOtherPodsGone(NAMESPACE, "backend", rollout.imageBefore);
     });
     const image = await deploymentImage(NAMESPACE, "backend");
     path.say(`backend image after the rollback: ${image}`);

@@ -20,7 +20,7 @@ import {
     WORKLOADS,
 } from "../support/checks";
 import { postgresIn } from "../support/database";
-import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kubectlJson, podsRunImage, waitForRollout } from "../support/kube";
+import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kubectlJson, podsRunImage, waitForOtherPodsGone, waitForRollout } from "../support/kube";
 import { E2ePath } from "../support/path";
 import { PortForward } from "../support/port-forward";
 import { readRunInfo } from "../support/run";
@@ -224,6 +224,7 @@ path.check("kubectl rollout undo restores the previous backend image", async () 
     await path.time("rollback", async () => {
         await kubectl(["-n", NAMESPACE, "rollout", "undo", "deployment/backend"]);
         await waitForRollout(NAMESPACE, "backend");
+        await waitForOtherPodsGone(NAMESPACE, "backend", rollout.imageBefore);
     });
     const image = await deploymentImage(NAMESPACE, "backend");
     path.say(`backend image after the undo: ${image}`);

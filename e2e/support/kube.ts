@@ -8,7 +8,7 @@ import type { IPersistentVolume } from "kubernetes-models/v1/PersistentVolume";
 import type { IPod } from "kubernetes-models/v1/Pod";
 
 import { type Component, selectorLabels } from "../../components/labels";
-import { output, run } from "./shell";
+import { eventually, output, run } from "./shell";
 
 export const kubectl = (args: readonly string[], input?: string): Promise<string> => output("kubectl", args, { input, timeoutSeconds: 120 });
 
@@ -65,6 +65,18 @@ export async function podsRunImage(namespace: string, component: Component, imag
     }
     if (found.length === 0) throw new Error(`no ${component} pod found in ${namespace}`);
     if (wrong.length > 0) throw new Error(`${component} pods not ready on ${image}: ${wrong.join(", ")}`);
+}
+
+/**
+ * Waits until every pod of the component runs IMAGE, the ones shutting down included: `kubectl
+ * rollout status` returns while the replaced pods still finish their requests, and a client's
+ * kept-alive connection can still reach one of them.
+ */
+export async function waitForOtherPodsGone(namespace: string, component: Component, image: string, seconds = 120): Promise<void> {
+    await eventually(seconds, `every ${component} pod on ${image}`, async () => {
+        const others = (await pods(namespace, selectorOf(component))).filter((pod) => pod.spec?.containers[0]?.image !== image);
+        return others.length === 0 ? true : undefined;
+    });
 }
 
 /** Ready replicas of a Deployment (0 when the status has none). */

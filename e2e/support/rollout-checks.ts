@@ -5,7 +5,7 @@
 // step: a migration adds a nullable column and the new code writes it.
 import { expect } from "@jest/globals";
 
-import { selectorOf, deploymentImage, kubectl, podsRunImage, waitForRollout } from "./kube";
+import { selectorOf, deploymentImage, kubectl, podsRunImage, waitForOtherPodsGone, waitForRollout } from "./kube";
 import type { Account } from "./browser";
 import { logInAndUse, uniqueTitle } from "./browser";
 import { registerNoDriftChecks } from "./checks";
@@ -72,6 +72,7 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
             path.say(`backend pods when pulumi up returned:\n${pods.trimEnd()}`);
             try {
                 await waitForRollout(subject.namespace, "backend");
+                await waitForOtherPodsGone(subject.namespace, "backend", await deploymentImage(subject.namespace, "backend"));
             } catch (error) {
                 rolloutError = error instanceof Error ? error : new Error(String(error));
             }
@@ -84,7 +85,7 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
         }
     }, { timeoutSeconds: 2400 });
 
-    path.check("the rolling update completes (kubectl rollout status)", () => {
+    path.check("the rolling update completes (kubectl rollout status, and the replaced pods gone)", () => {
         if (rolloutError) throw rolloutError;
     });
 
