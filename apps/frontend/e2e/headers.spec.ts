@@ -106,7 +106,7 @@ test("back/forward restores a public page from memory, never a list after loggin
     await leaveAndComeBack("/todos", async () => {
       const other = await context.newPage();
       await other.goto("/todos");
-      await other.getByRole("button", { name: "Log out" }).click();
+      await other.getByRole("button", { name: "Log out", exact: true }).click();
       await expect(other).toHaveURL(/\/login$/);
       await other.close();
     });

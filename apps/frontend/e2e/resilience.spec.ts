@@ -63,7 +63,7 @@ test("backend stopped: changes and log-in say the service is unavailable", async
   await expect(alerts(page).first()).toContainText("can't reach");
   await expect(page.getByRole("button", { name: "Done: Post the letter" })).toHaveAttribute("aria-pressed", "false");
 
-  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);

@@ -41,6 +41,8 @@ export function backend({ maxTimeoutMs, clientAddress }: { maxTimeoutMs?: number
     },
     // Not an error for the user, but a request that needed a second try: counted by whoever
     // measures dropped connections (the end-to-end rollout checks do).
-    onRetry: (request) => console.warn(`backend ${request} retried: the connection dropped before any answer`),
+    onRetry: (request) => {
+      console.warn(`backend ${request} retried: the connection dropped before any answer`);
+    },
   });
 }
