@@ -1,5 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
 
+import { refusalOf, requestIdOf } from "@/lib/action-guard";
 import {
   cacheControlFor,
   cameOverHttps,
@@ -14,6 +15,21 @@ import {
  * renders.
  */
 export function proxy(request: NextRequest): NextResponse {
+  const refusal = refusalOf({
+    method: request.method,
+    actionId: request.headers.get("next-action"),
+    origin: request.headers.get("origin"),
+    host: request.headers.get("host"),
+    contentLength: request.headers.get("content-length"),
+  });
+  if (refusal !== null) {
+    const requestId = requestIdOf(request.headers.get("x-request-id"));
+    console.warn(
+      `server action refused with ${refusal.status}: ${refusal.reason} (request id ${requestId}, ${request.nextUrl.pathname})`,
+    );
+    return new NextResponse(null, { status: refusal.status, headers: { "X-Request-ID": requestId } });
+  }
+
   const https = cameOverHttps(request.headers.get("x-forwarded-proto"));
   const policy = contentSecurityPolicy({
     nonce: newNonce(),
@@ -22,6 +38,9 @@ export function proxy(request: NextRequest): NextResponse {
   });
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("Content-Security-Policy", policy);
+  // Next.js checks an action's Origin against X-Forwarded-Host when there is one; the host the
+  // origin was checked against above is the one it must see.
+  requestHeaders.delete("x-forwarded-host");
 
   const response = NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("Content-Security-Policy", policy);
