@@ -1,6 +1,8 @@
 import { NextResponse, type NextRequest } from "next/server";
 
 import { refusalOf, requestIdOf } from "@/lib/action-guard";
+import { backendAnswers } from "@/lib/server/backend";
+import { SESSION_COOKIE } from "@/lib/server/session";
 import {
   cacheControlFor,
   cameOverHttps,
@@ -14,7 +16,7 @@ import {
  * Content-Security-Policy header (its documented contract) and puts it on every script it
  * renders.
  */
-export function proxy(request: NextRequest): NextResponse {
+export async function proxy(request: NextRequest): Promise<NextResponse> {
   const refusal = refusalOf({
     method: request.method,
     actionId: request.headers.get("next-action"),
@@ -42,7 +44,17 @@ export function proxy(request: NextRequest): NextResponse {
   // origin was checked against above is the one it must see.
   requestHeaders.delete("x-forwarded-host");
 
-  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  // The list shows its own "can't be loaded" state when the backend is away; the answer's
+  // status says so too (503), for monitors, load balancers and logs. Asked only of the list,
+  // with a session, before rendering: once the page streams, its status is sent.
+  const backendAway =
+    request.method === "GET" &&
+    request.nextUrl.pathname === "/todos" &&
+    request.cookies.has(SESSION_COOKIE) &&
+    !(await backendAnswers());
+  const response = backendAway
+    ? NextResponse.next({ status: 503, request: { headers: requestHeaders } })
+    : NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("Content-Security-Policy", policy);
   response.headers.set("Cache-Control", cacheControlFor(request.nextUrl.pathname));
   if (https) response.headers.set("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
