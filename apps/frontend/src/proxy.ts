@@ -12,9 +12,10 @@ import {
 } from "@/lib/response-headers";
 
 /**
- * Per-request headers of every page answer. Next.js reads the nonce from the request's
- * Content-Security-Policy header (its documented contract) and puts it on every script it
- * renders.
+ * Per-request work before Next.js answers: refused server actions (403, 413, see
+ * action-guard.ts), the list's 503 while the backend is away, and the headers of every page
+ * answer. Next.js reads the nonce from the request's Content-Security-Policy header (its
+ * documented contract) and puts it on every script it renders.
  */
 export async function proxy(request: NextRequest): Promise<NextResponse> {
   const refusal = refusalOf({
@@ -44,17 +45,17 @@ export async function proxy(request: NextRequest): Promise<NextResponse> {
   // origin was checked against above is the one it must see.
   requestHeaders.delete("x-forwarded-host");
 
-  // The list shows its own "can't be loaded" state when the backend is away; the answer's
-  // status says so too (503), for monitors, load balancers and logs. Asked only of the list,
-  // with a session, before rendering: once the page streams, its status is sent.
+  // The list shows its own "can't be loaded" state when the backend is away; the document's
+  // status says so too (503), for monitors, load balancers and logs. Asked before rendering
+  // (once the page streams, its status is sent), only for a signed-in list document: the
+  // in-page refreshes (RSC requests) stay 200, or the client router would reload the page.
   const backendAway =
     request.method === "GET" &&
     request.nextUrl.pathname === "/todos" &&
+    request.headers.get("rsc") === null &&
     request.cookies.has(SESSION_COOKIE) &&
     !(await backendAnswers());
-  const response = backendAway
-    ? NextResponse.next({ status: 503, request: { headers: requestHeaders } })
-    : NextResponse.next({ request: { headers: requestHeaders } });
+  const response = NextResponse.next({ status: backendAway ? 503 : 200, request: { headers: requestHeaders } });
   response.headers.set("Content-Security-Policy", policy);
   response.headers.set("Cache-Control", cacheControlFor(request.nextUrl.pathname));
   if (https) response.headers.set("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
