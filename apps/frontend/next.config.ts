@@ -1,5 +1,6 @@
 import type { NextConfig } from "next";
 
+import { ACTION_BODY_LIMIT_BYTES } from "./src/lib/action-guard";
 import { CONSTANT_SECURITY_HEADERS } from "./src/lib/response-headers";
 
 const nextConfig: NextConfig = {
@@ -12,6 +13,8 @@ const nextConfig: NextConfig = {
   images: { unoptimized: true },
   outputFileTracingExcludes: { "*": ["node_modules/sharp/**", "node_modules/@img/**"] },
   poweredByHeader: false,
+  // The same limit src/proxy.ts answers 413 for, before Next.js reads the body.
+  experimental: { serverActions: { bodySizeLimit: ACTION_BODY_LIMIT_BYTES } },
   reactStrictMode: true,
   // The headers that depend on the request (CSP nonce, HSTS, caching) are set in src/proxy.ts.
   headers: () => Promise.resolve([{ source: "/:path*", headers: [...CONSTANT_SECURITY_HEADERS] }]),

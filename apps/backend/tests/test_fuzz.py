@@ -32,9 +32,14 @@ def test_generated_requests_never_get_a_server_error(server: Server) -> None:
     statuses: Counter[int] = Counter()
     failures: list[str] = []
 
+    operations = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
-        operation = result.ok()
+        operations.append(result.ok())
+    # Logging out ends the account's session: those operations go last, so every other one
+    # is exercised with a token that still works.
+    operations.sort(key=lambda operation: operation.path.startswith("/auth/logout"))
+    for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = operation.as_strategy(generation_mode=mode)
 

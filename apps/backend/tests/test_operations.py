@@ -71,6 +71,8 @@ def test_openapi_describes_every_endpoint(client: TestClient) -> None:
     assert set(paths) == {
         "/auth/signup",
         "/auth/login",
+        "/auth/logout",
+        "/auth/logout-everywhere",
         "/me",
         "/todos",
         "/todos/{todo_id}",

@@ -1,7 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import type { APIResponse } from "@playwright/test";
 
 import { CHROMIUM_LAUNCH_OPTIONS } from "./support/browser";
 import { addTodo, expect, signUp, test, uniqueEmail } from "./support/fixtures";
+import { LOG_DIR } from "./support/paths";
 
 /** The directives of a Content-Security-Policy header, by name. */
 function directives(policy: string): Map<string, string[]> {
@@ -106,7 +110,7 @@ test("back/forward restores a public page from memory, never a list after loggin
     await leaveAndComeBack("/todos", async () => {
       const other = await context.newPage();
       await other.goto("/todos");
-      await other.getByRole("button", { name: "Log out" }).click();
+      await other.getByRole("button", { name: "Log out", exact: true }).click();
       await expect(other).toHaveURL(/\/login$/);
       await other.close();
     });
@@ -116,4 +120,34 @@ test("back/forward restores a public page from memory, never a list after loggin
   } finally {
     await withCache.close();
   }
+});
+
+test("refused server actions are answered 403 and 413 and logged as warnings, not errors", async ({ request, baseURL }) => {
+  const logFile = join(LOG_DIR, "frontend.log");
+  const logBefore = readFileSync(logFile, "utf8").length;
+  const action = { "Next-Action": "0123456789abcdef", "Content-Type": "text/plain;charset=UTF-8" };
+
+  // A foreign page posting to an action, with a forged X-Forwarded-Host to match its origin.
+  const forged = await request.post("/todos", {
+    headers: {
+      ...action,
+      Origin: "https://evil.example",
+      "X-Forwarded-Host": "evil.example",
+      "X-Request-ID": "forged-host-1",
+    },
+    data: "[]",
+  });
+  expect(forged.status()).toBe(403);
+  expect(forged.headers()["x-request-id"]).toBe("forged-host-1");
+
+  const oversized = await request.post("/todos", {
+    headers: { ...action, Origin: baseURL ?? "" },
+    data: "x".repeat(5 * 1024 * 1024),
+  });
+  expect(oversized.status()).toBe(413);
+
+  const logged = readFileSync(logFile, "utf8").slice(logBefore);
+  expect(logged).toContain("server action refused with 403: origin does not match host (request id forged-host-1");
+  expect(logged).toContain("server action refused with 413");
+  expect(logged).not.toMatch(/Invalid Server Actions request|Body exceeded|⨯|Error:/);
 });

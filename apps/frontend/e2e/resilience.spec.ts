@@ -14,7 +14,8 @@ test("backend stopped: the list says so, and Try again recovers once it is back"
   expect((await request.get("/api/health")).status()).toBe(200);
   expect((await request.get("/api/ready")).status()).toBe(503);
 
-  await page.reload();
+  // The page stays as it is; its status tells monitors and load balancers what it says.
+  expect((await page.reload())?.status()).toBe(503);
   const alert = alerts(page);
   await expect(alert).toContainText("Your todos can't be loaded");
   await expect(alert).toContainText("We can't reach the todo service right now.");
@@ -32,6 +33,7 @@ test("backend stopped: the list says so, and Try again recovers once it is back"
   await retry.click();
   await expect.poll(() => shownTitles(page)).toEqual(["Water the plants"]);
   await expect(alerts(page)).toHaveCount(0);
+  expect((await page.context().request.get("/todos")).status()).toBe(200);
 });
 
 test("backend hanging: the page gives up after the timeout and recovers", async ({ page, stack }) => {
@@ -63,7 +65,7 @@ test("backend stopped: changes and log-in say the service is unavailable", async
   await expect(alerts(page).first()).toContainText("can't reach");
   await expect(page.getByRole("button", { name: "Done: Post the letter" })).toHaveAttribute("aria-pressed", "false");
 
-  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Log out", exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);

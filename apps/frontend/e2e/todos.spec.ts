@@ -87,7 +87,7 @@ test("a person keeps a todo list across sessions, and it is theirs alone", async
   });
 
   await test.step("log out, log in again, and find the same list", async () => {
-    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log out", exact: true }).click();
     await expect(page).toHaveURL(/\/login$/);
     await page.goto("/todos");
     await expect(page).toHaveURL(/\/login$/);
@@ -96,7 +96,7 @@ test("a person keeps a todo list across sessions, and it is theirs alone", async
     await expect.poll(() => shownTitles(page)).toEqual(["Call the plumber about the tap", "Buy oat milk"]);
     await expect(page.getByRole("button", { name: "Done: Buy oat milk" })).toHaveAttribute("aria-pressed", "true");
     await expect(todoItem(page, "Call the plumber about the tap")).toContainText("Kitchen tap drips at night.");
-    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log out", exact: true }).click();
     await expect(page).toHaveURL(/\/login$/);
   });
 
@@ -115,7 +115,7 @@ test("a person keeps a todo list across sessions, and it is theirs alone", async
   });
 
   await test.step("and the first person does not see the second's", async () => {
-    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log out", exact: true }).click();
     await expect(page).toHaveURL(/\/login$/);
     await logIn(page, email, PASSWORD);
     await expect.poll(() => shownTitles(page)).toEqual(["Call the plumber about the tap", "Buy oat milk"]);

@@ -1,5 +1,8 @@
 import { NextResponse, type NextRequest } from "next/server";
 
+import { refusalOf, requestIdOf } from "@/lib/action-guard";
+import { backendAnswers } from "@/lib/server/backend";
+import { SESSION_COOKIE } from "@/lib/server/session";
 import {
   cacheControlFor,
   cameOverHttps,
@@ -9,11 +12,27 @@ import {
 } from "@/lib/response-headers";
 
 /**
- * Per-request headers of every page answer. Next.js reads the nonce from the request's
- * Content-Security-Policy header (its documented contract) and puts it on every script it
- * renders.
+ * Per-request work before Next.js answers: refused server actions (403, 413, see
+ * action-guard.ts), the list's 503 while the backend is away, and the headers of every page
+ * answer. Next.js reads the nonce from the request's Content-Security-Policy header (its
+ * documented contract) and puts it on every script it renders.
  */
-export function proxy(request: NextRequest): NextResponse {
+export async function proxy(request: NextRequest): Promise<NextResponse> {
+  const refusal = refusalOf({
+    method: request.method,
+    actionId: request.headers.get("next-action"),
+    origin: request.headers.get("origin"),
+    host: request.headers.get("host"),
+    contentLength: request.headers.get("content-length"),
+  });
+  if (refusal !== null) {
+    const requestId = requestIdOf(request.headers.get("x-request-id"));
+    console.warn(
+      `server action refused with ${refusal.status}: ${refusal.reason} (request id ${requestId}, ${request.nextUrl.pathname})`,
+    );
+    return new NextResponse(null, { status: refusal.status, headers: { "X-Request-ID": requestId } });
+  }
+
   const https = cameOverHttps(request.headers.get("x-forwarded-proto"));
   const policy = contentSecurityPolicy({
     nonce: newNonce(),
@@ -22,8 +41,21 @@ export function proxy(request: NextRequest): NextResponse {
   });
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set("Content-Security-Policy", policy);
+  // Next.js checks an action's Origin against X-Forwarded-Host when there is one; the host the
+  // origin was checked against above is the one it must see.
+  requestHeaders.delete("x-forwarded-host");
 
-  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  // The list shows its own "can't be loaded" state when the backend is away; the document's
+  // status says so too (503), for monitors, load balancers and logs. Asked before rendering
+  // (once the page streams, its status is sent), only for a signed-in list document: the
+  // in-page refreshes (RSC requests) stay 200, or the client router would reload the page.
+  const backendAway =
+    request.method === "GET" &&
+    request.nextUrl.pathname === "/todos" &&
+    request.headers.get("rsc") === null &&
+    request.cookies.has(SESSION_COOKIE) &&
+    !(await backendAnswers());
+  const response = NextResponse.next({ status: backendAway ? 503 : 200, request: { headers: requestHeaders } });
   response.headers.set("Content-Security-Policy", policy);
   response.headers.set("Cache-Control", cacheControlFor(request.nextUrl.pathname));
   if (https) response.headers.set("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);

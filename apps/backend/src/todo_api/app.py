@@ -24,6 +24,7 @@ from todo_api.migrations import upgrade_to_head
 from todo_api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
 from todo_api.routes import auth_router, ops_router, todo_router
 from todo_api.security import HashingPool
+from todo_api.sessions import Sessions, SessionSettings
 from todo_api.settings import Settings
 from todo_api.store import Store
 from todo_api.throttle import Throttle
@@ -34,6 +35,14 @@ logger = logging.getLogger(__name__)
 def create_app(settings: Settings) -> FastAPI:
     engine = create_engine(settings)
     store = Store(engine)
+    sessions = Sessions(
+        engine,
+        SessionSettings(
+            secret=settings.signing_secret,
+            expire_minutes=settings.jwt_expire_minutes,
+            check_seconds=settings.session_check_seconds,
+        ),
+    )
     mcp_server = build_mcp_server(store)
     mcp_server.streamable_http_app()  # creates the session manager the endpoint hands over to
     hashing = HashingPool(settings.password_hash_concurrency, settings.password_hash_wait_seconds)
@@ -44,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
         store=store,
         hashing=hashing,
         throttle=Throttle(engine, longest_window),
+        sessions=sessions,
     )
 
     @asynccontextmanager
@@ -74,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes.append(
         Route(
             "/mcp",
-            McpEndpoint(mcp_server.session_manager, settings.signing_secret),
+            McpEndpoint(mcp_server.session_manager, sessions),
             include_in_schema=False,
         )
     )

@@ -12,7 +12,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_api.security import HashingPool, InvalidTokenError, user_id_from_token
+from todo_api.security import HashingPool, InvalidTokenError, TokenClaims
+from todo_api.sessions import SessionEndedError, Sessions
 from todo_api.settings import Settings
 from todo_api.store import Store
 from todo_api.throttle import Throttle
@@ -32,6 +33,7 @@ class Services:
     store: Store
     hashing: HashingPool
     throttle: Throttle
+    sessions: Sessions
 
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /auth/signup or /auth/login")
@@ -53,16 +55,23 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-async def current_user_id(
+async def current_session(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> int:
+) -> TokenClaims:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("not authenticated")
     try:
-        return user_id_from_token(credentials.credentials, services.settings.signing_secret)
-    except InvalidTokenError:
+        return await services.sessions.authenticate(credentials.credentials)
+    except (InvalidTokenError, SessionEndedError):
         raise unauthorized("invalid or expired token") from None
+
+
+SessionDep = Annotated[TokenClaims, Depends(current_session)]
+
+
+async def current_user_id(session: SessionDep) -> int:
+    return session.user_id
 
 
 UserIdDep = Annotated[int, Depends(current_user_id)]

@@ -30,7 +30,8 @@ from todo_api.schemas import (
     TodoOut,
     TodoPage,
 )
-from todo_api.security import MAX_ID, InvalidTokenError, bearer_token, user_id_from_token
+from todo_api.security import MAX_ID, InvalidTokenError, bearer_token
+from todo_api.sessions import SessionEndedError, Sessions
 from todo_api.store import Store, UnknownOwnerError
 
 logger = logging.getLogger(__name__)
@@ -198,9 +199,9 @@ class McpEndpoint:
 
     methods = ("POST", "DELETE")
 
-    def __init__(self, session_manager: StreamableHTTPSessionManager, secret: str) -> None:
+    def __init__(self, session_manager: StreamableHTTPSessionManager, sessions: Sessions) -> None:
         self.session_manager = session_manager
-        self.secret = secret
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in self.methods:
@@ -212,14 +213,21 @@ class McpEndpoint:
             if key == b"authorization":
                 authorization = value.decode("latin-1")
         try:
-            user_id = user_id_from_token(bearer_token(authorization), self.secret)
-        except InvalidTokenError:
+            claims = await self.sessions.authenticate(bearer_token(authorization))
+        except (InvalidTokenError, SessionEndedError):
             await send_json_error(
                 send, 401, "invalid or missing bearer token", [(b"www-authenticate", b"Bearer")]
             )
             return
+        except _DATABASE_ERRORS as error:  # the session check could not ask the database
+            logger.error(
+                "database error checking an MCP session",
+                extra={"error": type(error).__name__, "error_detail": str(error)},
+            )
+            await send_json_error(send, 503, "database unavailable", [(b"retry-after", b"5")])
+            return
         await self.session_manager.handle_request(
-            {**scope, _USER_ID_KEY: user_id, _REQUEST_ID_KEY: request_id_var.get()},
+            {**scope, _USER_ID_KEY: claims.user_id, _REQUEST_ID_KEY: request_id_var.get()},
             receive,
             send,
         )

@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from todo_api.database import database_answers
-from todo_api.dependencies import ClientAddressDep, Services, ServicesDep, UserIdDep, unauthorized
+from todo_api.dependencies import (
+    ClientAddressDep,
+    Services,
+    ServicesDep,
+    SessionDep,
+    UserIdDep,
+    unauthorized,
+)
 from todo_api.observability import metrics_payload
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
@@ -25,8 +32,8 @@ from todo_api.schemas import (
     TokenResponse,
     UserOut,
 )
-from todo_api.security import MAX_ID, HashingBusyError, issue_token
-from todo_api.store import EmailTakenError, Todo, UnknownOwnerError, normalise_email
+from todo_api.security import MAX_ID, HashingBusyError
+from todo_api.store import EmailTakenError, Todo, UnknownOwnerError, User, normalise_email
 from todo_api.throttle import Counted, Limit, address_bucket, throttle_key
 
 # Ids beyond a signed 64-bit integer cannot exist; refusing them keeps them away from the driver.
@@ -47,9 +54,8 @@ todo_router = APIRouter(prefix="/todos", tags=["todos"], responses=_AUTH_ERRORS)
 ops_router = APIRouter(tags=["operations"])
 
 
-def _token_response(user_id: int, services: ServicesDep) -> TokenResponse:
-    settings = services.settings
-    issued = issue_token(user_id, settings.signing_secret, settings.jwt_expire_minutes)
+def _token_response(user: User, services: ServicesDep) -> TokenResponse:
+    issued = services.sessions.issue(user.id, user.token_version)
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
 
 
@@ -109,7 +115,7 @@ async def signup(
         user = await services.store.create_user(body.email, password_hash)
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists") from None
-    return _token_response(user.id, services)
+    return _token_response(user, services)
 
 
 @auth_router.post("/auth/login", responses={**_AUTH_ERRORS, **_BUSY_ERRORS})
@@ -143,7 +149,23 @@ async def login(
         account_key if account_key in counted.keys else None,
         [key for key in counted.keys if key != account_key],
     )
-    return _token_response(user.id, services)
+    return _token_response(user, services)
+
+
+@auth_router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTH_ERRORS)
+async def logout(session: SessionDep, services: ServicesDep) -> Response:
+    """End this token's session: the token is refused from now on (401)."""
+    await services.sessions.end(session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.post(
+    "/auth/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTH_ERRORS
+)
+async def logout_everywhere(user_id: UserIdDep, services: ServicesDep) -> Response:
+    """End every session of the user: every token issued so far is refused (401)."""
+    await services.sessions.end_all(user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @auth_router.get("/me", responses=_AUTH_ERRORS)

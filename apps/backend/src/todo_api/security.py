@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +26,9 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 # Ids are signed 64-bit integers from 1 up: a token naming anything else names no one.
 MAX_ID = 2**63 - 1
 _MAX_ID_DIGITS = len(str(MAX_ID))
+_TOKEN_ID_LENGTH = 32  # hex digits of 16 random bytes
+# users.token_version is a 32-bit INTEGER column.
+MAX_TOKEN_VERSION = 2**31 - 1
 
 _T = TypeVar("_T")
 
@@ -110,36 +114,55 @@ class HashingPool:
             self._executor = None
 
 
-def issue_token(user_id: int, secret: str, expire_minutes: int) -> IssuedToken:
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified token says: whose it is, its id, the user's token version, its end."""
+
+    user_id: int
+    token_id: str
+    token_version: int
+    expires_at: float
+
+
+def issue_token(user_id: int, token_version: int, secret: str, expire_minutes: int) -> IssuedToken:
     now = datetime.now(UTC)
     lifetime = timedelta(minutes=expire_minutes)
-    claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime, "iss": _ISSUER}
+    claims = {
+        "sub": str(user_id),
+        "jti": secrets.token_hex(16),
+        "ver": token_version,
+        "iat": now,
+        "exp": now + lifetime,
+        "iss": _ISSUER,
+    }
     token = jwt.encode(claims, secret, algorithm=_ALGORITHM)
     return IssuedToken(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
-def user_id_from_token(token: str, secret: str) -> int:
-    user_id, expires_at = _verified_claims(token, secret)
-    if expires_at <= time.time():
+def verify_token(token: str, secret: str) -> TokenClaims:
+    """The token's claims if it is signed with `secret` and not expired; whether it was
+    revoked is the database's to say (see store.Store.session_is_current)."""
+    claims = _verified_claims(token, secret)
+    if claims.expires_at <= time.time():
         raise InvalidTokenError("token expired")
-    return user_id
+    return claims
 
 
 # Checking a token's signature and claims costs more CPU than a todo query, and clients send
 # the same token with every request: remember verified tokens (bounded), re-check expiry only.
 @lru_cache(maxsize=8192)
-def _verified_claims(token: str, secret: str) -> tuple[int, float]:
+def _verified_claims(token: str, secret: str) -> TokenClaims:
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[_ALGORITHM],
             issuer=_ISSUER,
-            options={"require": ["sub", "exp", "iat", "iss"]},
+            options={"require": ["sub", "jti", "ver", "exp", "iat", "iss"]},
         )
     except jwt.PyJWTError as error:
         raise InvalidTokenError(str(error)) from None
-    subject = claims["sub"]
+    subject, token_id, version = claims["sub"], claims["jti"], claims["ver"]
     if (
         not isinstance(subject, str)
         or not (subject.isascii() and subject.isdigit())
@@ -147,7 +170,11 @@ def _verified_claims(token: str, secret: str) -> tuple[int, float]:
         or not 1 <= int(subject) <= MAX_ID
     ):
         raise InvalidTokenError("bad subject")
-    return int(subject), float(claims["exp"])
+    if not isinstance(token_id, str) or len(token_id) != _TOKEN_ID_LENGTH:
+        raise InvalidTokenError("bad token id")
+    if type(version) is not int or not 0 <= version <= MAX_TOKEN_VERSION:
+        raise InvalidTokenError("bad token version")
+    return TokenClaims(int(subject), token_id, version, float(claims["exp"]))
 
 
 def bearer_token(authorization: str | None) -> str:

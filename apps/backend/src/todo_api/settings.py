@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     sqlite_path: Path = Path("todo.db")
     jwt_secret: str | None = Field(default=None, repr=False)
     jwt_expire_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    # How long this process trusts the database's word that a token's session is current
+    # (see sessions.py); 0 asks on every request.
+    session_check_seconds: float = Field(default=5.0, ge=0, le=60)
     cors_origins: str = ""
     log_level: LogLevel = "info"
     db_pool_size: int = Field(default=5, ge=1, le=100)

@@ -60,6 +60,7 @@ class User:
     email: str
     password_hash: str
     created_at: datetime
+    token_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,10 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _user(row: Row[*tuple[Any, ...]]) -> User:
+    return User(row.id, row.email, row.password_hash, row.created_at, row.token_version)
+
+
 def _todo(row: Row[*tuple[Any, ...]]) -> Todo:
     return Todo(
         id=row.id,
@@ -108,26 +113,32 @@ class Store:
             .values(
                 email=normalise_email(email), password_hash=password_hash, created_at=created_at
             )
-            .returning(users.c.id, users.c.email, users.c.password_hash, users.c.created_at)
+            .returning(
+                users.c.id,
+                users.c.email,
+                users.c.password_hash,
+                users.c.created_at,
+                users.c.token_version,
+            )
         )
         try:
             async with self._engine.connect() as connection:
                 row = (await connection.execute(statement)).one()
         except IntegrityError:
             raise EmailTakenError(email) from None
-        return User(row.id, row.email, row.password_hash, row.created_at)
+        return _user(row)
 
     async def user_by_email(self, email: str) -> User | None:
         statement = select(users).where(users.c.email == normalise_email(email))
         async with self._engine.connect() as connection:
             row = (await connection.execute(statement)).one_or_none()
-        return None if row is None else User(row.id, row.email, row.password_hash, row.created_at)
+        return None if row is None else _user(row)
 
     async def user_by_id(self, user_id: int) -> User | None:
         statement = select(users).where(users.c.id == user_id)
         async with self._engine.connect() as connection:
             row = (await connection.execute(statement)).one_or_none()
-        return None if row is None else User(row.id, row.email, row.password_hash, row.created_at)
+        return None if row is None else _user(row)
 
     async def list_todos(
         self, user_id: int, status: StatusFilter, limit: int, offset: int

@@ -35,6 +35,8 @@ users = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Raised by "log out everywhere": tokens carry the version they were issued under.
+    Column("token_version", Integer, nullable=False, server_default="0"),
     # AUTOINCREMENT: SQLite never hands out an id again, even the highest one after a delete
     # (a token names its user by id; PostgreSQL's sequences never reuse one either).
     sqlite_autoincrement=True,
@@ -68,4 +70,13 @@ auth_throttle = Table(
     Column("key", String(80), primary_key=True),
     Column("window_started_ms", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False),
+)
+
+# Ids of tokens ended by logging out, kept until the token would have expired (epoch seconds).
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "expires_at"),
 )

@@ -184,6 +184,10 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry, fo
     signUp: (email: string, password: string) =>
       call("POST", "/auth/signup", parseSession, { body: { email, password } }),
     logIn: (email: string, password: string) => call("POST", "/auth/login", parseSession, { body: { email, password } }),
+    /** Ends this token's session on the backend: it is refused from now on. */
+    logOut: (token: string) => call("POST", "/auth/logout", parseNoContent, { token }),
+    /** Ends every session of the token's user, this one included. */
+    logOutEverywhere: (token: string) => call("POST", "/auth/logout-everywhere", parseNoContent, { token }),
     me: (token: string) => call("GET", "/me", parseUser, { token }),
     listTodos: (token: string, query: { status: StatusFilter; limit: number; offset: number }) => {
       const params = new URLSearchParams({

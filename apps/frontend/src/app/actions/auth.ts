@@ -6,7 +6,7 @@ import type { BackendFailure } from "@/lib/backend-client";
 import type { AuthFormState } from "@/lib/form-state";
 import { OUTAGE_MESSAGES, outageOf, throttledMessage } from "@/lib/messages";
 import { backend, personAddress } from "@/lib/server/backend";
-import { clearSession, storeSession } from "@/lib/server/session";
+import { clearSession, readSessionToken, storeSession } from "@/lib/server/session";
 import { readCredentials } from "@/lib/validation";
 
 type Mode = "signup" | "login";
@@ -48,7 +48,28 @@ export async function logIn(_state: AuthFormState, form: FormData): Promise<Auth
   return authenticate("login", form);
 }
 
-export async function logOut(): Promise<void> {
+/**
+ * Ends the session on the backend first, so the token is refused even if someone kept a copy
+ * of the cookie; the cookie is cleared whatever the backend answers (an expired token has
+ * nothing left to end, and an unreachable backend must not keep anyone signed in here).
+ */
+async function endSession(scope: "this" | "everywhere"): Promise<void> {
+  const token = await readSessionToken();
+  if (token !== null) {
+    const client = backend();
+    const result = scope === "this" ? await client.logOut(token) : await client.logOutEverywhere(token);
+    if (!result.ok && result.failure.kind !== "unauthorized") {
+      console.warn(`log out (${scope}): the backend did not end the session: ${result.failure.kind}`);
+    }
+  }
   await clearSession();
   redirect("/login");
+}
+
+export async function logOut(): Promise<void> {
+  await endSession("this");
+}
+
+export async function logOutEverywhere(): Promise<void> {
+  await endSession("everywhere");
 }

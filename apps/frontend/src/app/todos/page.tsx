@@ -5,6 +5,7 @@ import { addTodo, editTodo, setTodoCompleted } from "@/app/actions/todos";
 import { AddTodoForm } from "@/components/add-todo-form";
 import { EmptyState } from "@/components/empty-state";
 import { FilterTabs } from "@/components/filter-tabs";
+import { LogOutEverywhereForm } from "@/components/log-out-form";
 import { Pager } from "@/components/pager";
 import { ServiceProblem } from "@/components/service-problem";
 import { TodoItem, type TodoItemActions } from "@/components/todo-item";
@@ -75,6 +76,9 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
           )}
           <Pager filter={filter} page={pageNumber} pageCount={pageCount} />
         </section>
+        <div className="session-actions">
+          <LogOutEverywhereForm />
+        </div>
       </main>
     </>
   );

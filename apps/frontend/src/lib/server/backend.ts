@@ -46,3 +46,11 @@ export function backend({ maxTimeoutMs, clientAddress }: { maxTimeoutMs?: number
     },
   });
 }
+
+// The list page's status check: short, so an outage costs the page little more than it would.
+const PROBE_TIMEOUT_MS = 1000;
+
+/** Whether the backend answers its liveness check now. */
+export async function backendAnswers(): Promise<boolean> {
+  return (await backend({ maxTimeoutMs: PROBE_TIMEOUT_MS }).health()).ok;
+}

@@ -5,7 +5,7 @@ import { cookies, headers } from "next/headers";
 import type { Session } from "../backend-client";
 import { cameOverHttps } from "../response-headers";
 
-const SESSION_COOKIE = "todo_session";
+export const SESSION_COOKIE = "todo_session";
 
 export async function readSessionToken(): Promise<string | null> {
   const cookie = (await cookies()).get(SESSION_COOKIE);
