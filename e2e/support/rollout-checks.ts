@@ -5,7 +5,7 @@
 // step: a migration adds a nullable column and the new code writes it.
 import { expect } from "@jest/globals";
 
-import { selectorOf, deploymentImage, kubectl, podsRunImage, waitForOtherPodsGone, waitForRollout } from "./kube";
+import { deploymentImage, kubectl, pods, podsRunImage, selectorOf, waitForOtherPodsGone, waitForRollout } from "./kube";
 import type { Account } from "./browser";
 import { logInAndUse, uniqueTitle } from "./browser";
 import { registerNoDriftChecks } from "./checks";
@@ -126,8 +126,14 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
     path.check("zero failed requests through the frontend during the rolling update, reads sent twice counted as failed", async () => {
         const summary = summaries.ready;
         const since = new Date(window.start - 1000).toISOString();
-        const logs = await kubectl(["-n", subject.namespace, "logs", "-l", selectorOf("frontend"), "--since-time", since, "--tail=-1", "--prefix", "--max-log-requests=10"]);
-        const retried = logs.split("\n").filter((line) => RETRY_LOG_LINE.test(line));
+        // Pod by pod: a pod the HPA has just added has no log yet, and then no retry to count.
+        const started = (await pods(subject.namespace, selectorOf("frontend"))).filter((pod) => pod.status?.containerStatuses?.some((status) => status.state?.running ?? status.state?.terminated));
+        if (started.length === 0) throw new Error("no frontend pod to read the logs of");
+        const retried: string[] = [];
+        for (const pod of started) {
+            const logs = await kubectl(["-n", subject.namespace, "logs", pod.metadata?.name ?? "", "-c", "frontend", "--since-time", since]);
+            retried.push(...logs.split("\n").filter((line) => RETRY_LOG_LINE.test(line)));
+        }
         path.say(`frontend /api/ready: ${summary?.requests} requests, ${summary?.failed} failed ${JSON.stringify(summary?.failures ?? [])}; reads the frontend sent twice: ${retried.length}`);
         for (const line of retried.slice(0, 5)) path.say(`  ${line}`);
         expect(summary?.requests ?? 0).toBeGreaterThan(0);
