@@ -15,9 +15,9 @@ import {
 } from "../support/checks";
 import { inClusterDatabase } from "../support/database";
 import { buildAndLoadImages } from "../support/images";
-import { deploymentImage, podsRunImage, waitForOtherPodsGone, waitForRollout } from "../support/kube";
+import { deploymentImage } from "../support/kube";
 import { E2ePath } from "../support/path";
-import { registerRolledBackReleaseWorks, registerRolloutChecks } from "../support/rollout-checks";
+import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack } from "../support/rollout-checks";
 import { output } from "../support/shell";
 import { TestStack } from "../support/stack";
 
@@ -28,11 +28,6 @@ const path = new E2ePath("chart", 33);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;
-let stack: TestStack | undefined;
-const theStack = (): TestStack => {
-    if (!stack) throw new Error("the stack was not created");
-    return stack;
-};
 let account: Account | undefined;
 const titleBefore = uniqueTitle("Deployed by Pulumi");
 const frontendUrl = `http://${target.nodeAddress}:${NODE_PORT}`;
@@ -64,19 +59,19 @@ async function historyShows(revisions: number): Promise<Revision> {
 path.require("its namespace does not exist yet", () => namespacesFree([NAMESPACE]));
 
 path.require("pulumi up builds both images into the local Docker, loaded into the node", async () => {
-    stack = await TestStack.create(projectDir, "chart", {
+    path.useStack(await TestStack.create(projectDir, "chart", {
         ...target.stackSettings,
         "todo:postgresImage": target.postgresImage,
         "todo:deployMethod": "chart",
         "todo:namespace": NAMESPACE,
         "todo:frontendNodePort": String(NODE_PORT),
-    });
-    await path.time("build images", () => buildAndLoadImages(path, theStack()));
+    }));
+    await path.time("build images", () => buildAndLoadImages(path, path.stack()));
 });
 
-path.require("pulumi up installs the chart, Deployments ready", () => path.time("up", () => theStack().up()), { timeoutSeconds: 2400 });
+path.require("pulumi up installs the chart, Deployments ready", () => path.time("up", () => path.stack().up()), { timeoutSeconds: 2400 });
 
-registerNoDriftChecks(path, theStack, "the first up");
+registerNoDriftChecks(path, "the first up");
 
 path.check("both Deployments have ready pods", () => deploymentsReady(path, NAMESPACE, 1));
 
@@ -101,11 +96,10 @@ path.require("sign up, add a todo and list it through the NodePort", async () =>
     account = await signUpAndAddTodo(frontendUrl, titleBefore, path.say);
 });
 
-path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => theStack().up({ expectNoChanges: true })));
+path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => path.stack().up({ expectNoChanges: true })));
 
 const subject = {
     namespace: NAMESPACE,
-    stack: theStack,
     database: () => inClusterDatabase(NAMESPACE),
     frontendUrl: () => frontendUrl,
     account: () => {
@@ -113,7 +107,7 @@ const subject = {
         return account;
     },
     titleBefore: () => titleBefore,
-    buildImages: () => buildAndLoadImages(path, theStack()),
+    buildImages: () => buildAndLoadImages(path, path.stack()),
 };
 const rollout = registerRolloutChecks(path, subject);
 
@@ -122,21 +116,13 @@ path.check("the rollout is revision 2 of the release", async () => {
 });
 
 path.check("helm rollback restores the previous backend image", async () => {
-    await path.time("rollback", async () => {
-        await helm(["rollback", RELEASE_NAME, "1", "-n", NAMESPACE, "--wait", "--timeout", "180s"]);
-        await waitForRollout(NAMESPACE, "backend");
-        await waitForOtherPodsGone(NAMESPACE, "backend", rollout.imageBefore);
-    });
-    const image = await deploymentImage(NAMESPACE, "backend");
-    path.say(`backend image after the rollback: ${image}`);
-    expect(image).toBe(rollout.imageBefore);
-    await podsRunImage(NAMESPACE, "backend", rollout.imageBefore, path.say);
+    await rollBack(path, NAMESPACE, rollout, () => helm(["rollback", RELEASE_NAME, "1", "-n", NAMESPACE, "--wait", "--timeout", "180s"]));
     expect((await historyShows(3)).description).toContain("Rollback to 1");
 });
 
 registerRolledBackReleaseWorks(path, subject, rollout);
 
-registerTeardown(path, () => stack, NAMESPACE);
+registerTeardown(path, NAMESPACE);
 
 path.teardown("no Helm release is left", async () => {
     const releases = (await helm(["list", "-A", "-q", "-a", "--filter", `^${RELEASE_NAME}$`])).trim();

@@ -56,18 +56,13 @@ const path = new E2ePath("dev", 19);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;
-let stack: TestStack | undefined;
-const theStack = (): TestStack => {
-    if (!stack) throw new Error("the stack was not created");
-    return stack;
-};
 let preview: PlannedStep[] = [];
 
 path.require("its namespace does not exist yet", () => namespacesFree([NAMESPACE]));
 
 path.require("pulumi preview lists the expected creates", async () => {
-    stack = await TestStack.create(projectDir, "dev", { ...target.stackSettings, "todo:postgresImage": target.postgresImage, "todo:namespace": NAMESPACE });
-    preview = await path.time("preview", () => theStack().preview());
+    path.useStack(await TestStack.create(projectDir, "dev", { ...target.stackSettings, "todo:postgresImage": target.postgresImage, "todo:namespace": NAMESPACE }));
+    preview = await path.time("preview", () => path.stack().preview());
     const creates = preview.filter((step) => step.op === "create").map((step) => `${step.type}::${step.name}`);
     path.say(`preview creates ${creates.length} resources`);
     expect(creates).toEqual(expect.arrayContaining(EXPECTED_CREATES));
@@ -75,14 +70,14 @@ path.require("pulumi preview lists the expected creates", async () => {
 });
 
 path.require("pulumi up builds both images into the local Docker, loaded into the node", () =>
-    path.time("build images", () => buildAndLoadImages(path, theStack())),
+    path.time("build images", () => buildAndLoadImages(path, path.stack())),
 );
 
-path.require("pulumi up deploys everything, Deployments ready", () => path.time("up", () => theStack().up()), { timeoutSeconds: 2400 });
+path.require("pulumi up deploys everything, Deployments ready", () => path.time("up", () => path.stack().up()), { timeoutSeconds: 2400 });
 
-registerNoDriftChecks(path, theStack, "the first up");
+registerNoDriftChecks(path, "the first up");
 
-path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await theStack().output("migrationJob")));
+path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await path.stack().output("migrationJob")));
 
 path.check("both Deployments have ready pods", () => deploymentsReady(path, NAMESPACE, 1));
 
@@ -91,7 +86,7 @@ path.check("the images are the local builds named by content, not pushed anywher
         const image = await deploymentImage(NAMESPACE, name);
         path.say(`${name} image: ${image}`);
         expect(image).toMatch(new RegExp(`^todo-${name}:[0-9a-f]{12}$`));
-        expect(image).toBe(await theStack().output(`${name}Image`));
+        expect(image).toBe(await path.stack().output(`${name}Image`));
     }
 });
 
@@ -116,6 +111,6 @@ path.check("every container of every pod (Job and init containers included) runs
     everyContainerNonRoot(path, NAMESPACE, { jobPodExpected: true }),
 );
 
-path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => theStack().up({ expectNoChanges: true })));
+path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => path.stack().up({ expectNoChanges: true })));
 
-registerTeardown(path, () => stack, NAMESPACE);
+registerTeardown(path, NAMESPACE);

@@ -20,11 +20,11 @@ import {
     WORKLOADS,
 } from "../support/checks";
 import { postgresIn } from "../support/database";
-import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kubectlJson, podsRunImage, waitForOtherPodsGone, waitForRollout } from "../support/kube";
+import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kubectlJson, waitForRollout } from "../support/kube";
 import { E2ePath } from "../support/path";
 import { PortForward } from "../support/port-forward";
 import { readRunInfo } from "../support/run";
-import { registerRolledBackReleaseWorks, registerRolloutChecks, type RolloutSubject } from "../support/rollout-checks";
+import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack, type RolloutSubject } from "../support/rollout-checks";
 import { Load } from "../support/loads";
 import { eventually, run } from "../support/shell";
 import { TestStack } from "../support/stack";
@@ -41,11 +41,6 @@ const path = new E2ePath("prod", ingress ? 39 : 38);
 path.namespaces.push(NAMESPACE, NEON.namespace);
 const { target, workDir } = path.run;
 const { projectDir } = path;
-let stack: TestStack | undefined;
-const theStack = (): TestStack => {
-    if (!stack) throw new Error("the stack was not created");
-    return stack;
-};
 let neonUrl = "";
 let madeNeonNamespace = false;
 let forward: PortForward | undefined;
@@ -77,7 +72,7 @@ path.require("a TLS Postgres stands in for Neon, logging every connection", asyn
 path.require("pulumi up pushes both images and deploys with the prod settings", async () => {
     const credentials = readFileSync(target.prodCredentialsFile ?? "", "utf8").trim();
     const separator = credentials.indexOf(":");
-    stack = await TestStack.create(projectDir, "prod", {
+    path.useStack(await TestStack.create(projectDir, "prod", {
         ...target.stackSettings,
         "todo:namespace": NAMESPACE,
         "todo:imageRepository": target.prodRepository ?? "",
@@ -87,13 +82,13 @@ path.require("pulumi up pushes both images and deploys with the prod settings", 
         "todo:databaseUrl": { secret: neonUrl },
         "todo:jwtSecret": { secret: randomBytes(48).toString("base64") },
         ...(ingress ? { "todo:ingressHost": INGRESS.host, "todo:ingressClassName": ingress.className, "todo:ingressTlsSecret": INGRESS.tlsSecret } : {}),
-    });
-    await path.time("up", () => theStack().up());
+    }));
+    await path.time("up", () => path.stack().up());
 }, { timeoutSeconds: 2400 });
 
-registerNoDriftChecks(path, theStack, "the first up");
+registerNoDriftChecks(path, "the first up");
 
-path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await theStack().output("migrationJob")));
+path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await path.stack().output("migrationJob")));
 
 // The Deployments leave their replica count to the HPAs, which raise it to the minimum of 2 on
 // their first sync after the create.
@@ -108,7 +103,7 @@ path.check("both images are pulled by digest from the registry", async () => {
     for (const name of WORKLOADS) {
         const image = await deploymentImage(NAMESPACE, name);
         path.say(`${name} image: ${image}`);
-        expect(image).toBe(await theStack().output(`${name}Image`));
+        expect(image).toBe(await path.stack().output(`${name}Image`));
         const digest = new RegExp(`^${escapeRegExp(target.prodRepository ?? "")}/todo-${name}:[^@]+@(sha256:[0-9a-f]{64})$`).exec(image)?.[1];
         expect(digest).toBeDefined();
         const ids = (await activePods(NAMESPACE, name)).map((pod) => pod.status?.containerStatuses?.[0]?.imageID ?? "");
@@ -163,7 +158,7 @@ if (ingress) {
 }
 
 path.check("the migration Job connected to the database over TLS", async () => {
-    const job = await theStack().output("migrationJob");
+    const job = await path.stack().output("migrationJob");
     const jobPods = (await kubectlJson<{ items: { status?: { podIP?: string } }[] }>(["-n", NAMESPACE, "get", "pods", "-l", `job-name=${job}`])).items;
     const addresses = jobPods.map((pod) => pod.status?.podIP).filter((ip): ip is string => Boolean(ip));
     path.say(`Job ${job} pods' addresses: ${addresses.join(" ") || "none"}`);
@@ -205,11 +200,10 @@ path.check("every network connection of the app to the database is encrypted (pg
     expect(tls).toBe(all);
 });
 
-path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => theStack().up({ expectNoChanges: true })));
+path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => path.stack().up({ expectNoChanges: true })));
 
 const subject: RolloutSubject = {
     namespace: NAMESPACE,
-    stack: theStack,
     database: () => neonDatabase,
     frontendUrl: () => frontendUrl,
     account: () => {
@@ -221,15 +215,7 @@ const subject: RolloutSubject = {
 const rollout = registerRolloutChecks(path, subject);
 
 path.check("kubectl rollout undo restores the previous backend image", async () => {
-    await path.time("rollback", async () => {
-        await kubectl(["-n", NAMESPACE, "rollout", "undo", "deployment/backend"]);
-        await waitForRollout(NAMESPACE, "backend");
-        await waitForOtherPodsGone(NAMESPACE, "backend", rollout.imageBefore);
-    });
-    const image = await deploymentImage(NAMESPACE, "backend");
-    path.say(`backend image after the undo: ${image}`);
-    expect(image).toBe(rollout.imageBefore);
-    await podsRunImage(NAMESPACE, "backend", rollout.imageBefore, path.say);
+    await rollBack(path, NAMESPACE, rollout, () => kubectl(["-n", NAMESPACE, "rollout", "undo", "deployment/backend"]));
 });
 
 registerRolledBackReleaseWorks(path, subject, rollout);
@@ -272,7 +258,7 @@ path.check("with the load gone the backend scales back to its minimum", async ()
     );
 }, { timeoutSeconds: target.hpaDownSeconds + 60 });
 
-registerTeardown(path, () => stack, NAMESPACE);
+registerTeardown(path, NAMESPACE);
 
 function escapeRegExp(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

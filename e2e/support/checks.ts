@@ -6,7 +6,6 @@ import type { E2ePath } from "./path";
 import { kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
 import { run } from "./shell";
 import { eventually } from "./shell";
-import type { TestStack } from "./stack";
 
 export const WORKLOADS: readonly Component[] = ["backend", "frontend"];
 // The design's requirement, not the program's value: a program that lowered its level must fail here.
@@ -105,7 +104,8 @@ export async function everyContainerNonRoot(path: E2ePath, namespace: string, op
 }
 
 /** After an `up`: the cluster still matches the state, and a preview plans nothing. */
-export function registerNoDriftChecks(path: E2ePath, stack: () => TestStack, after: string): void {
+export function registerNoDriftChecks(path: E2ePath, after: string): void {
+    const { stack } = path;
     path.check(`pulumi refresh after ${after} finds no drift (--expect-no-changes)`, () => path.time(`refresh after ${after}`, () => stack().refreshFindsNoDrift()));
     path.check(`pulumi preview after ${after} plans no change (--expect-no-changes)`, async () => {
         await path.time(`preview after ${after}`, () => stack().preview({ expectNoChanges: true }));
@@ -113,7 +113,8 @@ export function registerNoDriftChecks(path: E2ePath, stack: () => TestStack, aft
 }
 
 /** `pulumi destroy` and what it must leave: no namespace, no volume of its claims in any phase, an empty state. */
-export function registerTeardown(path: E2ePath, stack: () => TestStack | undefined, namespace: string): void {
+export function registerTeardown(path: E2ePath, namespace: string): void {
+    const stack = path.stackIfCreated;
     path.teardown("pulumi destroy succeeds", async () => {
         const current = stack();
         if (!current) throw new Error("the stack was never created");

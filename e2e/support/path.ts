@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { collectDiagnostics } from "./kube";
 import { copyProject } from "./project";
 import { type PathName, type PathResults, readRunInfo, type RunInfo } from "./run";
+import type { TestStack } from "./stack";
 
 type CheckKind = "check" | "require" | "teardown";
 
@@ -31,6 +32,7 @@ export class E2ePath {
     private registered = 0;
     private stoppedAt: string | undefined;
     private seen: string[] = [];
+    private createdStack: TestStack | undefined;
 
     constructor(
         readonly name: PathName,
@@ -43,6 +45,21 @@ export class E2ePath {
             this.finish();
         });
     }
+
+    /** Keeps the stack a check created for the checks after it. */
+    useStack(stack: TestStack): TestStack {
+        this.createdStack = stack;
+        return stack;
+    }
+
+    /** The path's stack; a check that needs it fails when none was created. */
+    readonly stack = (): TestStack => {
+        if (!this.createdStack) throw new Error(`the ${this.name} path's stack was not created`);
+        return this.createdStack;
+    };
+
+    /** The path's stack, if a check created it (for the teardown). */
+    readonly stackIfCreated = (): TestStack | undefined => this.createdStack;
 
     /** A check; later checks run whether it passes or not. */
     check(name: string, body: () => Promise<void> | void, options: CheckOptions = {}): void {

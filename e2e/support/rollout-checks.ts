@@ -13,11 +13,9 @@ import type { Database } from "./database";
 import { Load, type LoadSummary } from "./loads";
 import type { E2ePath } from "./path";
 import { applyExpandChange, ROLLOUT_COLUMN } from "./rollout";
-import type { TestStack } from "./stack";
 
 export interface RolloutSubject {
     namespace: string;
-    stack: () => TestStack;
     database: () => Database;
     frontendUrl: () => string;
     /** The account and todo written before the rollout. */
@@ -65,7 +63,7 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
         try {
             await Promise.all([loads.reads.started(), loads.ready.started()]);
             window.start = Date.now();
-            await path.time("rollout", () => subject.stack().up());
+            await path.time("rollout", () => path.stack().up());
             // Pulumi's Deployment await can report success while old pods still run (the HPA
             // resizing the Deployment mid-rollout is one way): the loads go on until kubectl says done.
             const pods = await kubectl(["-n", subject.namespace, "get", "pods", "-l", selectorOf("backend"), "--no-headers"]);
@@ -157,8 +155,24 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
         expect(written).toBe(release);
     });
 
-    registerNoDriftChecks(path, subject.stack, "the rollout");
+    registerNoDriftChecks(path, "the rollout");
     return record;
+}
+
+/**
+ * Rolls the backend back with ROLL_BACK and waits until only the image from before the rollout
+ * runs (the replaced pods gone too); every pod is then ready on it.
+ */
+export async function rollBack(path: E2ePath, namespace: string, record: RolloutRecord, rollBackCommand: () => Promise<unknown>): Promise<void> {
+    await path.time("rollback", async () => {
+        await rollBackCommand();
+        await waitForRollout(namespace, "backend");
+        await waitForOtherPodsGone(namespace, "backend", record.imageBefore);
+    });
+    const image = await deploymentImage(namespace, "backend");
+    path.say(`backend image after the rollback: ${image}`);
+    expect(image).toBe(record.imageBefore);
+    await podsRunImage(namespace, "backend", record.imageBefore, path.say);
 }
 
 /**
