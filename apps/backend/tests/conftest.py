@@ -28,6 +28,19 @@ ROOMY_LIMITS = {
     "LOGIN_ADDRESS_ATTEMPTS": "1000000",
     "SIGNUP_ADDRESS_ATTEMPTS": "1000000",
 }
+# The first JSON-RPC message of an MCP session, and the Accept header streamable HTTP asks for:
+# for tests that talk to /mcp without the MCP client.
+MCP_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
+MCP_ACCEPT = {"Accept": "application/json, text/event-stream"}
 BACKEND = os.environ.get("TODO_TEST_DB", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

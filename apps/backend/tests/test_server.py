@@ -17,7 +17,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
-from conftest import TEST_SECRET, Account, Server, sign_up
+from conftest import MCP_ACCEPT, MCP_INITIALIZE, TEST_SECRET, Account, Server, sign_up
 from pgcluster import PostgresCluster
 from todo_api.migrations import upgrade_to_head
 from todo_api.settings import Settings
@@ -148,21 +148,11 @@ async def test_mcp_tools_act_for_the_token_owner(server: Server, scenario: McpSc
 async def test_mcp_refuses_requests_without_a_valid_token(
     server: Server, authorization: str | None
 ) -> None:
-    headers = {"Accept": "application/json, text/event-stream"}
+    headers = dict(MCP_ACCEPT)
     if authorization:
         headers["Authorization"] = authorization
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        response = await http.post("/mcp", json=initialize, headers=headers)
+        response = await http.post("/mcp", json=MCP_INITIALIZE, headers=headers)
     assert response.status_code == 401
     assert response.json() == {"detail": "invalid or missing bearer token"}
     assert response.headers["www-authenticate"] == "Bearer"

@@ -13,21 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from conftest import Account, Server, settings_from, sign_up
+from conftest import MCP_ACCEPT, MCP_INITIALIZE, Account, Server, settings_from, sign_up
 from todo_api.app import create_app
 from todo_api.settings import Settings
-
-_INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"},
-    },
-}
-_MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
 
 def _log_in(client: TestClient | httpx.Client, account: Account) -> Account:
@@ -111,7 +99,7 @@ def test_revocations_are_dropped_once_their_token_has_expired(
 
 
 def _mcp_status(http: httpx.Client, account: Account) -> int:
-    response = http.post("/mcp", json=_INITIALIZE, headers={**_MCP_HEADERS, **account.headers})
+    response = http.post("/mcp", json=MCP_INITIALIZE, headers={**MCP_ACCEPT, **account.headers})
     return response.status_code
 
 
