@@ -4,8 +4,7 @@ import type { IPod } from "kubernetes-models/v1/Pod";
 import type { Component } from "../../components/labels";
 import type { E2ePath } from "./path";
 import { kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
-import { run } from "./shell";
-import { eventually } from "./shell";
+import { eventually, run } from "./shell";
 
 export const WORKLOADS: readonly Component[] = ["backend", "frontend"];
 // The design's requirement, not the program's value: a program that lowered its level must fail here.

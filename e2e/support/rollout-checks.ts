@@ -59,7 +59,7 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
 
     path.require("pulumi up rolls the changed backend out under load", async () => {
         record.imageBefore = await deploymentImage(subject.namespace, "backend");
-        if (!subject.buildImages) applyExpandChange(path.projectDir, release);
+        if (!buildImages) applyExpandChange(path.projectDir, release);
         loads.reads = Load.fromFrontendPod("backend-reads", subject.namespace, "read", LOAD_MAX_SECONDS, 4);
         loads.ready = Load.onFrontend("frontend-ready", subject.frontendUrl(), LOAD_MAX_SECONDS, 2);
         try {
@@ -68,8 +68,8 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
             await path.time("rollout", () => path.stack().up());
             // Pulumi's Deployment await can report success while old pods still run (the HPA
             // resizing the Deployment mid-rollout is one way): the loads go on until kubectl says done.
-            const pods = await kubectl(["-n", subject.namespace, "get", "pods", "-l", selectorOf("backend"), "--no-headers"]);
-            path.say(`backend pods when pulumi up returned:\n${pods.trimEnd()}`);
+            const listing = await kubectl(["-n", subject.namespace, "get", "pods", "-l", selectorOf("backend"), "--no-headers"]);
+            path.say(`backend pods when pulumi up returned:\n${listing.trimEnd()}`);
             try {
                 await waitForRollout(subject.namespace, "backend");
                 await waitForOtherPodsGone(subject.namespace, "backend", await deploymentImage(subject.namespace, "backend"));
