@@ -248,7 +248,9 @@ export class TodoApp extends pulumi.ComponentResource {
                 { ...named, dependsOn },
             );
 
-        const lifecycle = { preStop: { sleep: { seconds: PRE_STOP_PAUSE_SECONDS } } };
+        // Both pause before SIGTERM while the pod leaves the Services; the backend's pause also
+        // closes its clients' kept-alive connections (apps/backend/src/todo_api/draining.py).
+        const drainCommand = ["python", "-m", "todo_api", "drain", "--seconds", String(PRE_STOP_PAUSE_SECONDS)];
         const backend = deployment(
             "backend",
             {
@@ -256,7 +258,7 @@ export class TodoApp extends pulumi.ComponentResource {
                 env: [...backendEnv, forwardedAddressEnv],
                 ports: [{ name: "http", containerPort: BACKEND_PORT }],
                 resources: args.backend.resources,
-                lifecycle,
+                lifecycle: { preStop: { exec: { command: drainCommand } } },
                 ...probes("backend"),
             },
             [],
@@ -277,7 +279,7 @@ export class TodoApp extends pulumi.ComponentResource {
                 ],
                 resources: args.frontend.resources,
                 securityContext: containerSecurityContext(),
-                lifecycle,
+                lifecycle: { preStop: { sleep: { seconds: PRE_STOP_PAUSE_SECONDS } } },
                 volumeMounts: [
                     { name: "tmp", mountPath: "/tmp" },
                     { name: "next-cache", mountPath: "/app/.next/cache" },

@@ -51,12 +51,16 @@ describe.each([
         expect(container(findManifest(run(), "Deployment", "frontend")).resources).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } });
     });
 
-    test("rolling updates drop no request: maxUnavailable 0, a preStop pause, no replicas field under an HPA", () => {
-        for (const name of ["backend", "frontend"]) {
+    test("rolling updates drop no request: maxUnavailable 0, a 5 s preStop pause (the backend's drains), no replicas field under an HPA", () => {
+        const preStop = {
+            backend: { exec: { command: ["python", "-m", "todo_api", "drain", "--seconds", "5"] } },
+            frontend: { sleep: { seconds: 5 } },
+        };
+        for (const name of ["backend", "frontend"] as const) {
             const deployment = findManifest(run(), "Deployment", name);
             expect(deployment.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
             expect(deployment.spec.replicas).toBeUndefined();
-            expect(container(deployment).lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+            expect(container(deployment).lifecycle).toEqual({ preStop: preStop[name] });
             expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(30);
         }
     });

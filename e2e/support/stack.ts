@@ -60,13 +60,16 @@ export class TestStack {
             const metadata = event.resourcePreEvent?.metadata;
             if (metadata) steps.push({ op: metadata.op, urn: metadata.urn, ...describeUrn(metadata.urn) });
         };
-        await this.stack.preview({ onEvent, color: "never", expectNoChanges: options.expectNoChanges, onOutput: options.expectNoChanges ? print : undefined });
+        // A preview that must plan nothing prints its property diff: a failure then says what changed.
+        const { expectNoChanges } = options;
+        await this.stack.preview({ onEvent, color: "never", expectNoChanges, diff: expectNoChanges, onOutput: expectNoChanges ? print : undefined });
         return steps;
     }
 
     async up(options: { targets?: string[]; expectNoChanges?: boolean } = {}): Promise<void> {
         const signal = AbortSignal.timeout(UP_TIMEOUT_SECONDS * 1000);
-        await this.stack.up({ target: options.targets, expectNoChanges: options.expectNoChanges, onOutput: print, color: "never", signal });
+        const { expectNoChanges } = options;
+        await this.stack.up({ target: options.targets, expectNoChanges, diff: expectNoChanges, onOutput: print, color: "never", signal });
     }
 
     /** `pulumi refresh --expect-no-changes`: the cluster still matches the state. */

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -250,3 +253,66 @@ def test_sigterm_lets_in_flight_requests_finish(
     # New connections are refused once it has stopped.
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", app.port), timeout=2)
+
+
+def _get_on(connection: socket.socket, path: str) -> str:
+    """One GET on a kept-alive connection, its body read; the answer's head, lower-cased."""
+    connection.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = connection.recv(65536)
+        assert chunk, f"connection closed before an answer: {answer!r}"
+        answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    length = re.search(rb"content-length: *(\d+)", head, re.IGNORECASE)
+    assert length, head
+    while len(body) < int(length.group(1)):
+        body += connection.recv(65536)
+    return head.decode().lower()
+
+
+def test_drain_closes_each_connection_after_its_answer(
+    database_env: dict[str, str], tmp_path: Any
+) -> None:
+    # Its own temporary directory: the marker must not reach the suite's other servers.
+    env = {**database_env, "TMPDIR": str(tmp_path)}
+    app = Server(env, tmp_path / "server.log")
+    try:
+        with socket.create_connection(("127.0.0.1", app.port), timeout=10) as connection:
+            for _ in range(2):
+                assert "connection: close" not in _get_on(connection, "/health")
+            # The preStop hook, as the pod runs it.
+            hook = subprocess.run(
+                [sys.executable, "-m", "todo_api", "drain", "--seconds", "0"],
+                env={**os.environ, "TMPDIR": str(tmp_path)},
+                capture_output=True,
+                check=False,
+            )
+            assert hook.returncode == 0, hook.stderr
+            head = _get_on(connection, "/health")
+            assert head.startswith("http/1.1 200"), head
+            assert "connection: close" in head
+            assert connection.recv(1) == b"", "the server kept the connection open"
+    finally:
+        app.stop()
+    # A container restarted in the same pod (same emptyDir) serves kept-alive connections again.
+    restarted = Server(env, tmp_path / "restarted.log")
+    try:
+        with socket.create_connection(("127.0.0.1", restarted.port), timeout=10) as connection:
+            assert "connection: close" not in _get_on(connection, "/health")
+            assert "connection: close" not in _get_on(connection, "/health")
+    finally:
+        restarted.stop()
+
+
+def test_drain_waits_its_pause(tmp_path: Any) -> None:
+    started = time.monotonic()
+    hook = subprocess.run(
+        [sys.executable, "-m", "todo_api", "drain", "--seconds", "1.5"],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        check=False,
+    )
+    assert hook.returncode == 0, hook.stderr
+    assert time.monotonic() - started >= 1.5
+    assert (tmp_path / "todo-api-draining").exists()

@@ -220,11 +220,14 @@ DEPLOYMENTS = {
     "backend": {"port": 8000, "probes": BACKEND_PROBES,
                 "resources": {"requests": {"cpu": "200m", "memory": "256Mi"},
                               "limits": {"cpu": "1000m", "memory": "1Gi"}},
-                "mounts": {"tmp": "/tmp"}},
+                "mounts": {"tmp": "/tmp"},
+                # The pause drains: answers say `Connection: close` until SIGTERM.
+                "preStop": {"exec": {"command": ["python", "-m", "todo_api", "drain", "--seconds", "5"]}}},
     "frontend": {"port": 3000, "probes": FRONTEND_PROBES,
                  "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                                "limits": {"cpu": "500m", "memory": "512Mi"}},
-                 "mounts": {"tmp": "/tmp", "next-cache": "/app/.next/cache"}},
+                 "mounts": {"tmp": "/tmp", "next-cache": "/app/.next/cache"},
+                 "preStop": {"sleep": {"seconds": 5}}},
 }
 
 
@@ -245,7 +248,7 @@ def test_deployment_contract(name: str, dev: list[Manifest]) -> None:
     for probe, settings in expected["probes"].items():
         assert app[probe] == settings, probe
     assert app["resources"] == expected["resources"]
-    assert app["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    assert app["lifecycle"] == {"preStop": expected["preStop"]}
     assert app["imagePullPolicy"] == "IfNotPresent"
     assert app["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                       "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}

@@ -1,4 +1,5 @@
-"""Command line: `python -m todo_api serve` (HTTP server) or `python -m todo_api migrate`."""
+"""Command line: `python -m todo_api serve` (HTTP server), `python -m todo_api migrate`, or
+`python -m todo_api drain` (the preStop hook: see todo_api.draining)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import sys
 import tempfile
 
+from todo_api.draining import DEFAULT_PAUSE_SECONDS, clear_marker, start_draining
 from todo_api.observability import configure_logging, uvicorn_log_config
 from todo_api.settings import ConfigError, Settings, load_settings
 
@@ -21,12 +23,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))  # noqa: S104
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     commands.add_parser("migrate", help="apply database migrations (safe to run concurrently)")
+    drain = commands.add_parser("drain", help="close connections after each answer, then wait")
+    drain.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULT_PAUSE_SECONDS,
+        help=f"how long to wait (default {DEFAULT_PAUSE_SECONDS:g})",
+    )
     return parser.parse_args(argv)
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    clear_marker()
     workers = settings.web_concurrency
     # Worker processes read the same settings from the environment; keep them consistent.
     os.environ.setdefault("JWT_SECRET", settings.signing_secret)
@@ -53,6 +63,10 @@ def _early_log_level() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.command == "drain":
+        # Needs no settings: the hook runs beside a server that has them.
+        start_draining(args.seconds)
+        return 0
     configure_logging(_early_log_level())
     try:
         settings = load_settings()
