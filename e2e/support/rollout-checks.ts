@@ -11,6 +11,7 @@ import type { Account } from "./browser";
 import { logInAndUse, uniqueTitle } from "./browser";
 import { registerNoDriftChecks } from "./checks";
 import type { Database } from "./database";
+import { RETRY_LOG_LINE } from "../../apps/frontend/src/lib/retry-log";
 import { Load, type LoadSummary } from "./loads";
 import type { E2ePath } from "./path";
 import { applyExpandChange, ROLLOUT_COLUMN } from "./rollout";
@@ -37,8 +38,6 @@ export interface RolloutRecord {
 
 // Loads stop by themselves after this long, whatever happens to the suite.
 const LOAD_MAX_SECONDS = 900;
-// The frontend's log line for a read sent a second time (apps/frontend/src/lib/server/backend.ts).
-const RETRY_LOG_LINE = /backend GET \S+ retried/;
 
 export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): RolloutRecord {
     const release = `e2e-${path.name}-${Date.now().toString(36)}`;

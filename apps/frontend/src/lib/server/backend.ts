@@ -4,6 +4,7 @@ import { headers } from "next/headers";
 
 import { createBackendClient, type BackendClient } from "../backend-client";
 import { addressFromForwardedFor } from "../client-address";
+import { retryLogLine } from "../retry-log";
 
 const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -42,7 +43,7 @@ export function backend({ maxTimeoutMs, clientAddress }: { maxTimeoutMs?: number
     // Not an error for the user, but a request that needed a second try: counted by whoever
     // measures dropped connections (the end-to-end rollout checks do).
     onRetry: (request) => {
-      console.warn(`backend ${request} retried: the connection dropped before any answer`);
+      console.warn(retryLogLine(request));
     },
   });
 }
