@@ -48,6 +48,39 @@ function parseArguments(args: string[]): { context: string | undefined; paths: P
     return { context, paths };
 }
 
+/**
+ * One run at a time on the offline cluster: a second one would stop the cluster under the first
+ * (each stops what it started) or build into it concurrently. A lock left by a dead run is taken over.
+ */
+function lockOfflineCluster(): () => void {
+    const lock = path.join(CACHE_DIR, "e2e-offline-cluster.lock");
+    mkdirSync(CACHE_DIR, { recursive: true });
+    for (;;) {
+        try {
+            writeFileSync(lock, String(process.pid), { flag: "wx" });
+            return () => {
+                rmSync(lock, { force: true });
+            };
+        } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        }
+        const holder = Number(readFileSync(lock, "utf8"));
+        if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
+            usageError(`another end-to-end run (pid ${holder}) is using the offline cluster: wait for it, or stop it (kill ${holder}); the lock is ${lock}`);
+        }
+        rmSync(lock, { force: true });
+    }
+}
+
+function isRunning(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
 const lastLine = (text: string): string => text.trim().split("\n").pop() ?? "";
 const cluster = async (...args: string[]): Promise<string> => lastLine(await output(CLUSTER, args, { timeoutSeconds: 900 }));
 
@@ -216,6 +249,7 @@ async function main(): Promise<void> {
         usageError("the prod path on a kube context needs E2E_REGISTRY (registry host/namespace to push to) and E2E_REGISTRY_CREDENTIALS (a readable user:password file)");
     }
 
+    const unlock = context ? undefined : lockOfflineCluster();
     const workDir = mkdtempSync(path.join(tmpdir(), "todo-e2e-"));
     const runsDir = path.join(CACHE_DIR, "e2e-runs");
     pruneOldRuns(runsDir);
@@ -259,6 +293,7 @@ async function main(): Promise<void> {
     } finally {
         rmSync(workDir, { recursive: true, force: true });
         if (startedCluster) await run(CLUSTER, ["down"], { timeoutSeconds: 300 });
+        unlock?.();
     }
     process.exit(ok ? 0 : 1);
 }
