@@ -3,7 +3,7 @@ import type { IPod } from "kubernetes-models/v1/Pod";
 
 import type { Component } from "../../components/labels";
 import type { E2ePath } from "./path";
-import { kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
+import { hpasNotAtRest, kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
 import { eventually, run } from "./shell";
 
 export const WORKLOADS: readonly Component[] = ["backend", "frontend"];
@@ -103,9 +103,19 @@ export async function everyContainerNonRoot(path: E2ePath, namespace: string, op
 }
 
 /** After an `up`: the cluster still matches the state, and a preview plans nothing. */
-export function registerNoDriftChecks(path: E2ePath, after: string): void {
+export function registerNoDriftChecks(path: E2ePath, after: string, restOf?: string): void {
     const { stack } = path;
-    path.check(`pulumi refresh after ${after} finds no drift (--expect-no-changes)`, () => path.time(`refresh after ${after}`, () => stack().refreshFindsNoDrift()));
+    path.check(`pulumi refresh after ${after} finds no drift (--expect-no-changes)`, async () => {
+        if (restOf) {
+            // The program is compared with a cluster at rest: an HPA that resizes a Deployment
+            // between the refresh and the preview (a load just ended) is a change, not drift.
+            const seconds = path.run.target.hpaDownSeconds;
+            await path.time("HPAs back at their minimum", () =>
+                eventually(seconds, `the HPAs of ${restOf} at their minimum`, async () => ((await hpasNotAtRest(restOf)) === undefined ? true : undefined)),
+            );
+        }
+        await path.time(`refresh after ${after}`, () => stack().refreshFindsNoDrift());
+    }, restOf ? { timeoutSeconds: path.run.target.hpaDownSeconds + 120 } : undefined);
     path.check(`pulumi preview after ${after} plans no change (--expect-no-changes)`, async () => {
         await path.time(`preview after ${after}`, () => stack().preview({ expectNoChanges: true }));
     });

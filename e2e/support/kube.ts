@@ -91,6 +91,25 @@ export async function desiredReplicas(namespace: string, name: string): Promise<
     return replicas;
 }
 
+/**
+ * What keeps NAMESPACE's HorizontalPodAutoscalers from rest (each Deployment at its HPA's minimum,
+ * every replica ready), or undefined at rest.
+ */
+export async function hpasNotAtRest(namespace: string): Promise<string | undefined> {
+    const hpas = (await kubectlJson<{ items: { spec: { minReplicas?: number; scaleTargetRef: { name: string } } }[] }>(["-n", namespace, "get", "hpa"])).items;
+    if (hpas.length === 0) throw new Error(`no HorizontalPodAutoscaler in ${namespace}`);
+    const busy: string[] = [];
+    for (const hpa of hpas) {
+        const name = hpa.spec.scaleTargetRef.name;
+        const { spec, status } = await deployment(namespace, name);
+        const minimum = hpa.spec.minReplicas ?? 1;
+        if (spec?.replicas !== minimum || status?.readyReplicas !== minimum || status.replicas !== minimum) {
+            busy.push(`${name}: ${status?.readyReplicas ?? 0} ready of ${status?.replicas ?? 0}, asks ${spec?.replicas}, minimum ${minimum}`);
+        }
+    }
+    return busy.length > 0 ? busy.join("; ") : undefined;
+}
+
 export async function waitForRollout(namespace: string, name: string, seconds = 180): Promise<void> {
     await output("kubectl", ["-n", namespace, "rollout", "status", `deployment/${name}`, `--timeout=${seconds}s`], {
         timeoutSeconds: seconds + 30,

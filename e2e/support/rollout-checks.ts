@@ -156,7 +156,7 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
         expect(written).toBe(release);
     });
 
-    registerNoDriftChecks(path, "the rollout");
+    registerNoDriftChecks(path, "the rollout", subject.namespace);
     return record;
 }
 
