@@ -15,7 +15,7 @@ from conftest import DatabaseFactory, settings_from
 from todo_api.migrations import _alembic_config, current_revision, upgrade_to_head
 from todo_api.tables import metadata
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def test_migrations_from_empty_then_rerun(database_factory: DatabaseFactory) -> None:

@@ -19,12 +19,13 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from todo_api.observability import request_id_var, send_json_error
-from todo_api.routes import todo_out
+from todo_api.routes import page_start, todo_out, todo_page
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_OFFSET,
     MAX_PAGE_SIZE,
     Description,
+    PageCursor,
     StatusFilter,
     Title,
     TodoOut,
@@ -136,16 +137,19 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
         ctx: ToolContext,
         status: StatusFilter = "all",
         limit: Annotated[int, Field(strict=True, ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor | None = None,
         offset: Annotated[int, Field(strict=True, ge=0, le=MAX_OFFSET)] = 0,
     ) -> TodoPage:
-        """List the user's tasks, newest first; status is all, open or done."""
-        listing = await store.list_todos(_user_id(ctx), status, limit, offset)
-        return TodoPage(
-            items=[todo_out(todo) for todo in listing.items],
-            total=listing.total,
-            limit=limit,
-            offset=offset,
-        )
+        """List the user's tasks, newest first; status is all, open or done.
+
+        For more, call again with the page's next_cursor (older tasks), prev_cursor (newer)
+        or last_cursor (the oldest); counts has the user's totals."""
+        try:
+            start = page_start(cursor, offset)
+        except ValueError as error:
+            raise ToolError(f"invalid input: {error}") from None
+        listing = await store.list_todos(_user_id(ctx), status, limit, start, offset)
+        return todo_page(listing, status, limit, offset)
 
     @server.tool()
     async def complete_task(task_id: TaskId, ctx: ToolContext) -> TodoOut:

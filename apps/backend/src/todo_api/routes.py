@@ -16,6 +16,7 @@ from todo_api.dependencies import (
     unauthorized,
 )
 from todo_api.observability import metrics_payload
+from todo_api.paging import OLDEST_PAGE, Cursor, decode_cursor, encode_cursor
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_OFFSET,
@@ -23,8 +24,10 @@ from todo_api.schemas import (
     Credentials,
     ErrorBody,
     LoginCredentials,
+    PageCursor,
     Status,
     StatusFilter,
+    TodoCountsOut,
     TodoCreate,
     TodoOut,
     TodoPage,
@@ -33,7 +36,14 @@ from todo_api.schemas import (
     UserOut,
 )
 from todo_api.security import MAX_ID, HashingBusyError
-from todo_api.store import EmailTakenError, Todo, UnknownOwnerError, User, normalise_email
+from todo_api.store import (
+    EmailTakenError,
+    Todo,
+    TodoListing,
+    UnknownOwnerError,
+    User,
+    normalise_email,
+)
 from todo_api.throttle import Counted, Limit, address_bucket, throttle_key
 
 # Ids beyond a signed 64-bit integer cannot exist; refusing them keeps them away from the driver.
@@ -68,6 +78,32 @@ def todo_out(todo: Todo) -> TodoOut:
         created_at=todo.created_at,
         updated_at=todo.updated_at,
     )
+
+
+def todo_page(
+    listing: TodoListing, status_filter: StatusFilter, limit: int, offset: int
+) -> TodoPage:
+    counts = listing.counts
+    all_count = counts.open + counts.done
+    return TodoPage(
+        items=[todo_out(todo) for todo in listing.items],
+        total={"all": all_count, "open": counts.open, "done": counts.done}[status_filter],
+        limit=limit,
+        offset=offset,
+        counts=TodoCountsOut(all=all_count, open=counts.open, done=counts.done),
+        next_cursor=None if listing.older is None else encode_cursor(listing.older),
+        prev_cursor=None if listing.newer is None else encode_cursor(listing.newer),
+        last_cursor=None if listing.older is None else encode_cursor(OLDEST_PAGE),
+    )
+
+
+def page_start(cursor: str | None, offset: int) -> Cursor | None:
+    """The cursor to start from; a list starts at either a cursor or an offset, not both."""
+    if cursor is None:
+        return None
+    if offset > 0:
+        raise ValueError("give either cursor or offset, not both")
+    return decode_cursor(cursor)
 
 
 def _not_found(todo_id: int) -> HTTPException:
@@ -182,15 +218,16 @@ async def list_todos(
     services: ServicesDep,
     status_filter: Annotated[StatusFilter, Query(alias="status")] = "all",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[PageCursor | None, Query()] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TodoPage:
-    listing = await services.store.list_todos(user_id, status_filter, limit, offset)
-    return TodoPage(
-        items=[todo_out(todo) for todo in listing.items],
-        total=listing.total,
-        limit=limit,
-        offset=offset,
-    )
+    """Newest first. Follow `next_cursor` (older), `prev_cursor` (newer) or `last_cursor`."""
+    try:
+        start = page_start(cursor, offset)
+    except ValueError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+    listing = await services.store.list_todos(user_id, status_filter, limit, start, offset)
+    return todo_page(listing, status_filter, limit, offset)
 
 
 @todo_router.post("", status_code=status.HTTP_201_CREATED)

@@ -17,11 +17,14 @@ from pydantic import (
     model_validator,
 )
 
+from todo_api.paging import decode_cursor
+
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-MAX_OFFSET = 1_000_000
+# Offsets cost a row read per todo skipped; deeper pages are reached with cursors.
+MAX_OFFSET = 1000
 
 
 def _storable(value: str) -> str:
@@ -92,6 +95,11 @@ def _visible(value: str) -> str:
     return value
 
 
+def _decodable_cursor(value: str) -> str:
+    decode_cursor(value)
+    return value
+
+
 def _as_utc(value: datetime) -> datetime:
     # SQLite hands timestamps back without a zone; they are stored in UTC.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -116,6 +124,11 @@ UtcTimestamp = Annotated[
     datetime, PlainSerializer(lambda v: _as_utc(v).isoformat(), return_type=str)
 ]
 StatusFilter = Literal["all", "open", "done"]
+PageCursor = Annotated[
+    str,
+    Field(max_length=40, description="next_cursor, prev_cursor or last_cursor of a page"),
+    AfterValidator(_decodable_cursor),
+]
 
 
 class StrictBody(BaseModel):
@@ -173,11 +186,21 @@ class TodoOut(BaseModel):
     updated_at: UtcTimestamp
 
 
+class TodoCountsOut(BaseModel):
+    all: int
+    open: int
+    done: int
+
+
 class TodoPage(BaseModel):
     items: list[TodoOut]
-    total: int
+    total: int = Field(description="How many todos the status filter matches")
     limit: int
     offset: int
+    counts: TodoCountsOut
+    next_cursor: str | None = Field(description="The older todos; null on the last page")
+    prev_cursor: str | None = Field(description="The newer todos; null on the first page")
+    last_cursor: str | None = Field(description="The oldest todos; null on the last page")
 
 
 class Status(BaseModel):

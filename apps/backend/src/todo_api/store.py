@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from todo_api.paging import Cursor, Direction
 from todo_api.schemas import StatusFilter
-from todo_api.tables import todos, users
+from todo_api.tables import todo_counts, todos, users
 
 _TODO_COLUMNS = (
     todos.c.id,
@@ -26,16 +27,33 @@ _TODO_COLUMNS = (
 # The hot statements are built once with bound parameters: building a statement per request
 # costs more CPU than PostgreSQL spends answering it.
 _OWNED_TODO = and_(todos.c.id == bindparam("todo_id"), todos.c.user_id == bindparam("owner_id"))
-_PAGE = (
-    select(*_TODO_COLUMNS, func.count().over().label("total"))
-    .order_by(todos.c.id.desc())
-    .limit(bindparam("page_limit"))
-    .offset(bindparam("page_offset"))
+PageStart = Direction | Literal["first"]
+
+
+def _page(start: PageStart, filtered: bool) -> Select[Any]:
+    """Keyset pages: each walks the (user_id, id) or (user_id, completed, id) index from the
+    cursor and stops after the page, whatever the number of rows behind it. One row more than
+    the page is asked for, which tells whether there is more in that direction."""
+    statement = select(*_TODO_COLUMNS).where(todos.c.user_id == bindparam("owner_id"))
+    if filtered:
+        statement = statement.where(todos.c.completed == bindparam("completed"))
+    if start == "first":  # the newest page, or an offset into the list (bounded by MAX_OFFSET)
+        statement = statement.order_by(todos.c.id.desc()).offset(bindparam("page_offset"))
+    elif start == "older":
+        statement = statement.where(todos.c.id < bindparam("after_id")).order_by(todos.c.id.desc())
+    else:
+        statement = statement.where(todos.c.id > bindparam("after_id")).order_by(todos.c.id.asc())
+    return statement.limit(bindparam("page_limit"))
+
+
+_PAGES = {
+    (start, filtered): _page(start, filtered)
+    for start in ("first", "older", "newer")
+    for filtered in (False, True)
+}
+_COUNTS = select(todo_counts.c.open_count, todo_counts.c.done_count).where(
+    todo_counts.c.user_id == bindparam("owner_id")
 )
-_PAGE_ALL = _PAGE.where(todos.c.user_id == bindparam("owner_id"))
-_PAGE_BY_STATUS = _PAGE_ALL.where(todos.c.completed == bindparam("completed"))
-_COUNT_ALL = select(func.count()).select_from(todos).where(todos.c.user_id == bindparam("owner_id"))
-_COUNT_BY_STATUS = _COUNT_ALL.where(todos.c.completed == bindparam("completed"))
 _INSERT_TODO = insert(todos).returning(*_TODO_COLUMNS)
 _GET_TODO = select(*_TODO_COLUMNS).where(_OWNED_TODO)
 _SET_COMPLETED = (
@@ -74,9 +92,19 @@ class Todo:
 
 
 @dataclass(frozen=True, slots=True)
+class TodoCounts:
+    open: int
+    done: int
+
+
+@dataclass(frozen=True, slots=True)
 class TodoListing:
+    """A page, newest first, with the cursors of the pages beside it (None: nothing there)."""
+
     items: list[Todo]
-    total: int
+    counts: TodoCounts
+    older: Cursor | None
+    newer: Cursor | None
 
 
 def _now() -> datetime:
@@ -141,23 +169,41 @@ class Store:
         return None if row is None else _user(row)
 
     async def list_todos(
-        self, user_id: int, status: StatusFilter, limit: int, offset: int
+        self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
     ) -> TodoListing:
-        params: dict[str, Any] = {"owner_id": user_id, "page_limit": limit, "page_offset": offset}
-        page, count = _PAGE_ALL, _COUNT_ALL
-        if status != "all":
-            page, count = _PAGE_BY_STATUS, _COUNT_BY_STATUS
+        params: dict[str, Any] = {"owner_id": user_id, "page_limit": limit + 1}
+        filtered = status != "all"
+        if filtered:
             params["completed"] = status == "done"
-        # One statement gives the page and the total (a window count over the filtered rows).
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(page, params)).all()
-            if rows:
-                total = int(rows[0].total)
-            elif offset == 0:
-                total = 0
-            else:  # a page past the end still reports how many there are
-                total = (await connection.execute(count, params)).scalar_one()
-        return TodoListing(items=[_todo(row) for row in rows], total=total)
+            counted = (await connection.execute(_COUNTS, params)).one_or_none()
+            counts = TodoCounts(0, 0) if counted is None else TodoCounts(*counted)
+            if cursor is not None:
+                params["after_id"] = cursor.todo_id
+                statement = _PAGES[cursor.direction, filtered]
+                rows = (await connection.execute(statement, params)).all()
+                if cursor.direction == "older":
+                    older = Cursor("older", rows[limit - 1].id) if len(rows) > limit else None
+                    # Empty: everything past the cursor went; the newer page starts at it.
+                    newest_id = rows[0].id if rows else cursor.todo_id - 1
+                    return TodoListing(
+                        [_todo(row) for row in rows[:limit]],
+                        counts,
+                        older,
+                        Cursor("newer", newest_id),
+                    )
+                if len(rows) > limit:  # newer todos remain above this page
+                    page = rows[limit - 1 :: -1]
+                    older = Cursor("older", page[-1].id) if cursor.todo_id > 0 else None
+                    return TodoListing(
+                        [_todo(row) for row in page], counts, older, Cursor("newer", page[0].id)
+                    )
+                # The newest todos are reached: the page is the first page, filled up.
+            params["page_offset"] = 0 if cursor is not None else offset
+            rows = (await connection.execute(_PAGES["first", filtered], params)).all()
+        older = Cursor("older", rows[limit - 1].id) if len(rows) > limit else None
+        newer = Cursor("newer", rows[0].id) if rows and params["page_offset"] > 0 else None
+        return TodoListing([_todo(row) for row in rows[:limit]], counts, older, newer)
 
     async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
         now = _now()

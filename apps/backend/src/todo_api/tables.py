@@ -63,6 +63,22 @@ todos = Table(
     sqlite_autoincrement=True,
 )
 
+# Each user's open and done todos, kept exact by triggers on todos (migration 0005), so a list
+# page reads its totals instead of counting rows. A user gets a row with their first todo.
+todo_counts = Table(
+    "todo_counts",
+    metadata,
+    Column(
+        "user_id",
+        Identifier,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("open_count", BigInteger, nullable=False),
+    Column("done_count", BigInteger, nullable=False),
+)
+
 # Login and sign-up attempt counters (see throttle.py); one row per limited key.
 auth_throttle = Table(
     "auth_throttle",
