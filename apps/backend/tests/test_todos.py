@@ -83,7 +83,11 @@ def test_list_filters_by_status(client: TestClient, account: Account) -> None:
         "limit=-1",
         "limit=abc",
         "offset=-1",
-        "offset=1000001",
+        "offset=1001",
+        "cursor=bm9wZQ",
+        "cursor=b2xkZXI6MDE",
+        "cursor=" + "A" * 41,
+        "cursor=b2xkZXI6NQ&offset=20",
         "offset=99999999999999999999999",
         "status=archived",
         "limit=1.5",
@@ -94,6 +98,87 @@ def test_list_refuses_out_of_bounds_paging(
 ) -> None:
     response = client.get(f"/todos?{query}", headers=account.headers)
     assert response.status_code == 422
+
+
+def _walk(
+    client: TestClient, account: Account, query: str, key: str, start: str | None = None
+) -> list[list[object]]:
+    """The id lists of the pages met following `key` (next_cursor or prev_cursor)."""
+    pages: list[list[object]] = []
+    cursor = start
+    while True:
+        url = f"/todos?{query}" + ("" if cursor is None else f"&cursor={cursor}")
+        response = client.get(url, headers=account.headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        pages.append([item["id"] for item in page["items"]])
+        cursor = page[key]
+        if cursor is None:
+            return pages
+
+
+def test_cursor_pages_neither_repeat_nor_skip_while_todos_come_and_go(
+    client: TestClient, account: Account
+) -> None:
+    ids = [create(client, account, f"task {n}")["id"] for n in range(25)]
+    newest_first = list(reversed(ids))
+    seen: list[object] = []
+    added: list[object] = []
+    cursor = None
+    while True:
+        url = "/todos?limit=4" + ("" if cursor is None else f"&cursor={cursor}")
+        page = client.get(url, headers=account.headers).json()
+        seen.extend(item["id"] for item in page["items"])
+        # Between pages someone adds a todo and deletes one shown already: offsets would
+        # now show a todo again, or skip one.
+        added.append(create(client, account, "meanwhile")["id"])
+        if page["items"]:
+            client.delete(f"/todos/{page['items'][0]['id']}", headers=account.headers)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == newest_first
+    assert not set(added) & set(seen)
+
+
+def test_cursors_lead_back_and_to_the_oldest_page(client: TestClient, account: Account) -> None:
+    ids = [create(client, account, f"task {n}")["id"] for n in range(11)]
+    for todo_id in ids[::3]:
+        client.post(f"/todos/{todo_id}/complete", headers=account.headers)
+    newest_first = list(reversed(ids))
+
+    forward = _walk(client, account, "limit=4", "next_cursor")
+    assert forward == [newest_first[0:4], newest_first[4:8], newest_first[8:11]]
+
+    first = client.get("/todos?limit=4", headers=account.headers).json()
+    assert first["prev_cursor"] is None
+    oldest = client.get(
+        f"/todos?limit=4&cursor={first['last_cursor']}", headers=account.headers
+    ).json()
+    assert [item["id"] for item in oldest["items"]] == newest_first[-4:]
+    assert (oldest["next_cursor"], oldest["last_cursor"]) == (None, None)
+    # Back from the oldest page to the newest: the newest page is full, as when first shown.
+    backward = _walk(client, account, "limit=4", "prev_cursor", first["last_cursor"])
+    assert backward == [newest_first[-4:], newest_first[3:7], newest_first[0:4]]
+
+    done_first = [todo_id for todo_id in newest_first if todo_id in ids[::3]]
+    assert _walk(client, account, "status=done&limit=3", "next_cursor") == [
+        done_first[0:3],
+        done_first[3:],
+    ]
+
+
+def test_list_reports_the_counts_of_every_status(client: TestClient, account: Account) -> None:
+    ids = [create(client, account, f"task {n}")["id"] for n in range(5)]
+    client.post(f"/todos/{ids[0]}/complete", headers=account.headers)
+    client.patch(f"/todos/{ids[1]}", json={"completed": True}, headers=account.headers)
+    client.post(f"/todos/{ids[1]}/complete", headers=account.headers)  # done already
+    client.delete(f"/todos/{ids[2]}", headers=account.headers)
+    client.post(f"/todos/{ids[0]}/uncomplete", headers=account.headers)
+    for status, total in (("all", 4), ("open", 3), ("done", 1)):
+        page = client.get(f"/todos?status={status}&limit=1", headers=account.headers).json()
+        assert page["counts"] == {"all": 4, "open": 3, "done": 1}
+        assert page["total"] == total
 
 
 def test_list_accepts_the_page_size_bounds(client: TestClient, account: Account) -> None:
