@@ -24,7 +24,7 @@ def _counted_rows(settings: Settings, user_id: int) -> TodoCounts:
     engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            by_status = dict(
+            by_status: dict[bool, int] = dict(
                 connection.execute(
                     text(
                         "SELECT completed, count(*) FROM todos "

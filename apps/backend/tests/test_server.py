@@ -147,6 +147,55 @@ async def test_mcp_tools_act_for_the_token_owner(server: Server, scenario: McpSc
         assert still["title"] == "send report"
 
 
+@pytest.fixture
+def thousand_tasks(server: Server) -> tuple[Account, list[int]]:
+    """An account with 1000 tasks, every fourth done; their ids, oldest first."""
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        owner = sign_up(http)
+        ids = [
+            http.post("/todos", json={"title": f"task {n}"}, headers=owner.headers).json()["id"]
+            for n in range(1000)
+        ]
+        for todo_id in ids[::4]:
+            http.post(f"/todos/{todo_id}/complete", headers=owner.headers)
+    return owner, ids
+
+
+async def test_mcp_pages_through_a_thousand_tasks_once_each(
+    server: Server, thousand_tasks: tuple[Account, list[int]]
+) -> None:
+    owner, ids = thousand_tasks
+    added = 0
+    async with (
+        httpx.AsyncClient(base_url=server.base_url, headers=owner.headers, timeout=30) as http,
+        streamable_http_client(f"{server.base_url}/mcp", http_client=http) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+
+        async def walk(status: str) -> list[int]:
+            nonlocal added
+            seen: list[int] = []
+            arguments: dict[str, Any] = {"status": status, "limit": 37}
+            for _ in range(100):  # 28 pages at most
+                page = _structured(await session.call_tool("list_tasks", arguments))
+                assert page["counts"] == {"all": 1000 + added, "open": 750 + added, "done": 250}
+                seen.extend(item["id"] for item in page["items"])
+                # A task added while paging is newer than every page still to come.
+                await http.post("/todos", json={"title": "meanwhile"})
+                added += 1
+                if page["next_cursor"] is None:
+                    return seen
+                arguments["cursor"] = page["next_cursor"]
+            raise AssertionError("the pages did not end")
+
+        assert await walk("all") == list(reversed(ids))
+        assert await walk("done") == list(reversed(ids[::4]))
+
+        refused = await session.call_tool("list_tasks", {"cursor": "bm9wZQ"})
+        assert _error_text(refused) == "invalid input: cursor: invalid cursor"
+
+
 @pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic abc"])
 async def test_mcp_refuses_requests_without_a_valid_token(
     server: Server, authorization: str | None
