@@ -25,25 +25,40 @@ SELECT user_id,
 FROM todos GROUP BY user_id
 """
 
-# Each change adds its row to the counts of its owner, or takes it away; an update counts
-# only when it flips `completed`. Upserts: a user's row appears with their first todo.
+# PostgreSQL: statement triggers over the changed rows (transition tables), one counts update
+# per user and statement, so a bulk change costs one row version of the counts, not one per todo.
+# An update counts only the todos whose `completed` flipped. A user's row appears with their
+# first todo (the upsert).
 _POSTGRES_FUNCTION = """
 CREATE FUNCTION todo_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE todo_counts
-        SET open_count = open_count - CASE WHEN OLD.completed THEN 0 ELSE 1 END,
-            done_count = done_count - CASE WHEN OLD.completed THEN 1 ELSE 0 END
-        WHERE user_id = OLD.user_id;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF TG_OP = 'INSERT' THEN
         INSERT INTO todo_counts AS counts (user_id, open_count, done_count)
-        VALUES (NEW.user_id,
-                CASE WHEN NEW.completed THEN 0 ELSE 1 END,
-                CASE WHEN NEW.completed THEN 1 ELSE 0 END)
+        SELECT user_id, count(*) FILTER (WHERE NOT completed), count(*) FILTER (WHERE completed)
+        FROM new_rows GROUP BY user_id
         ON CONFLICT (user_id) DO UPDATE
         SET open_count = counts.open_count + excluded.open_count,
             done_count = counts.done_count + excluded.done_count;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE todo_counts AS counts
+        SET open_count = counts.open_count - gone.open_count,
+            done_count = counts.done_count - gone.done_count
+        FROM (SELECT user_id,
+                     count(*) FILTER (WHERE NOT completed) AS open_count,
+                     count(*) FILTER (WHERE completed) AS done_count
+              FROM old_rows GROUP BY user_id) AS gone
+        WHERE counts.user_id = gone.user_id;
+    ELSE
+        UPDATE todo_counts AS counts
+        SET open_count = counts.open_count + flips.reopened - flips.finished,
+            done_count = counts.done_count - flips.reopened + flips.finished
+        FROM (SELECT new_rows.user_id,
+                     count(*) FILTER (WHERE NOT new_rows.completed) AS reopened,
+                     count(*) FILTER (WHERE new_rows.completed) AS finished
+              FROM new_rows JOIN old_rows USING (id)
+              WHERE new_rows.completed <> old_rows.completed
+              GROUP BY new_rows.user_id) AS flips
+        WHERE counts.user_id = flips.user_id;
     END IF;
     RETURN NULL;
 END
@@ -51,14 +66,18 @@ $$
 """
 _POSTGRES_TRIGGERS = [
     "CREATE TRIGGER todos_counted_insert AFTER INSERT ON todos "
-    "FOR EACH ROW EXECUTE FUNCTION todo_counts_follow()",
+    "REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION todo_counts_follow()",
     "CREATE TRIGGER todos_counted_delete AFTER DELETE ON todos "
-    "FOR EACH ROW EXECUTE FUNCTION todo_counts_follow()",
-    "CREATE TRIGGER todos_counted_update AFTER UPDATE OF completed ON todos "
-    "FOR EACH ROW WHEN (OLD.completed IS DISTINCT FROM NEW.completed) "
-    "EXECUTE FUNCTION todo_counts_follow()",
+    "REFERENCING OLD TABLE AS old_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION todo_counts_follow()",
+    # No column list: PostgreSQL allows none with transition tables.
+    "CREATE TRIGGER todos_counted_update AFTER UPDATE ON todos "
+    "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION todo_counts_follow()",
 ]
 
+# SQLite: row triggers (it has no others); an update counts when `completed` flips.
 _SQLITE_ADD = """
 INSERT INTO todo_counts (user_id, open_count, done_count)
 VALUES (NEW.user_id, NOT NEW.completed, NEW.completed)
