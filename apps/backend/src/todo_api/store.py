@@ -30,7 +30,7 @@ _OWNED_TODO = and_(todos.c.id == bindparam("todo_id"), todos.c.user_id == bindpa
 PageStart = Direction | Literal["first"]
 
 
-def _page(start: PageStart, filtered: bool) -> Select[Any]:
+def page_query(start: PageStart, filtered: bool) -> Select[Any]:
     """Keyset pages: each walks the (user_id, id) or (user_id, completed, id) index from the
     cursor and stops after the page, whatever the number of rows behind it. One row more than
     the page is asked for, which tells whether there is more in that direction."""
@@ -47,7 +47,7 @@ def _page(start: PageStart, filtered: bool) -> Select[Any]:
 
 
 _PAGES = {
-    (start, filtered): _page(start, filtered)
+    (start, filtered): page_query(start, filtered)
     for start in ("first", "older", "newer")
     for filtered in (False, True)
 }
