@@ -5,7 +5,7 @@ import { listHref, STATUS_FILTERS, type StatusFilter } from "@/lib/validation";
 
 const LABELS: Record<StatusFilter, string> = { all: "All", open: "Open", done: "Done" };
 
-export function FilterTabs({ current, counts }: { current: StatusFilter; counts: Counts }) {
+export function FilterTabs({ current, counts }: { current: StatusFilter; counts: Counts | null }) {
   return (
     <nav className="filters" aria-label="Show todos">
       {STATUS_FILTERS.map((filter) => (
@@ -16,9 +16,11 @@ export function FilterTabs({ current, counts }: { current: StatusFilter; counts:
           aria-current={filter === current ? "page" : undefined}
         >
           {LABELS[filter]}
-          <span className="filter-count" aria-label={`${counts[filter]} todos`}>
-            {counts[filter]}
-          </span>
+          {counts !== null && (
+            <span className="filter-count" aria-label={`${counts[filter]} todos`}>
+              {counts[filter]}
+            </span>
+          )}
         </Link>
       ))}
     </nav>

@@ -1,30 +1,46 @@
 import Link from "next/link";
 
+import type { TodoPage } from "@/lib/backend-client";
 import { listHref, type StatusFilter } from "@/lib/validation";
 
-type PagerProps = { filter: StatusFilter; page: number; pageCount: number };
+type PagerProps = { filter: StatusFilter; page: Pick<TodoPage, "newerCursor" | "olderCursor" | "oldestCursor"> };
 
-export function Pager({ filter, page, pageCount }: PagerProps) {
-  if (pageCount <= 1) return null;
+/**
+ * Newest first, page by page. The links carry the backend's cursors, so a todo added or
+ * deleted meanwhile never makes another one show twice or go missing between pages.
+ */
+export function Pager({ filter, page }: PagerProps) {
+  const { newerCursor, olderCursor, oldestCursor } = page;
+  if (newerCursor === null && olderCursor === null) return null;
+  const linkClass = "button button-secondary button-quiet";
   return (
     <nav className="pager" aria-label="Pages">
-      {page > 1 ? (
-        <Link className="button button-secondary button-quiet" href={listHref(filter, page - 1)}>
-          ← Newer
-        </Link>
-      ) : (
-        <span />
-      )}
-      <span>
-        Page {page} of {pageCount}
+      <span className="pager-group">
+        {newerCursor !== null && (
+          <>
+            <Link className={linkClass} href={listHref(filter)}>
+              « Newest
+            </Link>
+            <Link className={linkClass} href={listHref(filter, newerCursor)}>
+              ← Newer
+            </Link>
+          </>
+        )}
       </span>
-      {page < pageCount ? (
-        <Link className="button button-secondary button-quiet" href={listHref(filter, page + 1)}>
-          Older →
-        </Link>
-      ) : (
-        <span />
-      )}
+      <span className="pager-group">
+        {olderCursor !== null && (
+          <>
+            <Link className={linkClass} href={listHref(filter, olderCursor)}>
+              Older →
+            </Link>
+            {oldestCursor !== null && (
+              <Link className={linkClass} href={listHref(filter, oldestCursor)}>
+                Oldest »
+              </Link>
+            )}
+          </>
+        )}
+      </span>
     </nav>
   );
 }

@@ -114,9 +114,18 @@ describe("successful calls", () => {
 
   it("lists todos with the bearer token and query, mapping field names", async () => {
     reply = (_, response) => {
-      json(response, 200, { items: [TODO], total: 1, limit: 20, offset: 40 });
+      json(response, 200, {
+        items: [TODO],
+        total: 3,
+        limit: 20,
+        offset: 0,
+        counts: { all: 5, open: 3, done: 2 },
+        next_cursor: "b2xkZXI6Nw",
+        prev_cursor: "bmV3ZXI6Nw",
+        last_cursor: "bmV3ZXI6MA",
+      });
     };
-    const result = await client().listTodos("tok", { status: "open", limit: 20, offset: 40 });
+    const result = await client().listTodos("tok", { status: "open", limit: 20, cursor: "b2xkZXI6OA" });
     expect(result).toEqual({
       ok: true,
       value: {
@@ -130,16 +139,27 @@ describe("successful calls", () => {
             updatedAt: "2026-01-01T10:00:00Z",
           },
         ],
-        total: 1,
-        limit: 20,
-        offset: 40,
+        counts: { all: 5, open: 3, done: 2 },
+        olderCursor: "b2xkZXI6Nw",
+        newerCursor: "bmV3ZXI6Nw",
+        oldestCursor: "bmV3ZXI6MA",
       },
     });
     expect(seen[0]).toMatchObject({
       method: "GET",
-      url: "/todos?status=open&limit=20&offset=40",
+      url: "/todos?status=open&limit=20&cursor=b2xkZXI6OA",
       authorization: "Bearer tok",
     });
+  });
+
+  it("asks for the newest page without a cursor", async () => {
+    reply = (_, response) => {
+      const cursors = { next_cursor: null, prev_cursor: null, last_cursor: null };
+      json(response, 200, { items: [], counts: { all: 0, open: 0, done: 0 }, ...cursors });
+    };
+    const result = await client().listTodos("tok", { status: "all", limit: 20, cursor: null });
+    expect(result).toMatchObject({ ok: true, value: { items: [], olderCursor: null, oldestCursor: null } });
+    expect(seen[0]?.url).toBe("/todos?status=all&limit=20");
   });
 
   it("uses the right verb and path for each change", async () => {
@@ -200,9 +220,26 @@ describe("failures", () => {
     reply = (_, response) => {
       json(response, 200, { items: [{ ...TODO, completed: "yes" }], total: 1, limit: 20, offset: 0 });
     };
-    expect(await client().listTodos("tok", { status: "all", limit: 20, offset: 0 })).toEqual({
+    expect(await client().listTodos("tok", { status: "all", limit: 20, cursor: null })).toEqual({
       ok: false,
       failure: { kind: "unexpected", status: 200 },
+    });
+    reply = (_, response) => {
+      json(response, 200, { items: [TODO], total: 1, counts: { all: "1" }, next_cursor: null });
+    };
+    expect(await client().listTodos("tok", { status: "all", limit: 20, cursor: null })).toEqual({
+      ok: false,
+      failure: { kind: "unexpected", status: 200 },
+    });
+  });
+
+  it("reads the page of an older backend, which has neither counts nor cursors", async () => {
+    reply = (_, response) => {
+      json(response, 200, { items: [TODO], total: 1, limit: 20, offset: 0 });
+    };
+    expect(await client().listTodos("tok", { status: "all", limit: 20, cursor: null })).toMatchObject({
+      ok: true,
+      value: { counts: null, olderCursor: null, newerCursor: null, oldestCursor: null },
     });
   });
 

@@ -1,6 +1,7 @@
 // Typed client for the Todo API. Every call resolves to a result instead of
 // throwing, so pages can render a calm error state for each kind of failure.
 
+import type { Counts } from "./counts";
 import type { StatusFilter, TodoInput } from "./validation";
 
 export type Todo = {
@@ -12,7 +13,18 @@ export type Todo = {
   updatedAt: string;
 };
 
-export type TodoPage = { items: Todo[]; total: number; limit: number; offset: number };
+/**
+ * A page, newest first; each cursor leads to the page beside it, null when there is none.
+ * Counts are null when the backend is a release older than this frontend (for the minutes of
+ * a rolling update): it sends neither counts nor cursors, and the page shows the newest todos.
+ */
+export type TodoPage = {
+  items: Todo[];
+  counts: Counts | null;
+  olderCursor: string | null;
+  newerCursor: string | null;
+  oldestCursor: string | null;
+};
 export type User = { id: number; email: string; createdAt: string };
 export type Session = { token: string; expiresInSeconds: number };
 
@@ -69,17 +81,32 @@ function parseTodo(body: Json): Todo | null {
   return { id, title, description, completed, createdAt: created_at, updatedAt: updated_at };
 }
 
+function parseCounts(body: Json): Counts | null {
+  if (!isRecord(body)) return null;
+  const { all, open, done } = body;
+  if (typeof all !== "number" || typeof open !== "number" || typeof done !== "number") return null;
+  return { all, open, done };
+}
+
+function isCursor(value: Json): value is string | null {
+  return typeof value === "string" || value === null;
+}
+
 function parseTodoPage(body: Json): TodoPage | null {
   if (!isRecord(body) || !Array.isArray(body.items)) return null;
-  const { total, limit, offset } = body;
-  if (typeof total !== "number" || typeof limit !== "number" || typeof offset !== "number") return null;
   const items: Todo[] = [];
   for (const item of body.items) {
     const todo = parseTodo(item);
     if (todo === null) return null;
     items.push(todo);
   }
-  return { items, total, limit, offset };
+  if (!("counts" in body) && typeof body.total === "number") {
+    return { items, counts: null, olderCursor: null, newerCursor: null, oldestCursor: null };
+  }
+  const { next_cursor, prev_cursor, last_cursor } = body;
+  const counts = parseCounts(body.counts);
+  if (counts === null || !isCursor(next_cursor) || !isCursor(prev_cursor) || !isCursor(last_cursor)) return null;
+  return { items, counts, olderCursor: next_cursor, newerCursor: prev_cursor, oldestCursor: last_cursor };
 }
 
 function parseUser(body: Json): User | null {
@@ -189,12 +216,10 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry, fo
     /** Ends every session of the token's user, this one included. */
     logOutEverywhere: (token: string) => call("POST", "/auth/logout-everywhere", parseNoContent, { token }),
     me: (token: string) => call("GET", "/me", parseUser, { token }),
-    listTodos: (token: string, query: { status: StatusFilter; limit: number; offset: number }) => {
-      const params = new URLSearchParams({
-        status: query.status,
-        limit: String(query.limit),
-        offset: String(query.offset),
-      });
+    /** A page of the list: the newest, or the one a page's cursor leads to. */
+    listTodos: (token: string, query: { status: StatusFilter; limit: number; cursor: string | null }) => {
+      const params = new URLSearchParams({ status: query.status, limit: String(query.limit) });
+      if (query.cursor !== null) params.set("cursor", query.cursor);
       return call("GET", `/todos?${params.toString()}`, parseTodoPage, { token });
     },
     createTodo: (token: string, input: TodoInput) => call("POST", "/todos", parseTodo, { token, body: input }),

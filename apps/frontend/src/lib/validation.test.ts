@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   DESCRIPTION_MAX,
   listHref,
-  parsePage,
+  parseCursor,
   parseStatusFilter,
   readCredentials,
   readTodoId,
@@ -109,21 +109,21 @@ describe("search parameters", () => {
     expect(parseStatusFilter(undefined)).toBe("all");
   });
 
-  it("falls back to the first page for anything but a positive number", () => {
-    expect(parsePage("3")).toBe(3);
-    expect(parsePage(["2"])).toBe(2);
-    expect(parsePage("0")).toBe(1);
-    expect(parsePage("-1")).toBe(1);
-    expect(parsePage("two")).toBe(1);
-    expect(parsePage("9999999")).toBe(1);
-    expect(parsePage(undefined)).toBe(1);
+  it("keeps a cursor of the backend's shape and drops anything else", () => {
+    expect(parseCursor("b2xkZXI6NDI")).toBe("b2xkZXI6NDI");
+    expect(parseCursor(["bmV3ZXI6MA", "b2xkZXI6NDI"])).toBe("bmV3ZXI6MA");
+    expect(parseCursor("")).toBeNull();
+    expect(parseCursor("b2xk ZXI6NDI")).toBeNull();
+    expect(parseCursor("b2xkZXI6NDI=")).toBeNull();
+    expect(parseCursor("a".repeat(41))).toBeNull();
+    expect(parseCursor(undefined)).toBeNull();
   });
 
   it("builds short list URLs", () => {
     expect(listHref("all")).toBe("/todos");
-    expect(listHref("all", 1)).toBe("/todos");
+    expect(listHref("all", null)).toBe("/todos");
     expect(listHref("open")).toBe("/todos?status=open");
-    expect(listHref("done", 3)).toBe("/todos?status=done&page=3");
-    expect(listHref("all", 2)).toBe("/todos?page=2");
+    expect(listHref("done", "b2xkZXI6NDI")).toBe("/todos?status=done&cursor=b2xkZXI6NDI");
+    expect(listHref("all", "bmV3ZXI6MA")).toBe("/todos?cursor=bmV3ZXI6MA");
   });
 });

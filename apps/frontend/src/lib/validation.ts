@@ -93,22 +93,22 @@ export function parseStatusFilter(param: SearchParam): StatusFilter {
   return STATUS_FILTERS.find((filter) => filter === value) ?? "all";
 }
 
-export function parsePage(param: SearchParam): number {
+// The backend's cursors are opaque base64url text; anything else means the first page.
+const CURSOR_SHAPE = /^[A-Za-z0-9_-]{1,40}$/;
+
+export function parseCursor(param: SearchParam): string | null {
   const value = first(param);
-  if (value === undefined || !/^[1-9]\d{0,5}$/.test(value)) {
-    return 1;
-  }
-  return Number(value);
+  return value !== undefined && CURSOR_SHAPE.test(value) ? value : null;
 }
 
 /** Query string for a list view; the defaults are left out to keep URLs short. */
-export function listHref(filter: StatusFilter, page = 1): string {
+export function listHref(filter: StatusFilter, cursor: string | null = null): string {
   const params = new URLSearchParams();
   if (filter !== "all") {
     params.set("status", filter);
   }
-  if (page > 1) {
-    params.set("page", String(page));
+  if (cursor !== null) {
+    params.set("cursor", cursor);
   }
   const query = params.toString();
   return query === "" ? "/todos" : `/todos?${query}`;

@@ -13,7 +13,7 @@ import { TopBar } from "@/components/top-bar";
 import { summaryOf } from "@/lib/counts";
 import { readSessionToken } from "@/lib/server/session";
 import { loadTodosView } from "@/lib/server/todos-view";
-import { listHref, PAGE_SIZE, parsePage, parseStatusFilter } from "@/lib/validation";
+import { listHref, parseCursor, parseStatusFilter } from "@/lib/validation";
 
 export const metadata: Metadata = { title: "Your todos" };
 
@@ -26,10 +26,11 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
   if (token === null) redirect("/login");
   const params = await searchParams;
   const filter = parseStatusFilter(params.status);
-  const pageNumber = parsePage(params.page);
-  const view = await loadTodosView(token, filter, pageNumber);
+  const cursor = parseCursor(params.cursor);
+  const view = await loadTodosView(token, filter, cursor);
 
   if (view.kind === "unauthorized") redirect("/login?expired=1");
+  if (view.kind === "unknown-cursor") redirect(listHref(filter));
 
   if (view.kind === "problem") {
     return (
@@ -47,10 +48,10 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
     );
   }
 
-  const { page, counts, email } = view;
-  const pageCount = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
-  // A page past the end (say, after deleting the last todo on it) shows the last one instead.
-  if (page.items.length === 0 && pageNumber > pageCount) redirect(listHref(filter, pageCount));
+  const { page, email } = view;
+  const { counts } = page;
+  // A page emptied by deletions (say, the last todo of the oldest page) shows the newer one.
+  if (page.items.length === 0 && cursor !== null) redirect(listHref(filter, page.newerCursor));
 
   return (
     <>
@@ -61,7 +62,7 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
             <h1 id="list-title" className="list-title" tabIndex={-1}>
               Your todos
             </h1>
-            <p className="list-summary">{summaryOf(counts)}</p>
+            {counts !== null && <p className="list-summary">{summaryOf(counts)}</p>}
           </div>
           <AddTodoForm action={addTodo} />
           <FilterTabs current={filter} counts={counts} />
@@ -74,7 +75,7 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
               ))}
             </ul>
           )}
-          <Pager filter={filter} page={pageNumber} pageCount={pageCount} />
+          <Pager filter={filter} page={page} />
         </section>
         <div className="session-actions">
           <LogOutEverywhereForm />
