@@ -168,6 +168,23 @@ def test_cursors_lead_back_and_to_the_oldest_page(client: TestClient, account: A
     ]
 
 
+def test_a_page_emptied_by_deletions_leads_back_to_the_todos_before_it(
+    client: TestClient, account: Account
+) -> None:
+    ids = [create(client, account, f"task {n}")["id"] for n in range(5)]
+    pages = _walk(client, account, "limit=2", "next_cursor")
+    assert pages == [[ids[4], ids[3]], [ids[2], ids[1]], [ids[0]]]
+    second = client.get("/todos?limit=2", headers=account.headers).json()["next_cursor"]
+    third = client.get(f"/todos?limit=2&cursor={second}", headers=account.headers).json()
+    client.delete(f"/todos/{ids[0]}", headers=account.headers)
+    emptied = client.get(
+        f"/todos?limit=2&cursor={third['next_cursor']}", headers=account.headers
+    ).json()
+    assert (emptied["items"], emptied["next_cursor"]) == ([], None)
+    back = client.get(f"/todos?limit=2&cursor={emptied['prev_cursor']}", headers=account.headers)
+    assert [item["id"] for item in back.json()["items"]] == [ids[2], ids[1]]
+
+
 def test_list_reports_the_counts_of_every_status(client: TestClient, account: Account) -> None:
     ids = [create(client, account, f"task {n}")["id"] for n in range(5)]
     client.post(f"/todos/{ids[0]}/complete", headers=account.headers)

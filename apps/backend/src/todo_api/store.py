@@ -185,7 +185,7 @@ class Store:
                 if cursor.direction == "older":
                     older = Cursor("older", rows[limit - 1].id) if len(rows) > limit else None
                     # Empty: everything past the cursor went; the newer page starts at it.
-                    newest_id = rows[0].id if rows else cursor.todo_id - 1
+                    newest_id = rows[0].id if rows else max(cursor.todo_id - 1, 0)
                     return TodoListing(
                         [_todo(row) for row in rows[:limit]],
                         counts,
