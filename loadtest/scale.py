@@ -95,6 +95,8 @@ def _open_ids(http: httpx.Client, headers: dict[str, str], count: int) -> list[i
     while len(ids) < count:
         page = http.get(url, headers=headers).json()
         ids += [item["id"] for item in page["items"]]
+        if page["next_cursor"] is None and len(ids) < count:
+            raise RuntimeError(f"{count} open todos needed, {len(ids)} found")
         url = f"/todos?status=open&limit=100&cursor={page['next_cursor']}"
     return ids
 
@@ -103,7 +105,6 @@ def _measure(
     http: httpx.Client, headers: dict[str, str], neighbour: dict[str, str], requests: int
 ) -> dict[str, Any]:
     last_cursor = http.get(f"/todos?limit={PAGE_SIZE}", headers=headers).json()["last_cursor"]
-    open_ids = _open_ids(http, headers, WARMUP_REQUESTS + requests)
     queries = {
         "first page, all": f"/todos?limit={PAGE_SIZE}",
         "first page, done": f"/todos?status=done&limit={PAGE_SIZE}",
@@ -120,6 +121,8 @@ def _measure(
         requests,
         lambda index: http.post("/todos", json={"title": f"new {index}"}, headers=headers),
     )
+    # After the creates, so that even the smallest list has enough open todos to complete.
+    open_ids = _open_ids(http, headers, WARMUP_REQUESTS + requests)
     cells["complete"] = _timed(
         requests,
         lambda index: http.post(f"/todos/{open_ids[index]}/complete", headers=headers),
@@ -130,13 +133,13 @@ def _measure(
 def _plans(database_url: str, user_id: int) -> dict[str, str]:
     """EXPLAIN (ANALYZE, BUFFERS) of each list statement, as the store sends it."""
     statements = {
-        "first page, all": page_query("first", filtered=False).params(
+        "first page, all": page_query("first", filtered=False, postgres=True).params(
             owner_id=user_id, page_limit=PAGE_SIZE + 1, page_offset=0
         ),
-        "first page, done": page_query("first", filtered=True).params(
+        "first page, done": page_query("first", filtered=True, postgres=True).params(
             owner_id=user_id, completed=True, page_limit=PAGE_SIZE + 1, page_offset=0
         ),
-        "last page": page_query("newer", filtered=False).params(
+        "last page": page_query("newer", filtered=False, postgres=True).params(
             owner_id=user_id, after_id=0, page_limit=PAGE_SIZE + 1
         ),
     }

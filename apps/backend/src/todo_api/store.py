@@ -6,13 +6,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, Select, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.paging import Cursor, Direction
 from todo_api.schemas import StatusFilter
-from todo_api.tables import todo_counts, todos, users
+from todo_api.tables import Identifier, todo_counts, todos, users
 
 _TODO_COLUMNS = (
     todos.c.id,
@@ -30,27 +42,42 @@ _OWNED_TODO = and_(todos.c.id == bindparam("todo_id"), todos.c.user_id == bindpa
 PageStart = Direction | Literal["first"]
 
 
-def page_query(start: PageStart, filtered: bool) -> Select[Any]:
+def page_query(start: PageStart, filtered: bool, *, postgres: bool) -> Select[Any]:
     """Keyset pages: each walks the (user_id, id) or (user_id, completed, id) index from the
     cursor and stops after the page, whatever the number of rows behind it. One row more than
     the page is asked for, which tells whether there is more in that direction."""
-    statement = select(*_TODO_COLUMNS).where(todos.c.user_id == bindparam("owner_id"))
+    owner = bindparam("owner_id", type_=Identifier)
+    # PostgreSQL takes a column compared with `=` for a constant and drops it from ORDER BY;
+    # ordered by id alone, a plan may walk the primary key and filter out the other users'
+    # rows (prepared statements' generic plans do: the oldest page then read every row of the
+    # table). `= ANY(ARRAY[...])` is the same test without that inference, so only the user's
+    # index can give the order.
+    is_owner = todos.c.user_id == (any_(array([owner])) if postgres else owner)
+    index_columns: list[ColumnElement[Any]] = [todos.c.user_id, todos.c.id]
+    statement = select(*_TODO_COLUMNS).where(is_owner)
     if filtered:
+        index_columns.insert(1, todos.c.completed)
         statement = statement.where(todos.c.completed == bindparam("completed"))
+    newest_first = [column.desc() for column in index_columns]
     if start == "first":  # the newest page, or an offset into the list (bounded by MAX_OFFSET)
-        statement = statement.order_by(todos.c.id.desc()).offset(bindparam("page_offset"))
+        statement = statement.order_by(*newest_first).offset(bindparam("page_offset"))
     elif start == "older":
-        statement = statement.where(todos.c.id < bindparam("after_id")).order_by(todos.c.id.desc())
+        statement = statement.where(todos.c.id < bindparam("after_id")).order_by(*newest_first)
     else:
-        statement = statement.where(todos.c.id > bindparam("after_id")).order_by(todos.c.id.asc())
+        statement = statement.where(todos.c.id > bindparam("after_id")).order_by(*index_columns)
     return statement.limit(bindparam("page_limit"))
 
 
-_PAGES = {
-    (start, filtered): page_query(start, filtered)
-    for start in ("first", "older", "newer")
-    for filtered in (False, True)
-}
+def _pages(*, postgres: bool) -> dict[tuple[PageStart, bool], Select[Any]]:
+    return {
+        (start, filtered): page_query(start, filtered, postgres=postgres)
+        for start in ("first", "older", "newer")
+        for filtered in (False, True)
+    }
+
+
+_PAGES_POSTGRES = _pages(postgres=True)
+_PAGES_SQLITE = _pages(postgres=False)
 _COUNTS = select(todo_counts.c.open_count, todo_counts.c.done_count).where(
     todo_counts.c.user_id == bindparam("owner_id")
 )
@@ -133,6 +160,7 @@ def _todo(row: Row[*tuple[Any, ...]]) -> Todo:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._pages = _PAGES_POSTGRES if engine.dialect.name == "postgresql" else _PAGES_SQLITE
 
     async def create_user(self, email: str, password_hash: str) -> User:
         created_at = _now()
@@ -180,7 +208,7 @@ class Store:
             counts = TodoCounts(0, 0) if counted is None else TodoCounts(*counted)
             if cursor is not None:
                 params["after_id"] = cursor.todo_id
-                statement = _PAGES[cursor.direction, filtered]
+                statement = self._pages[cursor.direction, filtered]
                 rows = (await connection.execute(statement, params)).all()
                 if cursor.direction == "older":
                     older = Cursor("older", rows[limit - 1].id) if len(rows) > limit else None
@@ -200,7 +228,7 @@ class Store:
                     )
                 # The newest todos are reached: the page is the first page, filled up.
             params["page_offset"] = 0 if cursor is not None else offset
-            rows = (await connection.execute(_PAGES["first", filtered], params)).all()
+            rows = (await connection.execute(self._pages["first", filtered], params)).all()
         older = Cursor("older", rows[limit - 1].id) if len(rows) > limit else None
         newer = Cursor("newer", rows[0].id) if rows and params["page_offset"] > 0 else None
         return TodoListing([_todo(row) for row in rows[:limit]], counts, older, newer)
