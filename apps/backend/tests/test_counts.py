@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
+import time
 
 from alembic import command
 from sqlalchemy import create_engine, text
@@ -119,6 +121,58 @@ def test_migration_counts_the_todos_that_exist(database_factory: DatabaseFactory
     finally:
         engine.dispose()
     assert [tuple(row) for row in counts] == [(1, 3, 2), (2, 0, 1)]
+
+
+def test_migration_counts_exactly_while_the_previous_release_writes(
+    database_factory: DatabaseFactory,
+) -> None:
+    settings = settings_from(database_factory.make())
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    insert_todo = text(
+        "INSERT INTO todos (user_id, title, completed, created_at, updated_at) "
+        "VALUES (1, 'old release', :completed, '2026-01-01', '2026-01-01')"
+    )
+    try:
+        with engine.connect() as connection:
+            command.upgrade(_alembic_config(connection), "0004")
+            connection.commit()
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, created_at) "
+                    "VALUES (1, 'a@example.com', 'h', '2026-01-01')"
+                )
+            )
+            connection.execute(insert_todo, [{"completed": n % 3 == 0} for n in range(3000)])
+        stop = threading.Event()
+        written: list[int] = []
+
+        def previous_release(seed: int) -> None:
+            """Writes todos without knowing about counts, as the releases before 0005 do."""
+            while not stop.is_set():
+                with engine.begin() as connection:
+                    connection.execute(insert_todo, {"completed": (seed + len(written)) % 2 == 0})
+                written.append(seed)
+
+        writers = [threading.Thread(target=previous_release, args=(n,)) for n in range(3)]
+        for writer in writers:
+            writer.start()
+        try:
+            time.sleep(0.3)
+            upgrade_to_head(settings)
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            for writer in writers:
+                writer.join()
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT open_count, done_count FROM todo_counts WHERE user_id = 1")
+            ).one()
+    finally:
+        engine.dispose()
+    assert set(written) == {0, 1, 2}
+    assert TodoCounts(*kept) == _counted_rows(settings, 1)
 
 
 def test_a_deleted_account_takes_its_counts_along(database_factory: DatabaseFactory) -> None:
