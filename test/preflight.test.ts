@@ -1,0 +1,192 @@
+// The main job's preflight: every branch on a fake machine (commands answered from a table),
+// then `npm run up:dev` itself on a machine with nothing on PATH.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+import { type CommandResult, minimumPulumiVersion, parseDockerEnv, type Preflight, preflightDev, type Probe } from "../stacks/preflight";
+
+const MINIKUBE_DOCKER_ENV = 'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://192.168.49.2:2376"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n';
+
+/** A healthy Minikube machine; each test overrides what it breaks. Keys are command-line prefixes. */
+const HEALTHY: Record<string, Partial<CommandResult> | undefined> = {
+    "pulumi version": { stdout: `v${minimumPulumiVersion()}\n` },
+    "minikube status": { stdout: "Running\n" },
+    "minikube docker-env": { stdout: MINIKUBE_DOCKER_ENV },
+    "docker version": { stdout: "28.0.4\n" },
+    "kubectl config current-context": { stdout: "minikube\n" },
+    "kubectl --context minikube --request-timeout=10s get --raw /readyz": { stdout: "ok" },
+    "kubectl --context minikube --request-timeout=10s get storageclass": { stdout: "true" },
+    "kubectl --context minikube --request-timeout=10s get apiservice": { stdout: "True" },
+};
+
+interface Call {
+    line: string;
+    env: NodeJS.ProcessEnv;
+}
+
+function machine(changes: Record<string, Partial<CommandResult> | undefined> = {}, probe: Partial<Probe> = {}): Probe & { calls: Call[] } {
+    const answers = { ...HEALTHY, ...changes };
+    const calls: Call[] = [];
+    return {
+        calls,
+        env: { PATH: "/usr/bin" },
+        nodeVersion: "24.22.0",
+        toolchainPulumi: undefined,
+        ...probe,
+        run: (command, args, env) => {
+            const line = [command, ...args].join(" ");
+            calls.push({ line, env });
+            // The longest prefix answers; none (or one set to undefined) is a command not on PATH.
+            const key = Object.keys(answers)
+                .filter((prefix) => line.startsWith(prefix))
+                .sort((a, b) => b.length - a.length)[0];
+            const answer = key === undefined ? undefined : answers[key];
+            return Promise.resolve(answer ? { status: 0, stdout: "", stderr: "", missing: false, ...answer } : { status: null, stdout: "", stderr: "", missing: true });
+        },
+    };
+}
+
+const missing = undefined;
+const refused = (stderr: string): Partial<CommandResult> => ({ status: 1, stderr });
+
+function expectOneLineEach(found: Preflight): void {
+    for (const line of [...found.errors, ...found.notes]) expect(line).not.toContain("\n");
+}
+
+describe("npm run up:dev's preflight", () => {
+    test("a healthy Minikube: no problem, images go to Minikube's Docker, Pulumi from PATH", async () => {
+        const probe = machine();
+        const found = await preflightDev(probe);
+        expect(found.errors).toEqual([]);
+        expect(found.notes).toEqual([]);
+        expect(found.pulumi).toBe("pulumi");
+        expect(found.target).toEqual({
+            kind: "minikube",
+            context: "minikube",
+            dockerEnv: { DOCKER_TLS_VERIFY: "1", DOCKER_HOST: "tcp://192.168.49.2:2376", MINIKUBE_ACTIVE_DOCKERD: "minikube" },
+        });
+        // The daemon asked is Minikube's, not the machine's.
+        expect(probe.calls.find((call) => call.line.startsWith("docker version"))?.env.DOCKER_HOST).toBe("tcp://192.168.49.2:2376");
+    });
+
+    test("an old Node.js is one line naming the version it needs", async () => {
+        const found = await preflightDev(machine({}, { nodeVersion: "18.20.4" }));
+        expect(found.errors).toEqual(["Node.js 18.20.4 is older than the 20 the program needs: install Node.js 20 or newer (https://nodejs.org)"]);
+    });
+
+    test("no pulumi on PATH: the install command, or the offline toolchain's CLI said in one line", async () => {
+        const without = await preflightDev(machine({ "pulumi version": missing }));
+        expect(without.errors).toEqual(["no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)"]);
+        expect(without.pulumi).toBeUndefined();
+
+        const toolchain = "/cache/toolchain/bin/pulumi";
+        const withToolchain = await preflightDev(machine({ "pulumi version": missing }, { toolchainPulumi: toolchain }));
+        expect(withToolchain.errors).toEqual([]);
+        expect(withToolchain.notes).toEqual([`no pulumi on PATH: using the offline toolchain's (${toolchain})`]);
+        expect(withToolchain.pulumi).toBe(toolchain);
+    });
+
+    test("a Pulumi CLI older than the tested one is refused with the version it needs", async () => {
+        const found = await preflightDev(machine({ "pulumi version": { stdout: "v3.100.0\n" } }));
+        expect(found.errors).toEqual([`pulumi 3.100.0 on PATH is older than the ${minimumPulumiVersion()} this program needs: upgrade it (curl -fsSL https://get.pulumi.com | sh)`]);
+        expect(found.pulumi).toBeUndefined();
+    });
+
+    test("no Minikube and no kube context: how to start Minikube", async () => {
+        const noContext = await preflightDev(machine({ "minikube status": missing, "kubectl config current-context": refused("error: current-context is not set") }));
+        expect(noContext.errors).toEqual([
+            "no minikube on PATH and there is no current kube context: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
+        ]);
+        expect(noContext.target).toBeUndefined();
+
+        const stopped = await preflightDev(machine({ "minikube status": { status: 7, stdout: "Stopped\n" }, "kubectl config current-context": missing }));
+        expect(stopped.errors).toEqual([
+            "Minikube is not running and no kubectl on PATH: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
+        ]);
+    });
+
+    test("a shared cluster's context is refused unless named on purpose", async () => {
+        const shared = { "minikube status": missing, "kubectl config current-context": { stdout: "prod-eu\n" } };
+        const refusedContext = await preflightDev(machine(shared));
+        expect(refusedContext.errors).toEqual([
+            "kube context prod-eu is not a local cluster: dev goes to Minikube or the project's own cluster; to deploy dev there anyway: npm run up:dev -- --context prod-eu",
+        ]);
+        expect(refusedContext.target).toBeUndefined();
+
+        const named = machine({
+            ...shared,
+            "kubectl --context prod-eu --request-timeout=10s get --raw /readyz": { stdout: "ok" },
+            "kubectl --context prod-eu --request-timeout=10s get storageclass": { stdout: "true" },
+            "kubectl --context prod-eu --request-timeout=10s get apiservice": { stdout: "True" },
+        });
+        const found = await preflightDev(named, { context: "prod-eu" });
+        expect(found.errors).toEqual([]);
+        expect(found.target).toEqual({ kind: "context", context: "prod-eu" });
+    });
+
+    test("a local context whose API does not answer says so with kubectl's reason", async () => {
+        const probe = machine({
+            "minikube status": missing,
+            "kubectl config current-context": { stdout: "kind-dev\n" },
+            "kubectl --context kind-dev --request-timeout=10s get --raw /readyz": refused("The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?"),
+        });
+        const found = await preflightDev(probe);
+        expect(found.errors).toEqual(["kube context kind-dev does not answer: The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?"]);
+        // Nothing more is asked of a cluster that does not answer.
+        expect(probe.calls.filter((call) => call.line.includes("storageclass"))).toEqual([]);
+    });
+
+    test("no default StorageClass stops dev (its Postgres claims a volume); no metrics-server only warns", async () => {
+        const noClass = await preflightDev(machine({ "kubectl --context minikube --request-timeout=10s get storageclass": { stdout: "" } }));
+        expect(noClass.errors).toEqual([
+            "kube context minikube has no default StorageClass: dev's Postgres needs one (minikube addons enable default-storageclass storage-provisioner)",
+        ]);
+        const noMetrics = await preflightDev(machine({ "kubectl --context minikube --request-timeout=10s get apiservice": refused('Error from server (NotFound): apiservices.apiregistration.k8s.io "v1beta1.metrics.k8s.io" not found') }));
+        expect(noMetrics.errors).toEqual([]);
+        expect(noMetrics.notes).toEqual(["warning: kube context minikube has no metrics-server: the HPAs stay at their minimum (minikube addons enable metrics-server)"]);
+    });
+
+    test("the Docker daemon the images are built into must answer", async () => {
+        const down = await preflightDev(machine({ "docker version": refused("Cannot connect to the Docker daemon at tcp://192.168.49.2:2376. Is the docker daemon running?") }));
+        expect(down.errors).toEqual(["no Docker daemon answers (Cannot connect to the Docker daemon at tcp://192.168.49.2:2376. Is the docker daemon running?): minikube's Docker: minikube start"]);
+        const noCli = await preflightDev(machine({ "docker version": missing }));
+        expect(noCli.errors).toEqual(["no docker on PATH: the images are built with it (apt-get install docker.io)"]);
+    });
+
+    test("several problems are all reported, one line each", async () => {
+        const found = await preflightDev(machine({ "pulumi version": missing, "docker version": missing, "kubectl --context minikube --request-timeout=10s get storageclass": { stdout: "" } }, { nodeVersion: "16.0.0" }));
+        expect(found.errors).toHaveLength(4);
+        expectOneLineEach(found);
+    });
+
+    test("minikube docker-env is read as the variables it exports", () => {
+        expect(parseDockerEnv(`${MINIKUBE_DOCKER_ENV}\n# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)\n`)).toEqual({
+            DOCKER_TLS_VERIFY: "1",
+            DOCKER_HOST: "tcp://192.168.49.2:2376",
+            MINIKUBE_ACTIVE_DOCKERD: "minikube",
+        });
+    });
+});
+
+describe("npm run up:dev on a machine with nothing on PATH", () => {
+    test("stops before Pulumi with one line per missing thing and exit 1", () => {
+        const empty = mkdtempSync(path.join(tmpdir(), "todo-empty-path-"));
+        try {
+            const tsx = path.join(__dirname, "..", "node_modules", "tsx", "dist", "cli.mjs");
+            const result = spawnSync(process.execPath, [tsx, path.join(__dirname, "..", "stacks", "main-job.ts"), "up"], {
+                env: { PATH: empty, HOME: empty, TODO_CACHE_DIR: empty },
+                encoding: "utf8",
+                timeout: 60_000,
+            });
+            expect(result.stderr.trim().split("\n")).toEqual([
+                "up:dev: no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)",
+                "up:dev: no minikube on PATH and no kubectl on PATH: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
+            ]);
+            expect(result.status).toBe(1);
+        } finally {
+            rmSync(empty, { recursive: true, force: true });
+        }
+    });
+});
