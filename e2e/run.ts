@@ -9,17 +9,16 @@
 // started when it is down and stopped again at the end, with the toolchain's CLIs and plugins.
 // Either way: a local Pulumi backend in a temp folder and a throwaway passphrase.
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
+import { CLUSTER, cluster, E2E_DIR, lockLocalCluster, provideStandInImages, startLocalCluster, useToolchain } from "./local-cluster";
 import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo, type Target } from "./support/run";
 import { output, run } from "./support/shell";
 
-const E2E_DIR = __dirname;
 const ROOT_DIR = path.resolve(E2E_DIR, "..");
 const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
-const CLUSTER = path.join(E2E_DIR, "cluster");
 // Diagnostics of the newest runs are kept; older ones are removed at the start of a run.
 const RUNS_KEPT = 10;
 
@@ -48,90 +47,19 @@ function parseArguments(args: string[]): { context: string | undefined; paths: P
     return { context, paths };
 }
 
-/**
- * One run at a time on the offline cluster: a second one would stop the cluster under the first
- * (each stops what it started) or build into it concurrently. A lock left by a dead run is taken over.
- */
-function lockOfflineCluster(): () => void {
-    const lock = path.join(CACHE_DIR, "e2e-offline-cluster.lock");
-    mkdirSync(CACHE_DIR, { recursive: true });
-    for (;;) {
-        try {
-            writeFileSync(lock, String(process.pid), { flag: "wx" });
-            return () => {
-                rmSync(lock, { force: true });
-            };
-        } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        }
-        const holder = Number(readFileSync(lock, "utf8"));
-        if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
-            usageError(`another end-to-end run (pid ${holder}) is using the offline cluster: wait for it, or stop it (kill ${holder}); the lock is ${lock}`);
-        }
-        rmSync(lock, { force: true });
-    }
-}
-
-function isRunning(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (error) {
-        return (error as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
-
-const lastLine = (text: string): string => text.trim().split("\n").pop() ?? "";
-const cluster = async (...args: string[]): Promise<string> => lastLine(await output(CLUSTER, args, { timeoutSeconds: 900 }));
-
 /** The offline cluster: stand-in base images in its registry on 127.0.0.1, its own password-protected registry for prod, images copied into the node, NodePorts on 127.0.0.1. */
 async function setupOfflineCluster(workDir: string): Promise<{ target: Target; startedCluster: boolean }> {
     if (process.getuid?.() !== 0) usageError("run as root (the cluster and the base images need it), or name a kube context with --context");
-    const toolchain = await run(path.join(E2E_DIR, "toolchain"), [], { timeoutSeconds: 7200 });
-    if (toolchain.status !== 0) throw new Error(`e2e/toolchain failed:\n${toolchain.stderr.slice(-3000)}`);
-    process.env.PATH = `${lastLine(toolchain.stdout)}:${process.env.PATH}`;
-    process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
-    const startedCluster = (await run(CLUSTER, ["status"])).status !== 0;
-    await cluster("up");
-    process.env.KUBECONFIG = await cluster("kubeconfig");
-    process.env.DOCKER_CONFIG = await cluster("docker-config");
-    const registry = await cluster("registry");
+    await useToolchain();
+    const { startedCluster, registry } = await startLocalCluster();
     const ingressAddress = (await cluster("ingress")).split(" ")[1] ?? "";
-
-    // BuildKit reads FROM images from a registry, so the stand-ins go to the cluster's registry.
-    // Package downloads in RUN steps pass through this machine's TLS-inspecting proxy: the pushed
-    // bases trust this machine's CA bundle, the way an organisation's own bases carry its CA.
-    await output(path.join(E2E_DIR, "base-images.sh"), [], { timeoutSeconds: 3600 });
-    const docker = process.env.DOCKER ?? "/usr/bin/docker";
-    const context = path.join(workDir, "base-context");
-    const settings: Record<string, string> = {};
-    for (const [base, key] of [["todo-base/python:3.12", "todo:pythonImage"], ["todo-base/node:20", "todo:nodeImage"]] as const) {
-        rmSync(context, { recursive: true, force: true });
-        mkdirSync(context, { recursive: true });
-        cpSync("/etc/ssl/certs/ca-certificates.crt", path.join(context, "ca-certificates.crt"));
-        writeFileSync(
-            path.join(context, "Dockerfile"),
-            [
-                `FROM ${base}`,
-                "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
-                "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt npm_config_cafile=/etc/ssl/certs/ca-certificates.crt NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
-                "",
-            ].join("\n"),
-        );
-        await output(docker, ["build", "-q", "-t", `${registry}/${base}`, context], { env: { DOCKER_BUILDKIT: "0" } });
-        await output(docker, ["push", "-q", `${registry}/${base}`]);
-        console.log(`pushed ${registry}/${base}`);
-        settings[key] = `${registry}/${base}`;
-    }
-    rmSync(context, { recursive: true, force: true });
-    // The database image is run, not built on: it goes into the node directly.
-    const postgresImage = "todo-base/postgres:15";
-    await output(CLUSTER, ["load-image", postgresImage], { timeoutSeconds: 600 });
+    const { bases, postgresImage } = await provideStandInImages(registry, workDir);
+    console.log(`stand-in bases: ${Object.values(bases).join(" ")}`);
     return {
         startedCluster,
         target: {
             kind: "offline",
-            stackSettings: settings,
+            stackSettings: bases,
             postgresImage,
             nodeAddress: "127.0.0.1",
             prodRepository: `${await cluster("hub")}/todo`,
@@ -150,8 +78,7 @@ async function setupGivenContext(contextName: string, workDir: string): Promise<
     for (const tool of ["pulumi", "kubectl", "helm"]) if ((await run("sh", ["-c", `command -v ${tool}`])).status !== 0) missing.push(tool);
     if (missing.length > 0) {
         console.log(`not on PATH: ${missing.join(" ")}; using the offline toolchain's`);
-        process.env.PATH = `${lastLine(await output(path.join(E2E_DIR, "toolchain"), [], { timeoutSeconds: 7200 }))}:${process.env.PATH}`;
-        process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+        await useToolchain();
     }
     // The suite's own kubeconfig: just that context, so the user's current context stays as it is.
     const minified = await run("kubectl", ["config", "view", "--minify", "--flatten", "--context", contextName]);
@@ -245,11 +172,12 @@ async function main(): Promise<void> {
     let paths = asked;
     if (context && paths.length === 0) paths = process.env.E2E_REGISTRY ? ["errors", "dev", "prod", "chart"] : ["errors", "dev", "chart"];
     if (paths.length === 0) paths = [...PATH_NAMES];
+    if (context && paths.includes("main")) usageError("the main path runs on the offline cluster only: it starts and stops that cluster as `npm run up:dev` does on a machine without one");
     if (context && paths.includes("prod") && !(process.env.E2E_REGISTRY && process.env.E2E_REGISTRY_CREDENTIALS && existsSync(process.env.E2E_REGISTRY_CREDENTIALS))) {
         usageError("the prod path on a kube context needs E2E_REGISTRY (registry host/namespace to push to) and E2E_REGISTRY_CREDENTIALS (a readable user:password file)");
     }
 
-    const unlock = context ? undefined : lockOfflineCluster();
+    const unlock = context ? undefined : lockLocalCluster("end-to-end run", usageError);
     const workDir = mkdtempSync(path.join(tmpdir(), "todo-e2e-"));
     const runsDir = path.join(CACHE_DIR, "e2e-runs");
     pruneOldRuns(runsDir);

@@ -6,14 +6,21 @@
 //   npm run up:dev -- --context NAME        # that context, named on purpose
 //   npm run up:dev -- --yes                 # any other argument goes to `pulumi up` / `destroy`
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
+import * as yaml from "js-yaml";
+
+import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, useToolchain } from "../e2e/local-cluster";
 import { type DevTarget, preflightDev, systemProbe } from "./preflight";
 
 const STACK = "dev";
+const PROJECT = "todo";
+const ROOT_DIR = path.resolve(__dirname, "..");
 const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
+// While it exists, the dev stack lives on the project's own cluster: its config file is here.
+const LOCAL_CLUSTER_DIR = path.join(CACHE_DIR, "local-cluster-dev");
 
 function usage(message: string): never {
     process.stderr.write(`${message}\nusage: npm run up:dev|down:dev -- [--context KUBE_CONTEXT] [pulumi arguments...]\n`);
@@ -63,7 +70,7 @@ function captured(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
 }
 
 /** Pulumi's environment: Minikube's Docker, a kubeconfig holding only the chosen context. */
-async function pulumiEnvironment(target: DevTarget, workDir: string): Promise<NodeJS.ProcessEnv> {
+async function pulumiEnvironment(target: Exclude<DevTarget, { kind: "local-cluster" }>, workDir: string): Promise<NodeJS.ProcessEnv> {
     const env: NodeJS.ProcessEnv = { ...process.env, ...(target.kind === "minikube" ? target.dockerEnv : {}) };
     const kubeconfig = path.join(workDir, "kubeconfig");
     writeFileSync(kubeconfig, await captured("kubectl", ["config", "view", "--minify", "--flatten", "--context", target.context], env), { mode: 0o600 });
@@ -71,20 +78,85 @@ async function pulumiEnvironment(target: DevTarget, workDir: string): Promise<No
     return env;
 }
 
+/** The dev stack's config for the project's own cluster: the checkout's, plus the stand-in images. */
+function localClusterConfigFile(settings: Record<string, string>): string {
+    const stackConfig = (yaml.load(readFileSync(path.join(ROOT_DIR, `Pulumi.${STACK}.yaml`), "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    stackConfig.config = { ...stackConfig.config, ...settings };
+    mkdirSync(LOCAL_CLUSTER_DIR, { recursive: true });
+    const file = path.join(LOCAL_CLUSTER_DIR, `Pulumi.${STACK}.yaml`);
+    writeFileSync(file, `# Written by npm run up:dev for the project's own cluster (stacks/main-job.ts): Pulumi.${STACK}.yaml plus its images.\n${yaml.dump(stackConfig)}`);
+    return file;
+}
+
+/** The images alone first (a targeted up), then into the node, as Minikube's Docker would have them. */
+async function buildAndLoadImages(pulumi: string, env: NodeJS.ProcessEnv, configFile: string): Promise<number> {
+    const images = `urn:pulumi:${STACK}::${PROJECT}::todo:components:Images`;
+    const targets = [`${images}::images`, `${images}$docker-build:index:Image::backend`, `${images}$docker-build:index:Image::frontend`];
+    const status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, "--yes", "--skip-preview", ...targets.flatMap((urn) => ["--target", urn])], env);
+    if (status !== 0) return status;
+    const state = JSON.parse(await captured(pulumi, ["stack", "export", "--stack", STACK], env)) as { deployment?: { resources?: { type: string; outputs?: { tags?: string[] } }[] } };
+    const tags = (state.deployment?.resources ?? []).filter((resource) => resource.type === "docker-build:index:Image").flatMap((image) => image.outputs?.tags ?? []);
+    if (tags.length !== 2) throw new Error(`expected the two images' tags in the stack's state, found ${JSON.stringify(tags)}`);
+    return attached(CLUSTER, ["load-image", ...tags], env);
+}
+
+/** up:dev and down:dev on the project's own cluster: toolchain, cluster, stand-in images, then Pulumi. */
+async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label: string, workDir: string): Promise<number> {
+    const unlock = lockLocalCluster(label, (line) => {
+        process.stderr.write(`${label}: ${line}\n`);
+        process.exit(2);
+    });
+    try {
+        const bin = await useToolchain({ showProgress: true });
+        const pulumi = path.join(bin, "pulumi");
+        const { registry } = await startLocalCluster();
+        const env = { ...process.env };
+        if (action === "down") {
+            const status = await attached(pulumi, ["destroy", "--stack", STACK, "--config-file", path.join(LOCAL_CLUSTER_DIR, `Pulumi.${STACK}.yaml`), ...pulumiArgs], env);
+            if (status !== 0) return status;
+            rmSync(LOCAL_CLUSTER_DIR, { recursive: true, force: true });
+            process.stderr.write(`${label}: stopping the project's own cluster\n`);
+            return await attached(CLUSTER, ["down"], env);
+        }
+        const { bases, postgresImage } = await provideStandInImages(registry, workDir);
+        let status = await attached(pulumi, ["stack", "select", "--create", STACK], env);
+        if (status !== 0) return status;
+        // After `stack select --create`, which writes the stack's secrets salt into Pulumi.dev.yaml.
+        const configFile = localClusterConfigFile({ ...bases, "todo:postgresImage": postgresImage });
+        status = await buildAndLoadImages(pulumi, env, configFile);
+        if (status === 0) status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, ...pulumiArgs], env);
+        if (status === 0) {
+            const url = (await captured(pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], env)).trim().replace("<node-ip>", "127.0.0.1");
+            process.stderr.write(`${label}: the app answers at ${url}; npm run down:dev removes it and stops the cluster\n`);
+        }
+        return status;
+    } finally {
+        unlock();
+    }
+}
+
 async function main(): Promise<void> {
     const { action, context, pulumiArgs } = parse(process.argv.slice(2));
     const label = `${action}:${STACK}`;
-    const toolchainPulumi = path.join(CACHE_DIR, "toolchain", "bin", "pulumi");
-    const found = await preflightDev(systemProbe(existsSync(toolchainPulumi) ? toolchainPulumi : undefined), { context });
-    for (const note of found.notes) process.stderr.write(`${label}: ${note}\n`);
-    for (const error of found.errors) process.stderr.write(`${label}: ${error}\n`);
-    if (found.errors.length > 0 || !found.pulumi || !found.target) process.exit(1);
-    const { target } = found;
-    process.stderr.write(`${label}: kube context ${target.context}${target.kind === "minikube" ? ", images built into Minikube's Docker" : ""}\n`);
-
     const workDir = mkdtempSync(path.join(tmpdir(), "todo-main-job-"));
     let status = 1;
     try {
+        // A dev stack up:dev put on the project's own cluster goes down from there.
+        if (action === "down" && !context && existsSync(LOCAL_CLUSTER_DIR)) {
+            process.exit(await onLocalCluster(action, pulumiArgs, label, workDir));
+        }
+        const toolchainPulumi = path.join(CACHE_DIR, "toolchain", "bin", "pulumi");
+        const found = await preflightDev(systemProbe(existsSync(toolchainPulumi) ? toolchainPulumi : undefined), { context });
+        for (const note of found.notes) process.stderr.write(`${label}: ${note}\n`);
+        for (const error of found.errors) process.stderr.write(`${label}: ${error}\n`);
+        const { target } = found;
+        if (found.errors.length > 0 || !target) process.exit(1);
+        if (target.kind === "local-cluster") {
+            process.stderr.write(`${label}: ${target.reason}: using the project's own cluster (e2e/cluster; for Minikube instead: minikube start, then npm run up:dev)\n`);
+            process.exit(await onLocalCluster(action, pulumiArgs, label, workDir));
+        }
+        if (!found.pulumi) process.exit(1);
+        process.stderr.write(`${label}: kube context ${target.context}${target.kind === "minikube" ? ", images built into Minikube's Docker" : ""}\n`);
         const env = await pulumiEnvironment(target, workDir);
         if (found.pulumi !== "pulumi") env.PATH = `${path.dirname(found.pulumi)}${path.delimiter}${env.PATH ?? ""}`;
         status = await attached(found.pulumi, ["stack", "select", "--create", STACK], env);

@@ -22,12 +22,20 @@ export interface Probe {
     run: Runner;
     env: NodeJS.ProcessEnv;
     nodeVersion: string;
+    /** The project's own cluster (e2e/cluster) runs on Linux, as root. */
+    canRunLocalCluster: boolean;
     /** The offline toolchain's Pulumi CLI when e2e/toolchain has built it, else undefined. */
     toolchainPulumi: string | undefined;
 }
 
-/** Where dev goes: Minikube (its Docker builds the images), or a local context named explicitly. */
-export type DevTarget = { kind: "minikube"; context: string; dockerEnv: Record<string, string> } | { kind: "context"; context: string };
+/**
+ * Where dev goes: Minikube (its Docker builds the images), a context (local, or named on
+ * purpose), or, with neither, the project's own cluster, started for it.
+ */
+export type DevTarget =
+    | { kind: "minikube"; context: string; dockerEnv: Record<string, string> }
+    | { kind: "context"; context: string }
+    | { kind: "local-cluster"; reason: string };
 
 export interface Preflight {
     /** Lines that stop the job: nothing has been started. */
@@ -44,6 +52,7 @@ export const MINIMUM_NODE_MAJOR = 20;
 const COMMAND_TIMEOUT_MS = 20_000;
 // Kubernetes contexts that name a cluster on this machine, where dev may go without asking.
 const LOCAL_CONTEXTS = /^(minikube|kind-.*|docker-desktop|rancher-desktop|k3d-.*|todo-k8s)$/;
+const START_MINIKUBE = "start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server";
 
 /** The Pulumi CLI every test runs with (e2e/versions.env): older ones are refused. */
 export function minimumPulumiVersion(): string {
@@ -62,7 +71,7 @@ export function systemProbe(toolchainPulumi: string | undefined): Probe {
                 resolve({ status: error ? (typeof code === "number" ? code : 1) : 0, stdout, stderr, missing: code === "ENOENT" });
             });
         });
-    return { run, env: process.env, nodeVersion: process.versions.node, toolchainPulumi };
+    return { run, env: process.env, nodeVersion: process.versions.node, canRunLocalCluster: process.platform === "linux" && process.getuid?.() === 0, toolchainPulumi };
 }
 
 const firstLine = (result: CommandResult): string =>
@@ -71,12 +80,14 @@ const firstLine = (result: CommandResult): string =>
         .map((line) => line.trim())
         .find((line) => line !== "") ?? `exit ${result.status}`;
 
-async function checkPulumi(probe: Probe, minimum: string, found: Preflight): Promise<void> {
+async function checkPulumi(probe: Probe, minimum: string, toolchainWillBuild: boolean, found: Preflight): Promise<void> {
     const onPath = await probe.run("pulumi", ["version"], probe.env);
     if (onPath.missing) {
         if (probe.toolchainPulumi) {
             found.pulumi = probe.toolchainPulumi;
             found.notes.push(`no pulumi on PATH: using the offline toolchain's (${found.pulumi})`);
+        } else if (toolchainWillBuild) {
+            found.notes.push("no pulumi on PATH: the offline toolchain builds one (e2e/toolchain)");
         } else {
             found.errors.push("no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)");
         }
@@ -116,14 +127,16 @@ async function chooseTarget(probe: Probe, explicitContext: string | undefined, f
         return { kind: "minikube", context: "minikube", dockerEnv: parseDockerEnv(dockerEnv.stdout) };
     }
 
-    const startMinikube = "start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server";
     const noMinikube = minikube.missing ? "no minikube on PATH" : "Minikube is not running";
     const current = await kubectl(["config", "current-context"]);
     if (current.missing || current.status !== 0 || current.stdout.trim() === "") {
-        found.errors.push(`${noMinikube} and ${current.missing ? "no kubectl on PATH" : "there is no current kube context"}: ${startMinikube}`);
-        return undefined;
+        return { kind: "local-cluster", reason: `${noMinikube} and ${current.missing ? "no kubectl on PATH" : "there is no current kube context"}` };
     }
     const context = current.stdout.trim();
+    const answers = await kubectl(["--context", context, "--request-timeout=5s", "get", "--raw", "/readyz"]);
+    if (answers.status !== 0) {
+        return { kind: "local-cluster", reason: `${noMinikube} and kube context ${context} does not answer (${firstLine(answers)})` };
+    }
     if (!LOCAL_CONTEXTS.test(context)) {
         found.errors.push(
             `kube context ${context} is not a local cluster: dev goes to Minikube or the project's own cluster; to deploy dev there anyway: npm run up:dev -- --context ${context}`,
@@ -140,9 +153,13 @@ export async function preflightDev(probe: Probe, options: { context?: string } =
     if (nodeMajor < MINIMUM_NODE_MAJOR) {
         found.errors.push(`Node.js ${probe.nodeVersion} is older than the ${MINIMUM_NODE_MAJOR} the program needs: install Node.js ${MINIMUM_NODE_MAJOR} or newer (https://nodejs.org)`);
     }
-    await checkPulumi(probe, minimumPulumiVersion(), found);
-
     const target = await chooseTarget(probe, options.context, found);
+    const localCluster = target?.kind === "local-cluster";
+    await checkPulumi(probe, minimumPulumiVersion(), localCluster && probe.canRunLocalCluster, found);
+    if (target?.kind === "local-cluster" && !probe.canRunLocalCluster) {
+        found.errors.push(`${target.reason}; the project's own cluster needs Linux and root: ${START_MINIKUBE}`);
+        return found;
+    }
     found.target = target;
     if (!target) return found;
 
@@ -154,7 +171,8 @@ export async function preflightDev(probe: Probe, options: { context?: string } =
         const fix = target.kind === "minikube" ? "minikube's Docker: minikube start" : "start the Docker daemon: systemctl start docker (or dockerd &)";
         found.errors.push(`no Docker daemon answers (${firstLine(docker)}): ${fix}`);
     }
-    await checkCluster(probe, target.context, found);
+    // The project's own cluster is checked by its own start (e2e/cluster up).
+    if (target.kind !== "local-cluster") await checkCluster(probe, target.context, found);
     return found;
 }
 

@@ -33,6 +33,7 @@ function machine(changes: Record<string, Partial<CommandResult> | undefined> = {
         calls,
         env: { PATH: "/usr/bin" },
         nodeVersion: "24.22.0",
+        canRunLocalCluster: false,
         toolchainPulumi: undefined,
         ...probe,
         run: (command, args, env) => {
@@ -94,21 +95,29 @@ describe("npm run up:dev's preflight", () => {
         expect(found.pulumi).toBeUndefined();
     });
 
-    test("no Minikube and no kube context: how to start Minikube", async () => {
-        const noContext = await preflightDev(machine({ "minikube status": missing, "kubectl config current-context": refused("error: current-context is not set") }));
-        expect(noContext.errors).toEqual([
-            "no minikube on PATH and there is no current kube context: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
-        ]);
-        expect(noContext.target).toBeUndefined();
+    test("no Minikube and no kube context: the project's own cluster, where it can run; else how to start Minikube", async () => {
+        const fresh = { "minikube status": missing, "kubectl config current-context": refused("error: current-context is not set"), "pulumi version": missing };
+        const own = await preflightDev(machine(fresh, { canRunLocalCluster: true }));
+        expect(own.errors).toEqual([]);
+        expect(own.target).toEqual({ kind: "local-cluster", reason: "no minikube on PATH and there is no current kube context" });
+        expect(own.notes).toEqual(["no pulumi on PATH: the offline toolchain builds one (e2e/toolchain)"]);
 
-        const stopped = await preflightDev(machine({ "minikube status": { status: 7, stdout: "Stopped\n" }, "kubectl config current-context": missing }));
-        expect(stopped.errors).toEqual([
-            "Minikube is not running and no kubectl on PATH: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
+        const elsewhere = await preflightDev(machine({ ...fresh, "pulumi version": HEALTHY["pulumi version"] }));
+        expect(elsewhere.errors).toEqual([
+            "no minikube on PATH and there is no current kube context; the project's own cluster needs Linux and root: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
         ]);
+        expect(elsewhere.target).toBeUndefined();
+
+        const stopped = await preflightDev(machine({ "minikube status": { status: 7, stdout: "Stopped\n" }, "kubectl config current-context": missing }, { canRunLocalCluster: true }));
+        expect(stopped.target).toEqual({ kind: "local-cluster", reason: "Minikube is not running and no kubectl on PATH" });
     });
 
     test("a shared cluster's context is refused unless named on purpose", async () => {
-        const shared = { "minikube status": missing, "kubectl config current-context": { stdout: "prod-eu\n" } };
+        const shared = {
+            "minikube status": missing,
+            "kubectl config current-context": { stdout: "prod-eu\n" },
+            "kubectl --context prod-eu --request-timeout=5s get --raw /readyz": { stdout: "ok" },
+        };
         const refusedContext = await preflightDev(machine(shared));
         expect(refusedContext.errors).toEqual([
             "kube context prod-eu is not a local cluster: dev goes to Minikube or the project's own cluster; to deploy dev there anyway: npm run up:dev -- --context prod-eu",
@@ -126,16 +135,25 @@ describe("npm run up:dev's preflight", () => {
         expect(found.target).toEqual({ kind: "context", context: "prod-eu" });
     });
 
-    test("a local context whose API does not answer says so with kubectl's reason", async () => {
-        const probe = machine({
+    test("a current context whose API does not answer is passed over, with kubectl's reason", async () => {
+        const unreachable = {
             "minikube status": missing,
             "kubectl config current-context": { stdout: "kind-dev\n" },
-            "kubectl --context kind-dev --request-timeout=10s get --raw /readyz": refused("The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?"),
-        });
-        const found = await preflightDev(probe);
-        expect(found.errors).toEqual(["kube context kind-dev does not answer: The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?"]);
+            "kubectl --context kind-dev --request-timeout=5s get --raw /readyz": refused("The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?"),
+        };
+        const reason = "no minikube on PATH and kube context kind-dev does not answer (The connection to the server 127.0.0.1:36443 was refused - did you specify the right host or port?)";
+        const own = machine(unreachable, { canRunLocalCluster: true });
+        expect((await preflightDev(own)).target).toEqual({ kind: "local-cluster", reason });
         // Nothing more is asked of a cluster that does not answer.
-        expect(probe.calls.filter((call) => call.line.includes("storageclass"))).toEqual([]);
+        expect(own.calls.filter((call) => call.line.includes("storageclass"))).toEqual([]);
+        expect((await preflightDev(machine(unreachable))).errors).toEqual([
+            `${reason}; the project's own cluster needs Linux and root: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server`,
+        ]);
+    });
+
+    test("a named context that does not answer stops the job", async () => {
+        const found = await preflightDev(machine({ "kubectl --context kind-x --request-timeout=10s get --raw /readyz": refused("error: context \"kind-x\" does not exist") }), { context: "kind-x" });
+        expect(found.errors).toEqual(['kube context kind-x does not answer: error: context "kind-x" does not exist']);
     });
 
     test("no default StorageClass stops dev (its Postgres claims a volume); no metrics-server only warns", async () => {
@@ -180,10 +198,16 @@ describe("npm run up:dev on a machine with nothing on PATH", () => {
                 encoding: "utf8",
                 timeout: 60_000,
             });
-            expect(result.stderr.trim().split("\n")).toEqual([
-                "up:dev: no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)",
-                "up:dev: no minikube on PATH and no kubectl on PATH: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
-            ]);
+            // Where the project's own cluster can run (Linux, root: CI), it would be the target.
+            const ownCluster = process.platform === "linux" && process.getuid?.() === 0;
+            expect(result.stderr.trim().split("\n")).toEqual(
+                ownCluster
+                    ? ["up:dev: no pulumi on PATH: the offline toolchain builds one (e2e/toolchain)", "up:dev: no docker on PATH: the images are built with it (apt-get install docker.io)"]
+                    : [
+                          "up:dev: no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)",
+                          "up:dev: no minikube on PATH and no kubectl on PATH; the project's own cluster needs Linux and root: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
+                      ],
+            );
             expect(result.status).toBe(1);
         } finally {
             rmSync(empty, { recursive: true, force: true });

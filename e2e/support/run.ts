@@ -2,7 +2,8 @@
 // The launcher writes it as JSON and names the file in E2E_RUN_FILE; the paths read it.
 import { readFileSync } from "node:fs";
 
-export const PATH_NAMES = ["errors", "dev", "prod", "chart"] as const;
+// main stops the cluster (it runs the README's main command on a fresh machine's state): last.
+export const PATH_NAMES = ["errors", "dev", "prod", "chart", "main"] as const;
 export type PathName = (typeof PATH_NAMES)[number];
 
 export interface Target {

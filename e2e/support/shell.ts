@@ -10,6 +10,8 @@ export interface RunOptions {
     /** Extra environment variables. */
     env?: Record<string, string>;
     cwd?: string;
+    /** Also show the command's stderr as it comes (long builds print their progress there). */
+    showProgress?: boolean;
 }
 
 export interface RunResult {
@@ -37,7 +39,10 @@ export function run(command: string, args: readonly string[], options: RunOption
         let stdout = "";
         let stderr = "";
         child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+            stderr += chunk;
+            if (options.showProgress) process.stderr.write(chunk);
+        });
         const timer = setTimeout(() => {
             stderr += `\n(killed after ${timeoutSeconds} s)`;
             child.kill("SIGKILL");

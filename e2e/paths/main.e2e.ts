@@ -1,0 +1,126 @@
+// The main path: the README's main command as a new user runs it, on a machine with no kube
+// context and no pulumi or minikube on PATH. `npm run up:dev` starts the project's own cluster,
+// deploys the dev stack and prints where the app answers; `npm run down:dev` destroys the stack
+// and stops the cluster, leaving no process, mount, network rule or link of it. It stops the
+// cluster the suite started, so it runs last, on the offline cluster only.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+import { expect } from "@jest/globals";
+
+import { CLUSTER, LOCK_OWNER_VARIABLE } from "../local-cluster";
+import { signUpAndAddTodo, uniqueTitle } from "../support/browser";
+import { E2ePath } from "../support/path";
+import { run } from "../support/shell";
+
+const path = new E2ePath("main", 6);
+const { workDir } = path.run;
+const { projectDir } = path;
+const cacheDir = process.env.TODO_CACHE_DIR ?? join(process.env.HOME ?? "/root", ".cache", "todo-k8s");
+const home = join(workDir, "main-home");
+mkdirSync(home, { recursive: true });
+
+// A fresh machine's environment: nothing of the suite's (toolchain on PATH, KUBECONFIG,
+// DOCKER_CONFIG), an empty home, Node.js and the system's commands only. The suite's lock on the
+// cluster passes to the commands it runs.
+const freshEnv: NodeJS.ProcessEnv = {
+    HOME: home,
+    PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    TODO_CACHE_DIR: cacheDir,
+    PULUMI_BACKEND_URL: `file://${join(workDir, "main-state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "e2e-main-job-passphrase",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    [LOCK_OWNER_VARIABLE]: process.env[LOCK_OWNER_VARIABLE] ?? "",
+    CI: "true",
+};
+mkdirSync(join(workDir, "main-state"), { recursive: true });
+
+/** A command with exactly that environment; its output streamed to the log and returned. */
+function fresh(command: string, args: string[], timeoutSeconds: number): Promise<{ status: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(command, args, { cwd: projectDir, env: freshEnv, stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => process.stdout.write(chunk.replace(/^/gm, "      ")));
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+            stderr += chunk;
+            process.stdout.write(chunk.replace(/^/gm, "      "));
+        });
+        const timer = setTimeout(() => child.kill("SIGTERM"), timeoutSeconds * 1000);
+        child.on("close", (status) => {
+            clearTimeout(timer);
+            resolve({ status, stderr });
+        });
+    });
+}
+
+let appUrl = "";
+
+path.require("a fresh machine's state: no kube context, no pulumi or minikube on PATH, the cluster down", async () => {
+    for (const tool of ["pulumi", "minikube"]) {
+        const found = await fresh("sh", ["-c", `command -v ${tool}`], 30);
+        expect(found.status).not.toBe(0);
+    }
+    // A kubectl the machine may have (Debian's) finds no context.
+    expect(existsSync(join(home, ".kube"))).toBe(false);
+    expect((await fresh("sh", ["-c", "! command -v kubectl || ! kubectl config current-context"], 30)).status).toBe(0);
+    await run(CLUSTER, ["down"], { timeoutSeconds: 300 });
+    expect((await run(CLUSTER, ["status"])).status).not.toBe(0);
+});
+
+path.require("npm run up:dev starts the project's own cluster, deploys dev and prints where the app answers", async () => {
+    const started = Date.now();
+    const up = await path.time("up:dev", () => fresh("npm", ["run", "up:dev", "--", "--yes"], 2400));
+    path.say(`npm run up:dev: exit ${up.status} after ${Math.round((Date.now() - started) / 1000)} s`);
+    expect(up.status).toBe(0);
+    // Why this cluster, and the toolchain's CLI in place of a missing one, each said in a line.
+    expect(up.stderr).toMatch(/^up:dev: no minikube on PATH and (no kubectl on PATH|there is no current kube context): using the project's own cluster/m);
+    expect(up.stderr).toMatch(/^up:dev: no pulumi on PATH: /m);
+    appUrl = /^up:dev: the app answers at (\S+);/m.exec(up.stderr)?.[1] ?? "";
+    path.say(`printed URL: ${appUrl}`);
+    expect(appUrl).toBe("http://127.0.0.1:30000");
+}, { timeoutSeconds: 2500 });
+
+path.check("the app answers at the printed URL: sign up and add a todo in the browser", async () => {
+    await signUpAndAddTodo(appUrl, uniqueTitle("Added after npm run up:dev"), path.say);
+});
+
+path.check("a second npm run up:dev changes nothing (--expect-no-changes)", async () => {
+    const again = await path.time("second up:dev", () => fresh("npm", ["run", "up:dev", "--", "--yes", "--expect-no-changes"], 1200));
+    expect(again.status).toBe(0);
+}, { timeoutSeconds: 1300 });
+
+path.teardown("npm run down:dev destroys the stack and stops the cluster", async () => {
+    const down = await path.time("down:dev", () => fresh("npm", ["run", "down:dev", "--", "--yes"], 1200));
+    expect(down.status).toBe(0);
+    expect((await run(CLUSTER, ["status"])).status).not.toBe(0);
+});
+
+// What the cluster makes while it runs (e2e/cluster): its processes, mounts, chains and links.
+const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "coredns", "metrics-server", "buildkitd", "traefik"];
+path.teardown("nothing of the cluster is left: no process, mount, iptables chain or network link", async () => {
+    const left: string[] = [];
+    for (const name of COMPONENTS) {
+        const pids = (await run("pgrep", ["-x", name])).stdout.trim();
+        if (pids) left.push(`process ${name}: ${pids}`);
+    }
+    for (const pattern of [`containerd --config ${cacheDir}/cluster`, `docker-registry serve ${cacheDir}/cluster`]) {
+        const pids = (await run("pgrep", ["-f", pattern])).stdout.trim();
+        if (pids) left.push(`process ${pattern}: ${pids}`);
+    }
+    const mounts = readFileSync("/proc/self/mounts", "utf8")
+        .split("\n")
+        .filter((line) => /\/run\/todo-k8s|\/todo-k8s\/cluster\/data|\/tmp\/todo-k8s-volumes|\/run\/netns\/cni-/.test(line));
+    left.push(...mounts.map((line) => `mount ${line}`));
+    for (const tool of ["iptables", "ip6tables"]) {
+        for (const table of ["filter", "nat", "mangle"]) {
+            const chains = (await run(tool, ["-w", "-t", table, "-S"])).stdout.split("\n").filter((line) => /^-N (KUBE-|CNI-|TODO-K8S)/.test(line));
+            left.push(...chains.map((line) => `${tool} ${table}: ${line}`));
+        }
+    }
+    for (const link of ["todo-k8s0", "todo-cni0"]) {
+        if ((await run("ip", ["link", "show", link])).status === 0) left.push(`link ${link}`);
+    }
+    path.say(`left behind: ${left.length === 0 ? "nothing" : left.join("; ")}`);
+    expect(left).toEqual([]);
+});
