@@ -31,6 +31,12 @@ export async function clusterRuns(): Promise<boolean> {
     return (await run(CLUSTER, ["status"])).status === 0;
 }
 
+/** What `e2e/toolchain` would build, and how long its last build took here; undefined when it is all cached. */
+export async function toolchainPlan(): Promise<string | undefined> {
+    const plan = await output(path.join(E2E_DIR, "toolchain"), ["--plan"]);
+    return plan.includes("components to build") ? plan.trim() : undefined;
+}
+
 /** Builds what the toolchain lacks (progress on stderr), puts its bin directory first on PATH and returns it. */
 export async function useToolchain(options: { showProgress?: boolean } = {}): Promise<string> {
     const toolchain = await run(path.join(E2E_DIR, "toolchain"), [], { timeoutSeconds: 7200, showProgress: options.showProgress });

@@ -12,7 +12,7 @@ import * as path from "node:path";
 
 import * as yaml from "js-yaml";
 
-import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, useToolchain } from "../e2e/local-cluster";
+import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, toolchainPlan, useToolchain } from "../e2e/local-cluster";
 import { type DevTarget, preflightDev, systemProbe } from "./preflight";
 
 const STACK = "dev";
@@ -107,6 +107,8 @@ async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label
         process.exit(2);
     });
     try {
+        const plan = await toolchainPlan();
+        if (plan) process.stderr.write(`${plan.replace(/^/gm, `${label}: `)}\n`);
         const bin = await useToolchain({ showProgress: true });
         const pulumi = path.join(bin, "pulumi");
         const { registry } = await startLocalCluster();
