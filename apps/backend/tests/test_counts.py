@@ -8,7 +8,7 @@ import threading
 import time
 
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from conftest import DatabaseFactory, settings_from, unique_email
@@ -89,13 +89,18 @@ def test_counts_stay_exact_under_concurrent_writers(database_factory: DatabaseFa
     assert kept.done > 0
 
 
+def _upgrade_to_before_counts(engine: Engine) -> None:
+    """The schema of the release before the kept counts (migration 0004)."""
+    with engine.connect() as connection:
+        command.upgrade(_alembic_config(connection), "0004")
+        connection.commit()
+
+
 def test_migration_counts_the_todos_that_exist(database_factory: DatabaseFactory) -> None:
     settings = settings_from(database_factory.make())
     engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
-            command.upgrade(_alembic_config(connection), "0004")
-            connection.commit()
+        _upgrade_to_before_counts(engine)
         with engine.begin() as connection:
             connection.execute(
                 text(
@@ -133,9 +138,7 @@ def test_migration_counts_exactly_while_the_previous_release_writes(
         "VALUES (1, 'old release', :completed, '2026-01-01', '2026-01-01')"
     )
     try:
-        with engine.connect() as connection:
-            command.upgrade(_alembic_config(connection), "0004")
-            connection.commit()
+        _upgrade_to_before_counts(engine)
         with engine.begin() as connection:
             connection.execute(
                 text(

@@ -320,6 +320,17 @@ def _get_on(connection: socket.socket, path: str) -> str:
     return head.decode().lower()
 
 
+def _run_drain_hook(tmp_path: Any, seconds: float) -> None:
+    """The preStop hook, as the pod runs it, in the server's temporary directory."""
+    hook = subprocess.run(
+        [sys.executable, "-m", "todo_api", "drain", "--seconds", str(seconds)],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        check=False,
+    )
+    assert hook.returncode == 0, hook.stderr
+
+
 def test_drain_closes_each_connection_after_its_answer(
     database_env: dict[str, str], tmp_path: Any
 ) -> None:
@@ -330,14 +341,7 @@ def test_drain_closes_each_connection_after_its_answer(
         with socket.create_connection(("127.0.0.1", app.port), timeout=10) as connection:
             for _ in range(2):
                 assert "connection: close" not in _get_on(connection, "/health")
-            # The preStop hook, as the pod runs it.
-            hook = subprocess.run(
-                [sys.executable, "-m", "todo_api", "drain", "--seconds", "0"],
-                env={**os.environ, "TMPDIR": str(tmp_path)},
-                capture_output=True,
-                check=False,
-            )
-            assert hook.returncode == 0, hook.stderr
+            _run_drain_hook(tmp_path, 0)
             head = _get_on(connection, "/health")
             assert head.startswith("http/1.1 200"), head
             assert "connection: close" in head
@@ -356,12 +360,6 @@ def test_drain_closes_each_connection_after_its_answer(
 
 def test_drain_waits_its_pause(tmp_path: Any) -> None:
     started = time.monotonic()
-    hook = subprocess.run(
-        [sys.executable, "-m", "todo_api", "drain", "--seconds", "1.5"],
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        capture_output=True,
-        check=False,
-    )
-    assert hook.returncode == 0, hook.stderr
+    _run_drain_hook(tmp_path, 1.5)
     assert time.monotonic() - started >= 1.5
     assert (tmp_path / "todo-api-draining").exists()
