@@ -62,7 +62,8 @@ function captured(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
             stdout += chunk.toString();
         });
         child.on("error", reject);
-        child.on("exit", (code) => {
+        // "close", not "exit": the output is complete only once the pipe is.
+        child.on("close", (code) => {
             if (code === 0) resolve(stdout);
             else reject(new Error(`${command} ${args.join(" ")} exited with ${String(code)}`));
         });
