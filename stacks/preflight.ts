@@ -47,12 +47,18 @@ export interface Preflight {
     target: DevTarget | undefined;
 }
 
-/** The Node.js major the program runs on (package.json "engines"). */
-export const MINIMUM_NODE_MAJOR = 20;
 const COMMAND_TIMEOUT_MS = 20_000;
 // Kubernetes contexts that name a cluster on this machine, where dev may go without asking.
 const LOCAL_CONTEXTS = /^(minikube|kind-.*|docker-desktop|rancher-desktop|k3d-.*|todo-k8s)$/;
 const START_MINIKUBE = "start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server";
+
+/** The oldest Node.js the program runs on, from package.json's "engines". */
+export function minimumNodeVersion(): string {
+    const manifest = JSON.parse(readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { engines?: { node?: string } };
+    const minimum = semver.minVersion(manifest.engines?.node ?? "");
+    if (!minimum) throw new Error('package.json has no "engines": {"node": ...} range');
+    return minimum.version;
+}
 
 /** The Pulumi CLI every test runs with (e2e/versions.env): older ones are refused. */
 export function minimumPulumiVersion(): string {
@@ -149,13 +155,12 @@ async function chooseTarget(probe: Probe, explicitContext: string | undefined, f
 /** Checks the machine for the dev stack's `pulumi up`. */
 export async function preflightDev(probe: Probe, options: { context?: string } = {}): Promise<Preflight> {
     const found: Preflight = { errors: [], notes: [], pulumi: undefined, target: undefined };
-    const nodeMajor = semver.coerce(probe.nodeVersion)?.major ?? 0;
-    if (nodeMajor < MINIMUM_NODE_MAJOR) {
-        found.errors.push(`Node.js ${probe.nodeVersion} is older than the ${MINIMUM_NODE_MAJOR} the program needs: install Node.js ${MINIMUM_NODE_MAJOR} or newer (https://nodejs.org)`);
+    const node = minimumNodeVersion();
+    if (semver.lt(semver.coerce(probe.nodeVersion)?.version ?? "0.0.0", node)) {
+        found.errors.push(`Node.js ${probe.nodeVersion} is older than the ${node} the program needs: install Node.js ${semver.major(node)} or newer (https://nodejs.org)`);
     }
     const target = await chooseTarget(probe, options.context, found);
-    const localCluster = target?.kind === "local-cluster";
-    await checkPulumi(probe, minimumPulumiVersion(), localCluster && probe.canRunLocalCluster, found);
+    await checkPulumi(probe, minimumPulumiVersion(), target?.kind === "local-cluster" && probe.canRunLocalCluster, found);
     if (target?.kind === "local-cluster" && !probe.canRunLocalCluster) {
         found.errors.push(`${target.reason}; the project's own cluster needs Linux and root: ${START_MINIKUBE}`);
         return found;
