@@ -71,7 +71,7 @@ path.require("pulumi up builds both images into the local Docker, loaded into th
 
 path.require("pulumi up installs the chart, Deployments ready", () => path.time("up", () => path.stack().up()), { timeoutSeconds: 2400 });
 
-registerNoDriftChecks(path, "the first up");
+registerNoDriftChecks(path, "the first up", NAMESPACE);
 
 path.check("both Deployments have ready pods", () => deploymentsReady(path, NAMESPACE, 1));
 

@@ -75,7 +75,7 @@ path.require("pulumi up builds both images into the local Docker, loaded into th
 
 path.require("pulumi up deploys everything, Deployments ready", () => path.time("up", () => path.stack().up()), { timeoutSeconds: 2400 });
 
-registerNoDriftChecks(path, "the first up");
+registerNoDriftChecks(path, "the first up", NAMESPACE);
 
 path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await path.stack().output("migrationJob")));
 

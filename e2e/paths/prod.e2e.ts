@@ -86,7 +86,7 @@ path.require("pulumi up pushes both images and deploys with the prod settings", 
     await path.time("up", () => path.stack().up());
 }, { timeoutSeconds: 2400 });
 
-registerNoDriftChecks(path, "the first up");
+registerNoDriftChecks(path, "the first up", NAMESPACE);
 
 path.check("the migration Job completed", async () => migrationJobCompleted(path, NAMESPACE, await path.stack().output("migrationJob")));
 
