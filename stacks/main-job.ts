@@ -13,6 +13,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 
 import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, toolchainPlan, useToolchain } from "../e2e/local-cluster";
+import { output } from "../e2e/support/shell";
 import { type DevTarget, preflightDev, systemProbe } from "./preflight";
 
 const STACK = "dev";
@@ -54,27 +55,11 @@ function attached(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
     });
 }
 
-function captured(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "inherit"] });
-        let stdout = "";
-        child.stdout.on("data", (chunk: Buffer) => {
-            stdout += chunk.toString();
-        });
-        child.on("error", reject);
-        // "close", not "exit": the output is complete only once the pipe is.
-        child.on("close", (code) => {
-            if (code === 0) resolve(stdout);
-            else reject(new Error(`${command} ${args.join(" ")} exited with ${String(code)}`));
-        });
-    });
-}
-
 /** Pulumi's environment: Minikube's Docker, a kubeconfig holding only the chosen context. */
 async function pulumiEnvironment(target: Exclude<DevTarget, { kind: "local-cluster" }>, workDir: string): Promise<NodeJS.ProcessEnv> {
     const env: NodeJS.ProcessEnv = { ...process.env, ...(target.kind === "minikube" ? target.dockerEnv : {}) };
     const kubeconfig = path.join(workDir, "kubeconfig");
-    writeFileSync(kubeconfig, await captured("kubectl", ["config", "view", "--minify", "--flatten", "--context", target.context], env), { mode: 0o600 });
+    writeFileSync(kubeconfig, await output("kubectl", ["config", "view", "--minify", "--flatten", "--context", target.context], { env }), { mode: 0o600 });
     env.KUBECONFIG = kubeconfig;
     return env;
 }
@@ -95,7 +80,7 @@ async function buildAndLoadImages(pulumi: string, env: NodeJS.ProcessEnv, config
     const targets = [`${images}::images`, `${images}$docker-build:index:Image::backend`, `${images}$docker-build:index:Image::frontend`];
     const status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, "--yes", "--skip-preview", ...targets.flatMap((urn) => ["--target", urn])], env);
     if (status !== 0) return status;
-    const state = JSON.parse(await captured(pulumi, ["stack", "export", "--stack", STACK], env)) as { deployment?: { resources?: { type: string; outputs?: { tags?: string[] } }[] } };
+    const state = JSON.parse(await output(pulumi, ["stack", "export", "--stack", STACK], { env })) as { deployment?: { resources?: { type: string; outputs?: { tags?: string[] } }[] } };
     const tags = (state.deployment?.resources ?? []).filter((resource) => resource.type === "docker-build:index:Image").flatMap((image) => image.outputs?.tags ?? []);
     if (tags.length !== 2) throw new Error(`expected the two images' tags in the stack's state, found ${JSON.stringify(tags)}`);
     return attached(CLUSTER, ["load-image", ...tags], env);
@@ -129,7 +114,7 @@ async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label
         status = await buildAndLoadImages(pulumi, env, configFile);
         if (status === 0) status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, ...pulumiArgs], env);
         if (status === 0) {
-            const url = (await captured(pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], env)).trim().replace("<node-ip>", "127.0.0.1");
+            const url = (await output(pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], { env })).trim().replace("<node-ip>", "127.0.0.1");
             process.stderr.write(`${label}: the app answers at ${url}; npm run down:dev removes it and stops the cluster\n`);
         }
         return status;
@@ -167,8 +152,8 @@ async function main(): Promise<void> {
             status = await attached(found.pulumi, [action === "up" ? "up" : "destroy", "--stack", STACK, ...pulumiArgs], env);
         }
         if (status === 0 && action === "up") {
-            const url = (await captured(found.pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], env)).trim();
-            const nodeIp = target.kind === "minikube" ? (await captured("minikube", ["ip"], env)).trim() : "<node-ip>";
+            const url = (await output(found.pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], { env })).trim();
+            const nodeIp = target.kind === "minikube" ? (await output("minikube", ["ip"], { env })).trim() : "<node-ip>";
             process.stderr.write(`${label}: the app answers at ${url.replace("<node-ip>", nodeIp)}; npm run down:dev removes it\n`);
         }
     } finally {

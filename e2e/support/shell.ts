@@ -8,7 +8,7 @@ export interface RunOptions {
     /** Kill the command after this many seconds. Default: 300. */
     timeoutSeconds?: number;
     /** Extra environment variables. */
-    env?: Record<string, string>;
+    env?: NodeJS.ProcessEnv;
     cwd?: string;
     /** Also show the command's stderr as it comes (long builds print their progress there). */
     showProgress?: boolean;
