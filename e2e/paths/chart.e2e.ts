@@ -17,6 +17,7 @@ import { inClusterDatabase } from "../support/database";
 import { buildAndLoadImages } from "../support/images";
 import { deploymentImage } from "../support/kube";
 import { E2ePath } from "../support/path";
+import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack } from "../support/rollout-checks";
 import { output } from "../support/shell";
 import { TestStack } from "../support/stack";
@@ -24,7 +25,7 @@ import { TestStack } from "../support/stack";
 const NAMESPACE = "todo-chart";
 const NODE_PORT = 30001;
 
-const path = new E2ePath("chart", 33);
+const path = new E2ePath("chart", 36);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;
@@ -97,6 +98,13 @@ path.require("sign up, add a todo and list it through the NodePort", async () =>
 });
 
 path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => path.stack().up({ expectNoChanges: true })));
+
+registerNetworkPolicyChecks(path, {
+    namespace: NAMESPACE,
+    frontendUrl: () => frontendUrl,
+    database: () => ({ host: `postgres.${NAMESPACE}.svc.cluster.local`, port: 5432, inCluster: true }),
+    backendService: `backend.${NAMESPACE}.svc.cluster.local`,
+});
 
 const subject = {
     namespace: NAMESPACE,

@@ -16,6 +16,7 @@ import {
     WORKLOADS,
 } from "../support/checks";
 import { buildAndLoadImages, imageTargets } from "../support/images";
+import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { deploymentImage, kubectl } from "../support/kube";
 import { type PlannedStep, TestStack } from "../support/stack";
 import { BACKEND_PORT } from "../../components/todo-app";
@@ -52,7 +53,7 @@ const EXPECTED_CREATES = [
     "pulumi-nodejs:dynamic/todo:GeneratedSecret::postgres-password",
 ];
 
-const path = new E2ePath("dev", 19);
+const path = new E2ePath("dev", 22);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;
@@ -99,6 +100,13 @@ path.check("the backend's /ready answers 200 inside the cluster, by its Service'
     const script = `fetch(process.argv[1]).then(async (r) => { console.log(r.status + " " + (await r.text())); process.exit(r.status === 200 ? 0 : 1); }).catch((e) => { console.error(String(e)); process.exit(1); })`;
     const url = `http://backend.${NAMESPACE}.svc.cluster.local:${BACKEND_PORT}/ready`;
     path.say(`${url}: ${(await kubectl(["-n", NAMESPACE, "exec", "deployment/frontend", "--", "node", "-e", script, url])).trim()}`);
+});
+
+registerNetworkPolicyChecks(path, {
+    namespace: NAMESPACE,
+    frontendUrl: () => `http://${target.nodeAddress}:${NODE_PORT}`,
+    database: () => ({ host: `postgres.${NAMESPACE}.svc.cluster.local`, port: 5432, inCluster: true }),
+    backendService: `backend.${NAMESPACE}.svc.cluster.local`,
 });
 
 path.check("the namespace enforces PSA restricted", () => namespaceEnforcesRestricted(path, NAMESPACE));

@@ -24,6 +24,7 @@ import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kube
 import { E2ePath } from "../support/path";
 import { PortForward } from "../support/port-forward";
 import { readRunInfo } from "../support/run";
+import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack, type RolloutSubject } from "../support/rollout-checks";
 import { Load } from "../support/loads";
 import { eventually, run } from "../support/shell";
@@ -37,11 +38,13 @@ const INGRESS = { host: "todo.e2e.test", tlsSecret: "todo-tls" };
 
 const ingress = readRunInfo().target.ingress;
 // One check fewer on a target without an ingress controller.
-const path = new E2ePath("prod", ingress ? 39 : 38);
+const path = new E2ePath("prod", ingress ? 42 : 41);
 path.namespaces.push(NAMESPACE, NEON.namespace);
 const { target, workDir } = path.run;
 const { projectDir } = path;
 let neonUrl = "";
+// The backend may reach the database's address only (todo:databaseEgressCidrs), as a user would set Neon's.
+let neonCidr = "";
 let madeNeonNamespace = false;
 let forward: PortForward | undefined;
 let account: Account | undefined;
@@ -65,6 +68,10 @@ path.require("a TLS Postgres stands in for Neon, logging every connection", asyn
     await kubectl(["-n", NEON.namespace, "create", "secret", "generic", "postgres-password", `--from-literal=password=${password}`]);
     await kubectl(["-n", NEON.namespace, "apply", "-f", "-"], JSON.stringify(neonStandIn(target.postgresImage)));
     await waitForRollout(NEON.namespace, "postgres", 120);
+    const [neonPod] = (await kubectlJson<{ items: { status?: { podIP?: string } }[] }>(["-n", NEON.namespace, "get", "pods", "-l", "app=postgres"])).items;
+    if (!neonPod?.status?.podIP) throw new Error("the Neon stand-in's pod has no address");
+    neonCidr = `${neonPod.status.podIP}/32`;
+    path.say(`Neon stand-in at ${neonCidr}`);
     // The form Neon's console hands out: no port, sslmode=require.
     neonUrl = `postgresql://${NEON.user}:${password}@${NEON.host}/${NEON.database}?sslmode=require`;
 });
@@ -80,6 +87,7 @@ path.require("pulumi up pushes both images and deploys with the prod settings", 
         "todo:registryPassword": { secret: credentials.slice(separator + 1) },
         "todo:imagePullSecret": "true",
         "todo:databaseUrl": { secret: neonUrl },
+        "todo:databaseEgressCidrs": JSON.stringify([neonCidr]),
         "todo:jwtSecret": { secret: randomBytes(48).toString("base64") },
         ...(ingress ? { "todo:ingressHost": INGRESS.host, "todo:ingressClassName": ingress.className, "todo:ingressTlsSecret": INGRESS.tlsSecret } : {}),
     }));
@@ -201,6 +209,13 @@ path.check("every network connection of the app to the database is encrypted (pg
 });
 
 path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => path.stack().up({ expectNoChanges: true })));
+
+registerNetworkPolicyChecks(path, {
+    namespace: NAMESPACE,
+    frontendUrl: () => frontendUrl,
+    database: () => ({ host: NEON.host, port: 5432, inCluster: false }),
+    backendService: `backend.${NAMESPACE}.svc.cluster.local`,
+});
 
 const subject: RolloutSubject = {
     namespace: NAMESPACE,

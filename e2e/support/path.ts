@@ -13,6 +13,9 @@ import type { TestStack } from "./stack";
 
 type CheckKind = "check" | "require" | "teardown";
 
+/** Thrown by `skip`: the check ends as skipped, with its reason. */
+class SkippedCheck extends Error {}
+
 export interface CheckOptions {
     /** The check fails after this many seconds. Default: 300. */
     timeoutSeconds?: number;
@@ -76,6 +79,15 @@ export class E2ePath {
         this.register("teardown", name, body, options);
     }
 
+    /**
+     * Ends the running check as skipped, with the reason, when the target is a user's cluster
+     * that lacks what the check needs. On the offline cluster nothing may be skipped: it fails.
+     */
+    skip(reason: string): never {
+        if (this.run.target.kind !== "context") throw new Error(`${reason}: a check is never skipped on the offline cluster`);
+        throw new SkippedCheck(reason);
+    }
+
     /** Prints a line of what a check saw (kept for the diagnostics of a failure). */
     readonly say = (line: string): void => {
         this.seen.push(line);
@@ -113,6 +125,11 @@ export class E2ePath {
                     this.results.checks.push({ name, status: "passed", seconds: elapsed(started) });
                     process.stdout.write(`ok: [${this.name}] ${name}\n`);
                 } catch (error) {
+                    if (error instanceof SkippedCheck) {
+                        this.results.checks.push({ name, status: "skipped", seconds: elapsed(started), detail: error.message });
+                        process.stdout.write(`skipped: [${this.name}] ${name} (${error.message})\n`);
+                        return;
+                    }
                     const detail = error instanceof Error ? error.message : String(error);
                     this.results.checks.push({ name, status: "failed", seconds: elapsed(started), detail });
                     process.stdout.write(`FAILED: [${this.name}] ${name}\n    ${detail.split("\n").join("\n    ")}\n`);

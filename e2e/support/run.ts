@@ -52,6 +52,6 @@ export function readRunInfo(): RunInfo {
 export interface PathResults {
     path: PathName;
     declaredChecks: number;
-    checks: { name: string; status: "passed" | "failed" | "not run"; seconds: number; detail?: string }[];
+    checks: { name: string; status: "passed" | "skipped" | "failed" | "not run"; seconds: number; detail?: string }[];
     times: { label: string; seconds: number }[];
 }
