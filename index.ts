@@ -2,13 +2,13 @@
 // cluster of the current kube context. `pulumi up --stack dev` (Minikube) or `--stack prod`.
 import * as pulumi from "@pulumi/pulumi";
 
-import { ChartApp } from "./components/chart";
+import { ChartApp } from "./components/chart-app";
 import { afterClusterReached } from "./components/cluster";
 import { Database } from "./components/database";
 import { GeneratedSecret } from "./components/generated-secret";
 import { Images } from "./components/images";
 import { AppNamespace } from "./components/namespace";
-import { TodoApp } from "./components/todo-app";
+import { NativeApp } from "./components/native-app";
 import { loadStackConfig } from "./stacks/config";
 
 // Validates every key before any resource is registered.
@@ -24,37 +24,19 @@ const namespace = new AppNamespace("namespace", { name: config.namespace }, afte
 const jwtSecret = pulumi.secret(config.jwtSecret ?? new GeneratedSecret("jwt-secret", { length: 48 }, afterCluster).value);
 // Shared by the frontend and the backend: with it the frontend names each person's address.
 const forwardedAddressSecret = pulumi.secret(new GeneratedSecret("forwarded-address-secret", { length: 48 }, afterCluster).value);
-const appImages = { backend: images.backendRef, frontend: images.frontendRef };
+
+// Both paths take the same arguments; the native one also runs the database itself.
+const appArgs = { namespace: namespace.name, settings: config, images: { backend: images.backendRef, frontend: images.frontendRef }, jwtSecret, forwardedAddressSecret };
 
 /** Every object as a Pulumi resource (the default). */
-function deployNative(): TodoApp {
+function deployNative(): NativeApp {
     const database = new Database("database", { namespace: namespace.name, settings: config.database }, afterCluster);
-    return new TodoApp("todo", {
-        namespace: namespace.name,
-        images: appImages,
-        databaseUrl: database.url,
-        databaseInCluster: database.inCluster,
-        databaseEgressCidrs: config.database.mode === "external" ? config.database.egressCidrs : undefined,
-        databaseReady: database.ready,
-        jwtSecret,
-        forwardedAddressSecret,
-        jwtExpireMinutes: config.jwtExpireMinutes,
-        backend: config.backend,
-        frontend: config.frontend,
-        cpuTargetUtilization: config.cpuTargetUtilization,
-        webConcurrency: config.webConcurrency,
-        passwordHashConcurrency: config.passwordHashConcurrency,
-        frontendService: config.frontendService,
-        ingress: config.ingress,
-        logLevel: config.logLevel,
-        corsOrigins: config.corsOrigins,
-        pullSecret: config.images.pullSecret && config.images.registry ? config.images.registry : undefined,
-    }, afterCluster);
+    return new NativeApp("todo", { ...appArgs, database: { url: database.url, ready: database.ready } }, afterCluster);
 }
 
 /** The same app as a Helm release of helm/todo-app (helm history, rollback and test work on it). */
 function deployChart(): ChartApp {
-    return new ChartApp("todo", { namespace: namespace.name, config, images: appImages, jwtSecret, forwardedAddressSecret }, afterCluster);
+    return new ChartApp("todo", appArgs, afterCluster);
 }
 
 const app = config.deployMethod === "chart" ? deployChart() : deployNative();

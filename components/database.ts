@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { DatabaseSettings } from "../stacks/config";
 import { GeneratedSecret } from "./generated-secret";
-import { objectLabels, selectorLabels } from "./labels";
+import { objectLabels, selectorLabels } from "./contract";
 import { containerSecurityContext, podSecurityContext } from "./security";
 
 export const POSTGRES_NAME = "postgres";
@@ -35,15 +35,12 @@ export interface DatabaseArgs {
 export class Database extends pulumi.ComponentResource {
     /** postgresql:// URL for the backend, secret. */
     readonly url: pulumi.Output<string>;
-    /** Whether the server runs in the cluster (NetworkPolicies then allow pod-to-pod traffic to it). */
-    readonly inCluster: boolean;
     /** Resources the migration Job must wait for before it can connect. */
     readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("todo:components:Database", name, {}, opts);
         const settings = args.settings;
-        this.inCluster = settings.mode === "in-cluster";
         if (settings.mode === "external") {
             this.url = pulumi.secret(settings.url);
             this.ready = [];

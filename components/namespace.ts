@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { APP_NAME } from "./labels";
+import { APP_NAME } from "./contract";
 
 /** The Pod Security Admission level every pod of the app must meet. */
 export const POD_SECURITY_LEVEL = "restricted";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { objectLabels } from "./labels";
+import { objectLabels } from "./contract";
 
 export const PULL_SECRET_NAME = "registry-credentials";
 

@@ -6,6 +6,7 @@ import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
+import { SETTING_DEFAULTS } from "../components/contract";
 import { parseQuantity } from "./quantity";
 
 export const CONFIG_NAMESPACE = "todo";
@@ -89,7 +90,7 @@ const text = (fallback: string) => z.string().default(fallback);
 const imageReference = (fallback: string) =>
     text(fallback).refine((value) => IMAGE_REFERENCE.test(value), { error: "is not an image reference; accepted: name[:tag][@sha256:digest], e.g. python:3.12-alpine" });
 
-/** The raw `todo:*` keys with their defaults (the same defaults Pulumi.yaml declares). */
+/** The raw `todo:*` keys with their defaults (the app's from components/contract.ts; Pulumi.yaml declares the same). */
 export const rawConfigSchema = z.object({
     environment: oneOf(ENVIRONMENTS).default("dev"),
     deployMethod: oneOf(DEPLOY_METHODS).default("native"),
@@ -114,24 +115,24 @@ export const rawConfigSchema = z.object({
     postgresStorageSize: quantity("1Gi", "memory"),
     postgresStorageClass: text(""),
     jwtSecret: text(""),
-    jwtExpireMinutes: integer(60, 5, 1440),
-    backendMinReplicas: integer(1, 1, 50),
-    backendMaxReplicas: integer(5, 1, 50),
-    frontendMinReplicas: integer(1, 1, 50),
-    frontendMaxReplicas: integer(5, 1, 50),
-    backendCpuRequest: quantity("200m", "cpu"),
-    backendCpuLimit: quantity("1000m", "cpu"),
-    backendMemoryRequest: quantity("256Mi", "memory"),
-    backendMemoryLimit: quantity("1Gi", "memory"),
-    frontendCpuRequest: quantity("100m", "cpu"),
-    frontendCpuLimit: quantity("500m", "cpu"),
-    frontendMemoryRequest: quantity("128Mi", "memory"),
-    frontendMemoryLimit: quantity("512Mi", "memory"),
-    cpuTargetUtilization: integer(70, 10, 100),
-    webConcurrency: integer(1, 1, 16),
-    passwordHashConcurrency: integer(2, 1, 16),
+    jwtExpireMinutes: integer(SETTING_DEFAULTS.jwtExpireMinutes, 5, 1440),
+    backendMinReplicas: integer(SETTING_DEFAULTS.minReplicas, 1, 50),
+    backendMaxReplicas: integer(SETTING_DEFAULTS.maxReplicas, 1, 50),
+    frontendMinReplicas: integer(SETTING_DEFAULTS.minReplicas, 1, 50),
+    frontendMaxReplicas: integer(SETTING_DEFAULTS.maxReplicas, 1, 50),
+    backendCpuRequest: quantity(SETTING_DEFAULTS.resources.backend.requests.cpu, "cpu"),
+    backendCpuLimit: quantity(SETTING_DEFAULTS.resources.backend.limits.cpu, "cpu"),
+    backendMemoryRequest: quantity(SETTING_DEFAULTS.resources.backend.requests.memory, "memory"),
+    backendMemoryLimit: quantity(SETTING_DEFAULTS.resources.backend.limits.memory, "memory"),
+    frontendCpuRequest: quantity(SETTING_DEFAULTS.resources.frontend.requests.cpu, "cpu"),
+    frontendCpuLimit: quantity(SETTING_DEFAULTS.resources.frontend.limits.cpu, "cpu"),
+    frontendMemoryRequest: quantity(SETTING_DEFAULTS.resources.frontend.requests.memory, "memory"),
+    frontendMemoryLimit: quantity(SETTING_DEFAULTS.resources.frontend.limits.memory, "memory"),
+    cpuTargetUtilization: integer(SETTING_DEFAULTS.cpuTargetUtilization, 10, 100),
+    webConcurrency: integer(SETTING_DEFAULTS.webConcurrency, 1, 16),
+    passwordHashConcurrency: integer(SETTING_DEFAULTS.passwordHashConcurrency, 1, 16),
     frontendServiceType: oneOf(SERVICE_TYPES).default("NodePort"),
-    frontendNodePort: integer(30000, 30000, 32767),
+    frontendNodePort: integer(SETTING_DEFAULTS.nodePort, 30000, 32767),
     ingressHost: text("").refine((value) => value === "" || DNS_NAME.test(value), {
         error: "is not a host name; accepted: a DNS name such as todo.example.com",
     }),

@@ -6,7 +6,7 @@
 // below explains it.
 import { type Allowance, applyAllowances, compareManifests, type Difference, type Manifest } from "./chart/compare";
 import { ensureHelm, renderChart } from "./chart/render";
-import { splitImageRef } from "../components/chart";
+import { splitImageRef } from "../components/chart-app";
 import { type CapturedResource, manifests, type ProgramRun, type RunOptions, runProgram, type StackName } from "./harness";
 import { checkPolicies } from "./policies";
 

@@ -1,6 +1,6 @@
 // Unit tests of components/chart.ts: image references split for the chart's values, and the
 // values computed from a stack's configuration.
-import { chartValues, splitImageRef } from "../components/chart";
+import { chartValues, splitImageRef } from "../components/chart-app";
 import { parseStackConfig } from "../stacks/config";
 
 const DIGEST = `sha256:${"c0ffee".repeat(10)}abcd`;
@@ -36,25 +36,25 @@ describe("chartValues", () => {
     );
 
     test("the in-cluster database needs its password", () => {
-        expect(() => chartValues({ config: dev, images: { backend: image, frontend: image }, appSecretName: "todo-secrets", imagePullSecrets: [] })).toThrow(
+        expect(() => chartValues({ settings: dev, images: { backend: image, frontend: image }, appSecret: { name: "todo-secrets", checksum: "c0ffee" }, imagePullSecrets: [] })).toThrow(
             /in-cluster database .* needs postgresPassword/,
         );
     });
 
     test("dev: in-cluster PostgreSQL from the stack's image and storage, NodePort 30000, no ingress", () => {
-        const values = chartValues({ config: dev, images: { backend: image, frontend: image }, appSecretName: "todo-secrets", postgresPassword: "p".repeat(32), imagePullSecrets: [] });
+        const values = chartValues({ settings: dev, images: { backend: image, frontend: image }, appSecret: { name: "todo-secrets", checksum: "c0ffee" }, postgresPassword: "p".repeat(32), imagePullSecrets: [] });
         expect(values.database).toEqual({
             inCluster: { enabled: true, image: { repository: "postgres", tag: "16-alpine", digest: "" }, password: "p".repeat(32), storage: { size: "1Gi", storageClassName: "" } },
             egressCidrs: ["0.0.0.0/0"],
         });
         expect(values.frontend.service).toEqual({ type: "NodePort", nodePort: 30000 });
         expect(values.ingress).toEqual({ enabled: false });
-        expect(values.secrets).toEqual({ existingSecret: "todo-secrets" });
+        expect(values.secrets).toEqual({ existingSecret: "todo-secrets", checksum: "c0ffee" });
         expect(values.backend.autoscaling).toEqual({ minReplicas: 1, maxReplicas: 5, targetCPUUtilizationPercentage: 70 });
     });
 
     test("prod: external database reached through the configured CIDRs, the Secret by name, no credential in the values", () => {
-        const values = chartValues({ config: prod, images: { backend: image, frontend: image }, appSecretName: "todo-secrets", imagePullSecrets: ["registry-credentials"] });
+        const values = chartValues({ settings: prod, images: { backend: image, frontend: image }, appSecret: { name: "todo-secrets", checksum: "c0ffee" }, imagePullSecrets: ["registry-credentials"] });
         expect(values.database).toEqual({ inCluster: { enabled: false }, egressCidrs: ["10.0.0.0/8"] });
         expect(values.imagePullSecrets).toEqual(["registry-credentials"]);
         expect(values.backend.autoscaling.minReplicas).toBe(2);

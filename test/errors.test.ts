@@ -6,10 +6,10 @@ import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { ChartApp, chartValues } from "../components/chart";
+import { ChartApp, chartValues } from "../components/chart-app";
 import { GeneratedSecret } from "../components/generated-secret";
 import { Images } from "../components/images";
-import { TodoApp, type TodoAppArgs } from "../components/todo-app";
+import { NativeApp, type NativeAppArgs } from "../components/native-app";
 import { parseStackConfig } from "../stacks/config";
 
 const registered: string[] = [];
@@ -51,32 +51,32 @@ async function settled(): Promise<void> {
 
 const dev = parseStackConfig({}, () => false);
 const workload = (minReplicas: number, maxReplicas: number) => ({ ...dev.backend, minReplicas, maxReplicas });
-const todoApp = (overrides: Partial<TodoAppArgs>): TodoAppArgs => ({
+const appArgs = {
     namespace: "todo-app",
     images: { backend: "todo-backend:abc", frontend: "todo-frontend:abc" },
-    databaseUrl: pulumi.secret("postgresql://todo:p@postgres/todo"),
-    databaseInCluster: true,
     jwtSecret: pulumi.secret("x".repeat(48)),
     forwardedAddressSecret: pulumi.secret("y".repeat(48)),
-    backend: dev.backend,
-    frontend: dev.frontend,
-    ...overrides,
+};
+const nativeApp = (settings: Partial<NativeAppArgs["settings"]>): NativeAppArgs => ({
+    ...appArgs,
+    settings: { ...dev, ...settings },
+    database: { url: pulumi.secret("postgresql://todo:p@postgres/todo"), ready: [] },
 });
 
 test.each([
     [
-        "TodoApp: min replicas above max",
-        () => new TodoApp("todo", todoApp({ backend: workload(4, 3) })),
-        "TodoApp backend: minReplicas 4 / maxReplicas 3; accepted: integers with 1 <= min <= max (config todo:backendMinReplicas, todo:backendMaxReplicas)",
+        "NativeApp: min replicas above max",
+        () => new NativeApp("todo", nativeApp({ backend: workload(4, 3) })),
+        "NativeApp backend: minReplicas 4 / maxReplicas 3; accepted: integers with 1 <= min <= max (config todo:backendMinReplicas, todo:backendMaxReplicas)",
     ],
     [
-        "TodoApp: a node port outside the NodePort range",
-        () => new TodoApp("todo", todoApp({ frontendService: { type: "NodePort", nodePort: 8080 } })),
-        "TodoApp frontendService.nodePort 8080; accepted: 30000-32767 (config todo:frontendNodePort)",
+        "NativeApp: a node port outside the NodePort range",
+        () => new NativeApp("todo", nativeApp({ frontendService: { type: "NodePort", nodePort: 8080 } })),
+        "NativeApp frontendService.nodePort 8080; accepted: 30000-32767 (config todo:frontendNodePort)",
     ],
     [
         "ChartApp: a Helm timeout too short for the migration hook",
-        () => new ChartApp("todo", { namespace: "todo-app", config: dev, images: { backend: "b:1", frontend: "f:1" }, jwtSecret: pulumi.secret("x".repeat(48)), forwardedAddressSecret: pulumi.secret("y".repeat(48)), timeoutSeconds: 30 }),
+        () => new ChartApp("todo", { ...appArgs, settings: dev, timeoutSeconds: 30 }),
         "ChartApp timeoutSeconds 30; accepted: an integer number of seconds, at least 60",
     ],
     [
@@ -93,7 +93,7 @@ test.each([
 });
 
 test("chartValues: the in-cluster database without its password", () => {
-    const error = refusal(() => chartValues({ config: dev, images: { backend: { repository: "b", tag: "1", digest: "" }, frontend: { repository: "f", tag: "1", digest: "" } }, appSecretName: "todo-secrets", imagePullSecrets: [] }));
+    const error = refusal(() => chartValues({ settings: dev, images: { backend: { repository: "b", tag: "1", digest: "" }, frontend: { repository: "f", tag: "1", digest: "" } }, appSecret: { name: "todo-secrets", checksum: "0" }, imagePullSecrets: [] }));
     expect(pulumi.RunError.isInstance(error)).toBe(true);
     expect(error.message).toBe("chartValues: the in-cluster database (todo:databaseMode in-cluster) needs postgresPassword");
 });

@@ -26,9 +26,13 @@ export interface CapturedResource {
     type: string;
     /** Logical (URN) name. */
     name: string;
-    /** Inputs with secret values unwrapped. */
+    /** Inputs with secret values unwrapped; a value unknown during a preview is UNKNOWN. */
     inputs: Inputs;
-    /** Dotted paths of the inputs the program passed as secrets, e.g. "stringData.DATABASE_URL". */
+    /**
+     * Dotted paths of the inputs the program passed as secrets, e.g. "stringData.DATABASE_URL".
+     * For a Kubernetes Secret, whose SDK class marks all its data secret whatever it is given,
+     * the paths are those of the values the program itself marked.
+     */
     secretPaths: string[];
 }
 
@@ -105,6 +109,25 @@ function unwrapSecrets(value: unknown, at: string, secretPaths: string[]): unkno
     return value;
 }
 
+/** What the harness records for a value the engine does not know yet (a preview's computed outputs). */
+export const UNKNOWN = "<unknown>";
+/** The wire format's unknown value (sdk/nodejs/runtime/rpc.ts). */
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The inputs as recorded: secrets unwrapped, unknowns replaced by UNKNOWN. */
+function recorded(value: unknown): unknown {
+    if (value === UNKNOWN_VALUE || (value !== null && typeof value === "object" && value.constructor.name === "Unknown")) {
+        return UNKNOWN;
+    }
+    if (Array.isArray(value)) {
+        return value.map(recorded);
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, recorded(item)]));
+    }
+    return value;
+}
+
 const fakeDigest = (seed: string): string => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
 
 /** Provider outputs the mocks compute from inputs, the way the real providers would. */
@@ -118,13 +141,45 @@ function mockState(type: string, name: string, inputs: Inputs): Inputs {
             return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0] ?? ""}@${digest}` : (tags[0] ?? ""), contextHash: fakeDigest(`context:${name}`) };
         }
         case GENERATED_SECRET_TYPE: {
-            // GeneratedSecret: a value of the asked length, as its create() makes.
+            // GeneratedSecret: a value of the asked length, as its create() makes, secret as the
+            // engine makes it (additionalSecretOutputs).
             const length = Number(inputs.length);
-            return { ...inputs, value: `generated${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length) };
+            const value = `generated${name.replace(/[^a-z0-9]/gi, "")}`.padEnd(length, "x").slice(0, length);
+            return { ...inputs, value: { [SIGNATURE_KEY]: SECRET_SIGNATURE, value } };
         }
         default:
             return inputs;
     }
+}
+
+/**
+ * During a preview the engine knows a new resource's inputs only: every output its provider
+ * computes is unknown, as the program sees it in `pulumi preview`.
+ */
+function previewState(inputs: Inputs, state: Inputs): Inputs {
+    return Object.fromEntries(Object.entries(state).map(([key, value]) => [key, key in inputs ? value : UNKNOWN_VALUE]));
+}
+
+type SecretClass = new (name: string, args: { data?: unknown; stringData?: unknown }, opts?: unknown) => object;
+
+/**
+ * Makes the Kubernetes Secret class report which of its values the program passed as secrets,
+ * before the class marks all of them secret itself (else no test could see a plain credential).
+ */
+async function watchSecretValues(pulumi: typeof pulumiType, programSecretPaths: Map<string, Promise<string[]>>): Promise<void> {
+    const module = (await import("@pulumi/kubernetes/core/v1/secret")) as { Secret: SecretClass };
+    const Original = module.Secret;
+    module.Secret = class extends Original {
+        constructor(name: string, args: { data?: unknown; stringData?: unknown }, opts?: unknown) {
+            super(name, args, opts);
+            const paths = (["data", "stringData"] as const).flatMap((field) =>
+                Object.entries((args[field] ?? {}) as Record<string, unknown>).map(async ([key, value]) =>
+                    (await pulumi.isSecret(pulumi.output(value))) ? [`${field}.${key}`] : [],
+                ),
+            );
+            programSecretPaths.set(name, Promise.all(paths).then((found) => found.flat()));
+        }
+    };
 }
 
 /** Runs index.ts for a stack, in a fresh module registry so runs don't share state. */
@@ -141,12 +196,16 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
         process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(secretKeys);
         const pulumi = (await import("@pulumi/pulumi")) as typeof pulumiType;
         pulumi.runtime.setAllConfig(config, secretKeys);
+        const programSecretPaths = new Map<string, Promise<string[]>>();
+        await watchSecretValues(pulumi, programSecretPaths);
         await pulumi.runtime.setMocks(
             {
                 newResource: async (args) => {
-                    const secretPaths: string[] = [];
-                    const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Inputs;
-                    const state = mockState(args.type, args.name, inputs);
+                    const sdkSecretPaths: string[] = [];
+                    const inputs = unwrapSecrets(recorded(args.inputs), "", sdkSecretPaths) as Inputs;
+                    const computed = mockState(args.type, args.name, inputs);
+                    const state = options.preview ? previewState(inputs, computed) : computed;
+                    const secretPaths = args.type === "kubernetes:core/v1:Secret" ? ((await programSecretPaths.get(args.name)) ?? []) : sdkSecretPaths;
                     const resource = { type: args.type, name: args.name, inputs, secretPaths };
                     resources.push(resource);
                     options.onRegister?.(resource);
@@ -170,7 +229,9 @@ export async function runProgram(stack: StackName, options: RunOptions = {}): Pr
                 if (await pulumi.isSecret(value)) {
                     secretOutputs.push(name);
                 }
-                outputs[name] = await new Promise((resolve) => value.apply(resolve));
+                // Not part of the SDK's typings, but how it tells a preview's unknowns apart.
+                const known = await (value as unknown as { isKnown: Promise<boolean> }).isKnown;
+                outputs[name] = known ? await new Promise((resolve) => value.apply(resolve)) : UNKNOWN;
             } else {
                 outputs[name] = value;
             }

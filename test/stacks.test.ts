@@ -1,6 +1,6 @@
 // The whole program, once per stack file, with every resource captured: what each stack deploys.
 import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
-import { findManifest, type Inputs, manifests, type ProgramRun, runProgram } from "./harness";
+import { type CapturedResource, findManifest, type Inputs, manifests, type ProgramRun, runProgram, UNKNOWN } from "./harness";
 import { podSpecOf } from "./policies";
 
 const NEON_URL = "postgresql://alice:n30n-pa55word@ep-cool-name-123456.eu-central-1.aws.neon.tech/todo";
@@ -14,6 +14,41 @@ const PROD_SETTINGS = {
 };
 
 type Json = Record<string, any>;
+
+/** The credentials a run handles: those of its Secrets (generated ones included), with the passwords inside URLs, and the configured ones. */
+function credentialsOf(run: ProgramRun): string[] {
+    const inSecrets = run.resources
+        .filter((resource) => resource.type === "kubernetes:core/v1:Secret")
+        .flatMap((resource) => Object.entries((resource.inputs.stringData ?? {}) as Record<string, string>))
+        .filter(([key]) => /PASSWORD|SECRET|URL|dockerconfigjson/.test(key))
+        .map(([, value]) => value);
+    const urlPasswords = inSecrets.flatMap((value) => value.match(/:\/\/[^:/]+:([^@]+)@/)?.slice(1) ?? []);
+    return [...new Set([...inSecrets, ...urlPasswords, REGISTRY_TOKEN, NEON_URL, JWT])];
+}
+
+/** Where a credential is an input of some resource without being marked secret there: Kind/name and the path. */
+function plainCredentials(run: ProgramRun): string[] {
+    const credentials = credentialsOf(run);
+    const found: string[] = [];
+    const visit = (resource: CapturedResource, value: unknown, at: string): void => {
+        if (typeof value === "string") {
+            const covered = resource.secretPaths.some((secret) => at === secret || at.startsWith(`${secret}.`) || at.startsWith(`${secret}[`));
+            if (!covered && credentials.some((credential) => value.includes(credential))) {
+                found.push(`${resource.type} ${resource.name}: ${at}`);
+            }
+        } else if (Array.isArray(value)) {
+            value.forEach((item, index) => visit(resource, item, `${at}[${String(index)}]`));
+        } else if (value !== null && typeof value === "object") {
+            for (const [key, item] of Object.entries(value)) {
+                visit(resource, item, at === "" ? key : `${at}.${key}`);
+            }
+        }
+    };
+    for (const resource of run.resources) {
+        visit(resource, resource.inputs, "");
+    }
+    return found;
+}
 
 const container = (deployment: Inputs): Json => (podSpecOf(deployment)?.containers?.[0] ?? {});
 const inventory = (run: ProgramRun): string[] => manifests(run).map((m) => `${String(m.kind)}/${String((m.metadata as Json).name)}`).sort();
@@ -159,15 +194,8 @@ describe.each([
         ]);
     });
 
-    test("credentials reach the cluster and the builder as secrets", () => {
-        const secretPathsOf = (type: string, name: string) => run().resources.find((r) => r.type === type && r.name === name)?.secretPaths ?? [];
-        expect(secretPathsOf("kubernetes:core/v1:Secret", "secrets")).toEqual(["stringData"]);
-        for (const resource of run().resources.filter((r) => r.type === "kubernetes:core/v1:Secret")) {
-            expect([resource.name, resource.secretPaths]).toEqual([resource.name, ["stringData"]]);
-        }
-        for (const build of run().resources.filter((r) => r.type === "docker-build:index:Image" && r.inputs.registries !== undefined)) {
-            expect(build.secretPaths).toEqual(["registries"]);
-        }
+    test("every credential is passed as a secret wherever the program puts it", () => {
+        expect(plainCredentials(run())).toEqual([]);
     });
 
     test("no secret value appears in a ConfigMap, an env value, an annotation or a plain export", () => {
@@ -377,11 +405,28 @@ describe("stability across runs", () => {
 
     test("a preview knows the exact dev image tags (nothing deployed shows as unknown)", async () => {
         const preview = await runProgram("dev", { preview: true });
-        expect(container(findManifest(preview, "Deployment", "backend")).image).toBe(container(findManifest(dev, "Deployment", "backend")).image);
+        for (const name of ["backend", "frontend"]) {
+            expect(container(findManifest(preview, "Deployment", name)).image).toBe(container(findManifest(dev, "Deployment", name)).image);
+        }
+        expect(preview.outputs.migrationJob).toBe(dev.outputs.migrationJob);
+    });
+
+    test("in a prod preview the pushed images' digests are unknown, as the engine leaves them", async () => {
+        const preview = await runProgram("prod", { ...PROD_SETTINGS, preview: true });
+        expect(container(findManifest(preview, "Deployment", "backend")).image).toBe(UNKNOWN);
+        expect(preview.outputs.backendImage).toBe(UNKNOWN);
     });
 });
 
 describe("chart deploy method", () => {
+    test.each([
+        ["dev", {}],
+        ["prod", PROD_SETTINGS],
+    ] as const)("%s: every credential is passed as a secret wherever the program puts it", async (stack, settings) => {
+        const run = await runProgram(stack, { ...settings, config: { ...("config" in settings ? settings.config : {}), deployMethod: "chart" } });
+        expect(plainCredentials(run)).toEqual([]);
+    });
+
     test("deploys one Helm release of helm/todo-app instead of native workloads, rolled back with helm", async () => {
         const run = await runProgram("dev", { config: { deployMethod: "chart" } });
         const releases = run.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");

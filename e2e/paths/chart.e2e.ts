@@ -2,7 +2,7 @@
 // of helm/todo-app, installed by Pulumi and checked with the helm CLI.
 import { expect } from "@jest/globals";
 
-import { RELEASE_NAME } from "../../components/chart";
+import { INSTANCE as RELEASE_NAME } from "../../components/contract";
 import { type Account, signUpAndAddTodo, uniqueTitle } from "../support/browser";
 import {
     deploymentsReady,

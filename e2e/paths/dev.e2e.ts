@@ -19,7 +19,7 @@ import { buildAndLoadImages, imageTargets } from "../support/images";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { deploymentImage, kubectl } from "../support/kube";
 import { type PlannedStep, TestStack } from "../support/stack";
-import { BACKEND_PORT } from "../../components/todo-app";
+import { WORKLOADS as WORKLOAD_FACTS } from "../../components/contract";
 
 const NAMESPACE = "todo-dev";
 const NODE_PORT = 30000;
@@ -98,7 +98,7 @@ path.check("sign up, add a todo and list it through the NodePort", async () => {
 path.check("the backend's /ready answers 200 inside the cluster, by its Service's DNS name", async () => {
     // From a frontend pod: the NetworkPolicies let only the frontend reach the backend.
     const script = `fetch(process.argv[1]).then(async (r) => { console.log(r.status + " " + (await r.text())); process.exit(r.status === 200 ? 0 : 1); }).catch((e) => { console.error(String(e)); process.exit(1); })`;
-    const url = `http://backend.${NAMESPACE}.svc.cluster.local:${BACKEND_PORT}/ready`;
+    const url = `http://backend.${NAMESPACE}.svc.cluster.local:${WORKLOAD_FACTS.backend.port}/ready`;
     path.say(`${url}: ${(await kubectl(["-n", NAMESPACE, "exec", "deployment/frontend", "--", "node", "-e", script, url])).trim()}`);
 });
 

@@ -1,7 +1,7 @@
 // Checks that more than one path runs: readiness, Pod Security, users, drift, teardown.
 import type { IPod } from "kubernetes-models/v1/Pod";
 
-import type { Component } from "../../components/labels";
+import type { Component } from "../../components/contract";
 import type { E2ePath } from "./path";
 import { hpasNotAtRest, kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
 import { eventually, run } from "./shell";

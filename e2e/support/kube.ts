@@ -7,7 +7,7 @@ import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IPersistentVolume } from "kubernetes-models/v1/PersistentVolume";
 import type { IPod } from "kubernetes-models/v1/Pod";
 
-import { type Component, selectorLabels } from "../../components/labels";
+import { type Component, selectorLabels } from "../../components/contract";
 import { eventually, output, run } from "./shell";
 
 export const kubectl = (args: readonly string[], input?: string): Promise<string> => output("kubectl", args, { input, timeoutSeconds: 120 });

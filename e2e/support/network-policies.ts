@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import type { IPod } from "kubernetes-models/v1/Pod";
 
-import { type Component, selectorLabels } from "../../components/labels";
+import { type Component, selectorLabels } from "../../components/contract";
 import { signUpAndAddTodo, uniqueTitle } from "./browser";
 import type { E2ePath } from "./path";
 import { activePods, deployment, deploymentImage, kubectl, kubectlJson } from "./kube";

@@ -112,13 +112,73 @@ Fully qualified DNS name of a Service of the release.
 Data of the ConfigMap todo-config (never a secret in it).
 */}}
 {{- define "todo-app.configData" -}}
-BACKEND_URL: {{ printf "http://%s:8000" (include "todo-app.serviceHost" (dict "name" "backend" "root" .)) | quote }}
+BACKEND_URL: {{ printf "http://%s:%d" (include "todo-app.serviceHost" (dict "name" "backend" "root" .)) (int .Values.backend.port) | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 CORS_ORIGINS: {{ join "," .Values.config.corsOrigins | quote }}
 WEB_CONCURRENCY: {{ .Values.config.webConcurrency | toString | quote }}
 JWT_EXPIRE_MINUTES: {{ .Values.config.jwtExpireMinutes | toString | quote }}
 DB_POOL_SIZE: {{ .Values.config.dbPoolSize | toString | quote }}
 PASSWORD_HASH_CONCURRENCY: {{ .Values.config.passwordHashConcurrency | toString | quote }}
+{{- end }}
+
+{{/*
+The http port and the startup, liveness and readiness probes of a workload's container, from
+its values. Call with the workload's values, e.g. .Values.backend.
+*/}}
+{{- define "todo-app.servingFacts" -}}
+ports:
+  - name: http
+    containerPort: {{ .port }}
+    protocol: TCP
+{{- range $kind, $probe := .probes }}
+{{ $kind }}Probe:
+  httpGet:
+    path: {{ $probe.path }}
+    port: http
+  {{- toYaml (omit $probe "path") | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Annotations that roll a workload's pods when todo-config or the app's Secret changes.
+*/}}
+{{- define "todo-app.checksumAnnotations" -}}
+checksum/config: {{ include "todo-app.configData" . | sha256sum }}
+checksum/secrets: {{ include "todo-app.secretsChecksum" . }}
+{{- end }}
+
+{{/*
+A hash of the app Secret's values. For an existing Secret: secrets.checksum when given (the
+Pulumi program passes the one its native path uses), else what the cluster holds at install or
+upgrade time. For the chart's own Secret: the values it is made from (generated values are
+read back on upgrade, so they never change it).
+*/}}
+{{- define "todo-app.secretsChecksum" -}}
+{{- $secrets := .Values.secrets -}}
+{{- if $secrets.existingSecret -}}
+{{- $secrets.checksum | default ((lookup "v1" "Secret" .Release.Namespace $secrets.existingSecret).data | toJson | sha256sum) -}}
+{{- else -}}
+{{- list $secrets.databaseUrl $secrets.jwtSecret .Values.database.inCluster.password | toJson | sha256sum -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+Spreads a workload's replicas over nodes and zones where there are several; ScheduleAnyway lets
+a single-node cluster schedule them all. Call with (dict "root" $ "component" "backend").
+*/}}
+{{- define "todo-app.topologySpread" -}}
+topologySpreadConstraints:
+{{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+  - maxSkew: 1
+    topologyKey: {{ . }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "todo-app.selectorLabels" (dict "root" $.root "component" $.component) | nindent 8 }}
+    # Each ReplicaSet spreads on its own, so a rollout's new pods spread too.
+    matchLabelKeys:
+      - pod-template-hash
+{{- end }}
 {{- end }}
 
 {{/*

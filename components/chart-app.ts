@@ -9,17 +9,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { LogLevel, ServiceType, StackConfig } from "../stacks/config";
+import { type AppArgs, INSTANCE, migrationJobName, OBJECT_NAMES, objectLabels, secretsChecksum } from "./contract";
 import { inClusterDatabaseUrl } from "./database";
 import { GeneratedSecret } from "./generated-secret";
-import { objectLabels } from "./labels";
 import { imagePullSecret, PULL_SECRET_NAME } from "./registry";
-import { migrationJobName } from "./todo-app";
 
 /** helm/todo-app in this repository. */
 export const CHART_PATH = path.resolve(__dirname, "..", "helm", "todo-app");
-/** The release name is the instance label; "todo" matches the native path's. */
-export const RELEASE_NAME = "todo";
-export const APP_SECRET_NAME = "todo-secrets";
 
 /** An image reference split the way the chart's values take it. */
 export interface ImageValues {
@@ -48,7 +44,7 @@ export interface ChartValues {
     frontend: WorkloadValues & { service: { type: ServiceType; nodePort: number } };
     backend: WorkloadValues;
     config: { logLevel: LogLevel; corsOrigins: string[]; webConcurrency: number; jwtExpireMinutes: number; passwordHashConcurrency: number };
-    secrets: { existingSecret: string };
+    secrets: { existingSecret: string; checksum: pulumi.Input<string> };
     database: {
         inCluster:
             | { enabled: false }
@@ -70,10 +66,10 @@ interface WorkloadValues {
 }
 
 export interface ChartValuesInputs {
-    config: StackConfig;
+    settings: StackConfig;
     images: { backend: pulumi.Input<ImageValues>; frontend: pulumi.Input<ImageValues> };
-    /** Name of the Secret with DATABASE_URL and JWT_SECRET, created before the release. */
-    appSecretName: string;
+    /** The Secret with DATABASE_URL, JWT_SECRET and FORWARDED_ADDRESS_SECRET, created before the release: its name and the checksum of its values. */
+    appSecret: { name: string; checksum: pulumi.Input<string> };
     /** Password of the in-cluster server (must be a secret); unused with an external database. */
     postgresPassword?: pulumi.Input<string>;
     /** Names of image pull Secrets. */
@@ -82,33 +78,33 @@ export interface ChartValuesInputs {
 
 /** The values that make the chart render what the native path creates for the same stack config. */
 export function chartValues(inputs: ChartValuesInputs): ChartValues {
-    const { config } = inputs;
-    const workload = (settings: StackConfig["backend"], image: pulumi.Input<ImageValues>): WorkloadValues => ({
+    const { settings } = inputs;
+    const workload = (workloadSettings: StackConfig["backend"], image: pulumi.Input<ImageValues>): WorkloadValues => ({
         image,
-        resources: settings.resources,
+        resources: workloadSettings.resources,
         autoscaling: {
-            minReplicas: settings.minReplicas,
-            maxReplicas: settings.maxReplicas,
-            targetCPUUtilizationPercentage: config.cpuTargetUtilization,
+            minReplicas: workloadSettings.minReplicas,
+            maxReplicas: workloadSettings.maxReplicas,
+            targetCPUUtilizationPercentage: settings.cpuTargetUtilization,
         },
     });
-    const database = config.database;
+    const database = settings.database;
     if (database.mode === "in-cluster" && inputs.postgresPassword === undefined) {
         throw new pulumi.RunError("chartValues: the in-cluster database (todo:databaseMode in-cluster) needs postgresPassword");
     }
     return {
         imagePullPolicy: "IfNotPresent",
         imagePullSecrets: inputs.imagePullSecrets,
-        frontend: { ...workload(config.frontend, inputs.images.frontend), service: config.frontendService },
-        backend: workload(config.backend, inputs.images.backend),
+        frontend: { ...workload(settings.frontend, inputs.images.frontend), service: settings.frontendService },
+        backend: workload(settings.backend, inputs.images.backend),
         config: {
-            logLevel: config.logLevel,
-            corsOrigins: config.corsOrigins,
-            webConcurrency: config.webConcurrency,
-            jwtExpireMinutes: config.jwtExpireMinutes,
-            passwordHashConcurrency: config.passwordHashConcurrency,
+            logLevel: settings.logLevel,
+            corsOrigins: settings.corsOrigins,
+            webConcurrency: settings.webConcurrency,
+            jwtExpireMinutes: settings.jwtExpireMinutes,
+            passwordHashConcurrency: settings.passwordHashConcurrency,
         },
-        secrets: { existingSecret: inputs.appSecretName },
+        secrets: { existingSecret: inputs.appSecret.name, checksum: inputs.appSecret.checksum },
         database:
             database.mode === "in-cluster"
                 ? {
@@ -121,23 +117,13 @@ export function chartValues(inputs: ChartValuesInputs): ChartValues {
                       egressCidrs: ["0.0.0.0/0"],
                   }
                 : { inCluster: { enabled: false }, egressCidrs: database.egressCidrs },
-        ingress: config.ingress
-            ? { enabled: true, className: config.ingress.className, host: config.ingress.host, tlsSecretName: config.ingress.tlsSecretName ?? "" }
+        ingress: settings.ingress
+            ? { enabled: true, className: settings.ingress.className, host: settings.ingress.host, tlsSecretName: settings.ingress.tlsSecretName ?? "" }
             : { enabled: false },
     };
 }
 
-export interface ChartAppArgs {
-    /** Namespace (already created, with Pod Security Admission labels). */
-    namespace: pulumi.Input<string>;
-    /** The validated stack configuration. */
-    config: StackConfig;
-    /** Image references to run: a local content tag (dev) or tag@digest (prod). */
-    images: { backend: pulumi.Input<string>; frontend: pulumi.Input<string> };
-    /** JWT signing secret; must be a secret. */
-    jwtSecret: pulumi.Output<string>;
-    /** Shared by frontend and backend (the person's address travels with it); must be a secret. */
-    forwardedAddressSecret: pulumi.Output<string>;
+export interface ChartAppArgs extends AppArgs {
     /** Seconds Helm waits for each operation (the migration hook, the rollouts). Default: 600. */
     timeoutSeconds?: number;
 }
@@ -157,13 +143,13 @@ export class ChartApp extends pulumi.ComponentResource {
             throw new pulumi.RunError(`ChartApp timeoutSeconds ${timeoutSeconds}; accepted: an integer number of seconds, at least 60`);
         }
         super("todo:components:ChartApp", name, {}, opts);
-        const { config, namespace } = args;
+        const { settings, namespace } = args;
 
-        const { postgresPassword, databaseUrl } = this.database(namespace, config.database);
+        const { postgresPassword, databaseUrl } = this.database(namespace, settings.database);
         const appSecret = new k8s.core.v1.Secret(
             "secrets",
             {
-                metadata: { name: APP_SECRET_NAME, namespace, labels: objectLabels("backend") },
+                metadata: { name: OBJECT_NAMES.appSecret, namespace, labels: objectLabels("backend") },
                 type: "Opaque",
                 stringData: {
                     DATABASE_URL: pulumi.secret(databaseUrl),
@@ -173,23 +159,27 @@ export class ChartApp extends pulumi.ComponentResource {
             },
             { parent: this, deleteBeforeReplace: true },
         );
-        const registry = config.images.pullSecret ? config.images.registry : undefined;
+        const registry = settings.images.pullSecret ? settings.images.registry : undefined;
         const pullSecret = registry ? imagePullSecret(namespace, registry, this) : undefined;
 
         const values = chartValues({
-            config,
+            settings,
             images: {
                 backend: pulumi.output(args.images.backend).apply(splitImageRef),
                 frontend: pulumi.output(args.images.frontend).apply(splitImageRef),
             },
-            appSecretName: APP_SECRET_NAME,
+            // Rolls the pods when a credential changes, as on the native path: the chart cannot see into a Secret it does not make.
+            appSecret: {
+                name: OBJECT_NAMES.appSecret,
+                checksum: pulumi.unsecret(pulumi.all([databaseUrl, args.jwtSecret, args.forwardedAddressSecret]).apply(secretsChecksum)),
+            },
             postgresPassword,
             imagePullSecrets: pullSecret ? [PULL_SECRET_NAME] : [],
         });
         const release = new k8s.helm.v3.Release(
             "release",
             {
-                name: RELEASE_NAME,
+                name: INSTANCE,
                 chart: CHART_PATH,
                 namespace,
                 values,

@@ -1,0 +1,62 @@
+// The app's NetworkPolicies on the native path: deny everything, then open DNS, the public face
+// of the frontend, frontend -> backend, and backend (and migration) -> database.
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+import type { DatabaseSettings } from "../stacks/config";
+import { APP_NAME, type Component, INSTANCE, objectLabels, selectorLabels, WORKLOADS } from "./contract";
+import { POSTGRES_PORT } from "./database";
+
+type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/** The pod-to-pod peers the NetworkPolicies speak of. */
+const peer = (...components: Component[]): NetworkPolicyPeer => ({
+    podSelector: {
+        matchLabels: { "app.kubernetes.io/name": APP_NAME, "app.kubernetes.io/instance": INSTANCE },
+        matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: components }],
+    },
+});
+
+const tcp = (port: number) => ({ protocol: "TCP", port });
+
+/** Every policy carries the component label "backend", as on the chart path. */
+export function deployNetworkPolicies(namespace: pulumi.Input<string>, database: DatabaseSettings, parent: pulumi.Resource): void {
+    const policy = (name: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+        new k8s.networking.v1.NetworkPolicy(name, { metadata: { name, namespace, labels: objectLabels("backend") }, spec }, { parent, deleteBeforeReplace: true });
+
+    policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    policy("allow-dns", {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": APP_NAME } },
+        policyTypes: ["Egress"],
+        egress: [
+            {
+                to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+                ports: [
+                    { protocol: "UDP", port: 53 },
+                    { protocol: "TCP", port: 53 },
+                ],
+            },
+        ],
+    });
+    policy("frontend", {
+        podSelector: { matchLabels: selectorLabels("frontend") },
+        policyTypes: ["Ingress", "Egress"],
+        // The NodePort, an ingress controller or a port-forward: the frontend is the public face.
+        ingress: [{ ports: [tcp(WORKLOADS.frontend.port)] }],
+        egress: [{ to: [peer("backend")], ports: [tcp(WORKLOADS.backend.port)] }],
+    });
+    const databasePeers: NetworkPolicyPeer[] = database.mode === "in-cluster" ? [peer("database")] : database.egressCidrs.map((cidr) => ({ ipBlock: { cidr } }));
+    policy("backend", {
+        podSelector: peer("backend", "migration").podSelector ?? {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [peer("frontend")], ports: [tcp(WORKLOADS.backend.port)] }],
+        egress: [{ to: databasePeers, ports: [tcp(POSTGRES_PORT)] }],
+    });
+    if (database.mode === "in-cluster") {
+        policy("postgres", {
+            podSelector: { matchLabels: selectorLabels("database") },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [peer("backend", "migration")], ports: [tcp(POSTGRES_PORT)] }],
+        });
+    }
+}
