@@ -37,7 +37,7 @@ function plainCredentials(run: ProgramRun): string[] {
                 found.push(`${resource.type} ${resource.name}: ${at}`);
             }
         } else if (Array.isArray(value)) {
-            value.forEach((item, index) => visit(resource, item, `${at}[${String(index)}]`));
+            value.forEach((item, index) => { visit(resource, item, `${at}[${String(index)}]`); });
         } else if (value !== null && typeof value === "object") {
             for (const [key, item] of Object.entries(value)) {
                 visit(resource, item, at === "" ? key : `${at}.${key}`);
