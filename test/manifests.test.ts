@@ -2,7 +2,7 @@
 // (offline, with kubeconform: an unknown field is an error), and passes the project's policies.
 import { findManifest, manifests, type ProgramRun, runProgram } from "./harness";
 import { ensureKubeconform, invalidManifests, type Kubeconform } from "./kubeconform";
-import { checkPolicies, pinnedImages, restrictedPodSecurity } from "./policies";
+import { checkPolicies, pinnedImages, restrictedPodSecurity, spreadReplicas } from "./policies";
 
 let kubeconform: Kubeconform;
 const runs: Record<string, ProgramRun> = {};
@@ -54,11 +54,31 @@ describe("the checks can fail", () => {
             "Pod/bad container app: must set allowPrivilegeEscalation: false",
             "Pod/bad container app: must not be privileged",
             "Pod/bad container app: must drop ALL capabilities",
+            "Pod/bad container app: must run as non-root",
         ]);
         expect(pinnedImages(bad)).toEqual([
             'Pod/bad container app: image "todo-backend:latest" is not pinned by tag or digest',
             "Pod/bad container app: imagePullPolicy Always defeats pinning and local images",
         ]);
         expect(checkPolicies([bad]).length).toBeGreaterThan(8);
+    });
+
+    test("policies check each container, whose settings override the pod's", () => {
+        const deployment = structuredClone<Deployment>(findManifest(runs.dev as ProgramRun, "Deployment", "backend"));
+        Object.assign(deployment.spec.template.spec.containers[0].securityContext, { runAsNonRoot: false, runAsUser: 0, seccompProfile: { type: "Unconfined" } });
+        expect(restrictedPodSecurity(deployment)).toEqual([
+            "Deployment/backend container backend: must run as non-root",
+            "Deployment/backend container backend: must not run as UID 0",
+            "Deployment/backend container backend: seccomp profile Unconfined is not allowed",
+        ]);
+    });
+
+    test("policies want replicas spread softly over nodes and zones", () => {
+        const deployment = structuredClone<Deployment>(findManifest(runs.dev as ProgramRun, "Deployment", "frontend"));
+        deployment.spec.template.spec.topologySpreadConstraints = [{ topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" }];
+        expect(spreadReplicas(deployment)).toEqual([
+            "Deployment/frontend: must spread replicas across topology.kubernetes.io/zone",
+            "Deployment/frontend: spreading across kubernetes.io/hostname must be ScheduleAnyway (a single node must still schedule every replica)",
+        ]);
     });
 });

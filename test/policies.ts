@@ -7,7 +7,15 @@ interface ContainerSpec {
     name?: string;
     image?: string;
     imagePullPolicy?: string;
-    securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
+    securityContext?: {
+        allowPrivilegeEscalation?: boolean;
+        readOnlyRootFilesystem?: boolean;
+        privileged?: boolean;
+        runAsNonRoot?: boolean;
+        runAsUser?: number;
+        seccompProfile?: { type?: string };
+        capabilities?: { drop?: string[]; add?: string[] };
+    };
     resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
     livenessProbe?: unknown;
     readinessProbe?: unknown;
@@ -22,6 +30,7 @@ interface PodSpec {
     hostPID?: boolean;
     hostIPC?: boolean;
     volumes?: { hostPath?: unknown }[];
+    topologySpreadConstraints?: { topologyKey?: string; whenUnsatisfiable?: string }[];
 }
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "Job", "DaemonSet"]);
@@ -63,6 +72,11 @@ export function restrictedPodSecurity(manifest: Manifest): string[] {
         if (context?.privileged === true) violations.push(`${name}: must not be privileged`);
         if (!(context?.capabilities?.drop ?? []).includes("ALL")) violations.push(`${name}: must drop ALL capabilities`);
         if ((context?.capabilities?.add ?? []).length > 0) violations.push(`${name}: must not add capabilities`);
+        // A container's own settings override the pod's.
+        if ((context?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot) !== true) violations.push(`${name}: must run as non-root`);
+        if (context?.runAsUser === 0) violations.push(`${name}: must not run as UID 0`);
+        const seccomp = context?.seccompProfile?.type;
+        if (seccomp !== undefined && seccomp !== "RuntimeDefault" && seccomp !== "Localhost") violations.push(`${name}: seccomp profile ${seccomp} is not allowed`);
     }
     return violations;
 }
@@ -131,7 +145,23 @@ export function probedWorkloads(manifest: Manifest): string[] {
         .map((container) => `${label(manifest)} container ${container.name ?? "?"}: needs liveness and readiness probes`);
 }
 
-export const POLICIES = { restrictedPodSecurity, hardenedPods, resourceBounds, pinnedImages, probedWorkloads } as const;
+/** Replicas spread over nodes and zones, softly (ScheduleAnyway), so a single-node cluster still schedules them. */
+export function spreadReplicas(manifest: Manifest): string[] {
+    if (manifest.kind !== "Deployment") {
+        return [];
+    }
+    const constraints = podSpecOf(manifest)?.topologySpreadConstraints ?? [];
+    const violations: string[] = [];
+    for (const key of ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]) {
+        if (!constraints.some((constraint) => constraint.topologyKey === key)) violations.push(`${label(manifest)}: must spread replicas across ${key}`);
+    }
+    for (const constraint of constraints) {
+        if (constraint.whenUnsatisfiable !== "ScheduleAnyway") violations.push(`${label(manifest)}: spreading across ${String(constraint.topologyKey)} must be ScheduleAnyway (a single node must still schedule every replica)`);
+    }
+    return violations;
+}
+
+export const POLICIES = { restrictedPodSecurity, hardenedPods, resourceBounds, pinnedImages, probedWorkloads, spreadReplicas } as const;
 
 /** Every violation of every policy over a set of manifests. */
 export function checkPolicies(manifests: Manifest[]): string[] {

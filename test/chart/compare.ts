@@ -19,6 +19,8 @@ export interface Allowance {
     why: string;
     /** Scenarios it applies to; all when absent. */
     scenarios?: string[];
+    /** Narrows it to the differences this accepts; any at the path when absent. */
+    accepts?: (difference: Difference) => boolean;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
@@ -143,7 +145,9 @@ export function compareManifests(native: Manifest[], chart: Manifest[]): Differe
 /** Splits differences into those an allowance explains and the rest, recording which allowances were used. */
 export function applyAllowances(differences: Difference[], allowances: Allowance[], used: Set<Allowance>): Difference[] {
     return differences.filter((difference) => {
-        const allowance = allowances.find((candidate) => candidate.object.test(difference.object) && candidate.path.test(difference.path));
+        const allowance = allowances.find(
+            (candidate) => candidate.object.test(difference.object) && candidate.path.test(difference.path) && (candidate.accepts?.(difference) ?? true),
+        );
         if (allowance) {
             used.add(allowance);
             return false;
