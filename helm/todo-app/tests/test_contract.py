@@ -567,3 +567,33 @@ def test_every_value_is_typed(values_file: str) -> None:
         assert json_type == node["type"], f"{path}: {json_type} is not {node['type']}"
         if json_type == "string" and "pattern" in node:
             assert re.search(node["pattern"], value), f"{path}: {value!r} does not match its own pattern"
+
+
+def _pod_annotation(objects: list[Manifest], name: str, key: str) -> str:
+    annotation: str = find(objects, "Deployment", name)["spec"]["template"]["metadata"]["annotations"][key]
+    return annotation
+
+
+@pytest.mark.parametrize(("values_file", "first", "second"), [
+    # The chart's own Secret: a new credential among the values.
+    ("values-dev.yaml", "secrets.jwtSecret=" + "a" * 40, "secrets.jwtSecret=" + "b" * 40),
+    # An existing Secret: the hash of its values the installer passes.
+    ("values-prod.yaml", "secrets.checksum=" + "1" * 64, "secrets.checksum=" + "2" * 64),
+])
+def test_a_changed_secret_rolls_the_pods(values_file: str, first: str, second: str) -> None:
+    before, after = render((values_file,), (first,)), render((values_file,), (second,))
+    for name in ("backend", "frontend"):
+        assert _pod_annotation(before, name, "checksum/secrets") != _pod_annotation(after, name, "checksum/secrets")
+        assert _pod_annotation(before, name, "checksum/config") == _pod_annotation(after, name, "checksum/config")
+
+
+@pytest.mark.parametrize("name", DEPLOYMENTS)
+def test_replicas_spread_softly_over_nodes_and_zones(name: str, dev: list[Manifest]) -> None:
+    deployment = find(dev, "Deployment", name)
+    constraints = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in constraints] == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+    for constraint in constraints:
+        # ScheduleAnyway: a single-node cluster still schedules every replica.
+        assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"
+        assert constraint["labelSelector"] == deployment["spec"]["selector"]
+    assert deployment["spec"]["revisionHistoryLimit"] == 10
