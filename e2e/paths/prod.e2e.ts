@@ -87,7 +87,7 @@ path.require("pulumi up pushes both images and deploys with the prod settings", 
         "todo:registryPassword": { secret: credentials.slice(separator + 1) },
         "todo:imagePullSecret": "true",
         "todo:databaseUrl": { secret: neonUrl },
-        "todo:databaseEgressCidrs": JSON.stringify([neonCidr]),
+        "todo:databaseEgressCidrs[0]": neonCidr,
         "todo:jwtSecret": { secret: randomBytes(48).toString("base64") },
         ...(ingress ? { "todo:ingressHost": INGRESS.host, "todo:ingressClassName": ingress.className, "todo:ingressTlsSecret": INGRESS.tlsSecret } : {}),
     }));

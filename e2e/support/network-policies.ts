@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import type { IPod } from "kubernetes-models/v1/Pod";
 
-import { type Component, selectorLabels } from "../../components/contract";
+import { type Component, selectorLabels, WORKLOADS } from "../../components/contract";
 import { signUpAndAddTodo, uniqueTitle } from "./browser";
 import type { E2ePath } from "./path";
 import { activePods, deployment, deploymentImage, kubectl, kubectlJson } from "./kube";
@@ -58,6 +58,8 @@ const ENFORCEMENT_WAIT_SECONDS = 30;
 // Probe pods carry the app's selector labels, so they must never join a Service: this
 // readiness gate is never set, so they stay unready and out of every EndpointSlice.
 const NEVER_READY = "e2e.todo.test/never-ready";
+const BACKEND_PORT = WORKLOADS.backend.port;
+const FRONTEND_PORT = WORKLOADS.frontend.port;
 const OTHER_PORT = 9000;
 const NODE_PORT = 15432;
 
@@ -235,7 +237,7 @@ function matrixRows(subject: PolicySubject, probes: Record<string, Probe>, addre
     const dnsName = `kubernetes.default.svc.cluster.local`;
     const dbLabel = database.inCluster ? `postgres:${database.port}` : `the database ${database.host}:${database.port}`;
     const rows: Row[] = [
-        { from: "frontend", to: `backend:8000 (${subject.backendService})`, expected: "allowed", probe: () => connect(frontend, subject.backendService, 8000) },
+        { from: "frontend", to: `backend:${BACKEND_PORT} (${subject.backendService})`, expected: "allowed", probe: () => connect(frontend, subject.backendService, BACKEND_PORT) },
         { from: "backend", to: dbLabel, expected: "allowed", probe: () => connect(backend, database.host, database.port) },
         { from: "migration Job", to: dbLabel, expected: "allowed", probe: () => connect(migration, database.host, database.port) },
         { from: "frontend", to: "cluster DNS", expected: "allowed", probe: () => resolve(frontend, dnsName) },
@@ -243,7 +245,7 @@ function matrixRows(subject: PolicySubject, probes: Record<string, Probe>, addre
         { from: "migration Job", to: "cluster DNS", expected: "allowed", probe: () => resolve(migration, dnsName) },
         {
             from: "this machine",
-            to: `frontend:3000 (${subject.frontendUrl()})`,
+            to: `frontend:${FRONTEND_PORT} (${subject.frontendUrl()})`,
             expected: "allowed",
             probe: async () => {
                 const started = Date.now();
@@ -253,17 +255,17 @@ function matrixRows(subject: PolicySubject, probes: Record<string, Probe>, addre
         },
         { from: "frontend", to: dbLabel, expected: "refused", probe: () => connect(frontend, database.host, database.port) },
         { from: "frontend", to: `a backend pod on ${OTHER_PORT}`, expected: "refused", probe: () => connect(frontend, addresses.otherPortBackend, OTHER_PORT) },
-        { from: "another namespace", to: `backend:8000 (${subject.backendService})`, expected: "refused", probe: () => connect(stranger, subject.backendService, 8000) },
+        { from: "another namespace", to: `backend:${BACKEND_PORT} (${subject.backendService})`, expected: "refused", probe: () => connect(stranger, subject.backendService, BACKEND_PORT) },
         // The ports the rules open, to a peer they do not name: the peer restriction is what refuses.
         { from: "backend", to: `a host outside the database's addresses, port ${database.port}`, expected: "refused", probe: () => connect(backend, addresses.outside, database.port) },
-        { from: "frontend", to: "a pod outside the app, port 8000", expected: "refused", probe: () => connect(frontend, addresses.outside, 8000) },
+        { from: "frontend", to: `a pod outside the app, port ${BACKEND_PORT}`, expected: "refused", probe: () => connect(frontend, addresses.outside, BACKEND_PORT) },
         { from: "frontend", to: `a host outside the cluster (the node's address), port ${NODE_PORT}`, expected: "refused", probe: () => connect(frontend, addresses.node, NODE_PORT) },
     ];
     if (postgres) {
         rows.push(
             { from: "another namespace", to: dbLabel, expected: "refused", probe: () => connect(stranger, database.host, database.port) },
             { from: "postgres", to: `a host outside the app, port ${database.port}`, expected: "refused", probe: () => connect(postgres, addresses.outside, database.port) },
-            { from: "postgres", to: `backend:8000 (${subject.backendService})`, expected: "refused", probe: () => connect(postgres, subject.backendService, 8000) },
+            { from: "postgres", to: `backend:${BACKEND_PORT} (${subject.backendService})`, expected: "refused", probe: () => connect(postgres, subject.backendService, BACKEND_PORT) },
         );
     }
     return rows;
@@ -304,11 +306,11 @@ async function runMatrix(path: E2ePath, subject: PolicySubject): Promise<void> {
     try {
         const specs: ProbeSpec[] = [
             { name: "probe-frontend", namespace, labels: appLabels("frontend") },
-            { name: "probe-backend", namespace, labels: appLabels("backend"), listens: [8000, OTHER_PORT] },
+            { name: "probe-backend", namespace, labels: appLabels("backend"), listens: [BACKEND_PORT, OTHER_PORT] },
             { name: "probe-migration", namespace, labels: appLabels("migration") },
             ...(database.inCluster ? [{ name: "probe-postgres", namespace, labels: appLabels("database") }] : []),
             { name: "probe-stranger", namespace: stranger, labels: { role: "stranger" } },
-            { name: "listener-outside", namespace: stranger, labels: { role: "listener" }, listens: [8000, database.port] },
+            { name: "listener-outside", namespace: stranger, labels: { role: "listener" }, listens: [BACKEND_PORT, database.port] },
             { name: "listener-node", namespace: outside, labels: { role: "listener" }, listens: [NODE_PORT], hostNetwork: true },
         ];
         const pods = await path.time("probe pods ready", () => startProbes(specs, runtime));

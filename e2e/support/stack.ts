@@ -36,10 +36,11 @@ function describeUrn(urn: string): { type: string; name: string } {
 export class TestStack {
     private constructor(readonly stack: Stack) {}
 
+    /** A new stack with SETTINGS; a key with an index (`todo:list[0]`) sets one item of a list setting. */
     static async create(projectDir: string, stackName: string, settings: Record<string, Setting>): Promise<TestStack> {
         const stack = await LocalWorkspace.createStack({ stackName, workDir: projectDir });
         for (const [key, value] of Object.entries(settings)) {
-            await stack.setConfig(key, typeof value === "string" ? { value } : { value: value.secret, secret: true });
+            await stack.setConfig(key, typeof value === "string" ? { value } : { value: value.secret, secret: true }, /\[\d+\]$/.test(key));
         }
         return new TestStack(stack);
     }
