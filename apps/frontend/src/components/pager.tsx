@@ -7,7 +7,8 @@ type PagerProps = { filter: StatusFilter; page: Pick<TodoPage, "newerCursor" | "
 
 /**
  * Newest first, page by page. The links carry the backend's cursors, so a todo added or
- * deleted meanwhile never makes another one show twice or go missing between pages.
+ * deleted meanwhile never makes another one show twice or go missing between pages. Not
+ * prefetched, like the filter tabs: a page of a live list is read when it is asked for.
  */
 export function Pager({ filter, page }: PagerProps) {
   const { newerCursor, olderCursor, oldestCursor } = page;
@@ -18,10 +19,10 @@ export function Pager({ filter, page }: PagerProps) {
       <span className="pager-group">
         {newerCursor !== null && (
           <>
-            <Link className={linkClass} href={listHref(filter)}>
+            <Link className={linkClass} href={listHref(filter)} prefetch={false}>
               « Newest
             </Link>
-            <Link className={linkClass} href={listHref(filter, newerCursor)}>
+            <Link className={linkClass} href={listHref(filter, newerCursor)} prefetch={false}>
               ← Newer
             </Link>
           </>
@@ -30,11 +31,11 @@ export function Pager({ filter, page }: PagerProps) {
       <span className="pager-group">
         {olderCursor !== null && (
           <>
-            <Link className={linkClass} href={listHref(filter, olderCursor)}>
+            <Link className={linkClass} href={listHref(filter, olderCursor)} prefetch={false}>
               Older →
             </Link>
             {oldestCursor !== null && (
-              <Link className={linkClass} href={listHref(filter, oldestCursor)}>
+              <Link className={linkClass} href={listHref(filter, oldestCursor)} prefetch={false}>
                 Oldest »
               </Link>
             )}
