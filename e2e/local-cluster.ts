@@ -14,7 +14,7 @@ const DOCKER = process.env.DOCKER ?? "/usr/bin/docker";
 // The stand-ins of e2e/base-images.sh and the stack settings that take them.
 const STAND_IN_BASES = [
     ["todo-base/python:3.12", "todo:pythonImage"],
-    ["todo-base/node:20", "todo:nodeImage"],
+    ["todo-base/node:24", "todo:nodeImage"],
 ] as const;
 const STAND_IN_POSTGRES = "todo-base/postgres:15";
 /** The pid holding the cluster's lock, passed on to the commands it runs. */

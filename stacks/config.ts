@@ -106,7 +106,7 @@ export const rawConfigSchema = z.object({
     imagePullSecret: flag(false),
     registryCache: flag(true),
     pythonImage: imageReference("python:3.12-alpine"),
-    nodeImage: imageReference("node:20-alpine"),
+    nodeImage: imageReference("node:24-alpine"),
     databaseMode: oneOf(DATABASE_MODES).default("in-cluster"),
     databaseUrl: text(""),
     databaseRequireTls: flag(true),

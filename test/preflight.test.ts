@@ -73,8 +73,8 @@ describe("npm run up:dev's preflight", () => {
     });
 
     test("an old Node.js is one line naming the version it needs", async () => {
-        const found = await preflightDev(machine({}, { nodeVersion: "18.20.4" }));
-        expect(found.errors).toEqual(["Node.js 18.20.4 is older than the 20.0.0 the program needs: install Node.js 20 or newer (https://nodejs.org)"]);
+        const found = await preflightDev(machine({}, { nodeVersion: "20.20.2" }));
+        expect(found.errors).toEqual(["Node.js 20.20.2 is older than the 22.0.0 the program needs: install Node.js 22 or newer (https://nodejs.org)"]);
     });
 
     test("no pulumi on PATH: the install command, or the offline toolchain's CLI said in one line", async () => {

@@ -258,7 +258,7 @@ describe("dev stack", () => {
             expect(deployed.imagePullPolicy).toBe("IfNotPresent");
         }
         expect(dev.resources.find((r) => r.name === "backend" && r.type === "docker-build:index:Image")?.inputs.buildArgs).toEqual({ PYTHON_IMAGE: "python:3.12-alpine" });
-        expect(dev.resources.find((r) => r.name === "frontend" && r.type === "docker-build:index:Image")?.inputs.buildArgs).toEqual({ NODE_IMAGE: "node:20-alpine" });
+        expect(dev.resources.find((r) => r.name === "frontend" && r.type === "docker-build:index:Image")?.inputs.buildArgs).toEqual({ NODE_IMAGE: "node:24-alpine" });
     });
 
     test("the frontend is reachable on NodePort 30000", () => {

@@ -21,7 +21,7 @@ const LOG_DIR = join(RESULTS_DIR, "logs");
 const USERS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "20");
 const DOCKER = process.env.DOCKER ?? "/usr/bin/docker";
-const NODE_IMAGE = process.env.NODE_IMAGE ?? "todo-base/node:20";
+const NODE_IMAGE = process.env.NODE_IMAGE ?? "todo-base/node:24";
 const MB = 1_000_000;
 
 function directoryBytes(path: string): number {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Frontend benchmark (see bench/run.ts): standalone size, image sizes (multi- vs single-stage,
-# when Docker and the todo-base/node:20 stand-in are present), and p95 time to first byte of
+# when Docker and the todo-base/node:24 stand-in are present), and p95 time to first byte of
 # the list page under 50 users on 127.0.0.1. Figures go to apps/frontend/bench-results/.
 set -euo pipefail
 
