@@ -12,17 +12,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.routing import Route
 
 from todo_api import __version__
-from todo_api.database import create_engine
+from todo_api.database import DATABASE_ERRORS, create_engine
 from todo_api.dependencies import Services
 from todo_api.draining import DrainingMiddleware
 from todo_api.mcp_server import McpEndpoint, build_mcp_server
 from todo_api.migrations import upgrade_to_head
 from todo_api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
+from todo_api.pgstore import PostgresStore, create_pool
 from todo_api.routes import auth_router, ops_router, todo_router
 from todo_api.security import HashingPool
 from todo_api.sessions import Sessions, SessionSettings
@@ -35,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> FastAPI:
     engine = create_engine(settings)
-    store = Store(engine)
+    pool = None if settings.is_sqlite else create_pool(settings)
+    store = Store(engine) if pool is None else PostgresStore(engine, pool)
     sessions = Sessions(
         engine,
         SessionSettings(
@@ -62,12 +62,16 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.is_sqlite:
             # The embedded database has no deploy step: bring its schema up to date here.
             upgrade_to_head(settings)
+        if pool is not None:
+            await pool.open()  # connects in the background: a database still away is no error
         async with mcp_server.session_manager.run():
             logger.info(
                 "started", extra={"database": "sqlite" if settings.is_sqlite else "postgresql"}
             )
             yield
         hashing.close()
+        if pool is not None:
+            await pool.close()
         await engine.dispose()
         logger.info("stopped")
 
@@ -91,9 +95,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
 
     # Lost connections and an exhausted pool are outages, not bugs: answer 503 so clients retry.
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    @app.exception_handler(PoolTimeoutError)
     async def database_unavailable(_request: Request, error: Exception) -> JSONResponse:
         # The driver's message (host, port, SQL) is for the log only.
         logger.error(
@@ -104,6 +105,9 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
+
+    for error_class in DATABASE_ERRORS:
+        app.add_exception_handler(error_class, database_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def validation_failed(_request: Request, error: RequestValidationError) -> Response:

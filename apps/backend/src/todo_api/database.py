@@ -6,8 +6,11 @@ import asyncio
 import logging
 from typing import Any
 
+import psycopg
 from sqlalchemy import event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -16,6 +19,15 @@ from todo_api.settings import Settings
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5
+# A lost connection, an exhausted pool or a database that does not answer, through SQLAlchemy
+# or through psycopg directly (pgstore.py; its pool's PoolTimeout is an OperationalError).
+DATABASE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

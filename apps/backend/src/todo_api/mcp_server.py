@@ -13,11 +13,10 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ContentBlock
 from pydantic import Field, StrictBool, ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from todo_api.database import DATABASE_ERRORS
 from todo_api.observability import request_id_var, send_json_error
 from todo_api.routes import page_start, todo_out, todo_page
 from todo_api.schemas import (
@@ -42,7 +41,6 @@ ToolContext = Context[ServerSession, object, Request]
 TaskId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID, description="Id of the task")]
 _USER_ID_KEY = "todo_user_id"
 _REQUEST_ID_KEY = "todo_request_id"
-_DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 def _invalid_input(error: ValidationError) -> str:
@@ -91,7 +89,7 @@ def _public_message(tool: str, error: ToolError) -> str:
         return str(cause or error)  # a message written for the caller
     if isinstance(cause, ValidationError):
         return _invalid_input(cause)
-    if isinstance(cause, _DATABASE_ERRORS):
+    if isinstance(cause, DATABASE_ERRORS):
         logger.error(
             "database error in an MCP tool",
             extra={"tool": tool, "error": type(cause).__name__, "error_detail": str(cause)},
@@ -223,7 +221,7 @@ class McpEndpoint:
                 send, 401, "invalid or missing bearer token", [(b"www-authenticate", b"Bearer")]
             )
             return
-        except _DATABASE_ERRORS as error:  # the session check could not ask the database
+        except DATABASE_ERRORS as error:  # the session check could not ask the database
             logger.error(
                 "database error checking an MCP session",
                 extra={"error": type(error).__name__, "error_detail": str(error)},

@@ -157,6 +157,47 @@ def _todo(row: Row[*tuple[Any, ...]]) -> Todo:
     )
 
 
+def page_params(
+    user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
+) -> dict[str, Any]:
+    """The parameters of the page statements (see page_query)."""
+    params: dict[str, Any] = {
+        "owner_id": user_id,
+        "page_limit": limit + 1,
+        # A cursor page that reaches the newest todos is the first page, filled up.
+        "page_offset": 0 if cursor is not None else offset,
+    }
+    if status != "all":
+        params["completed"] = status == "done"
+    if cursor is not None:
+        params["after_id"] = cursor.todo_id
+    return params
+
+
+def cursor_page(
+    todos: list[Todo], counts: TodoCounts, limit: int, cursor: Cursor
+) -> TodoListing | None:
+    """The page of the rows read from `cursor`, or None when it reached the newest todos: the
+    first page is shown instead."""
+    if cursor.direction == "older":
+        older = Cursor("older", todos[limit - 1].id) if len(todos) > limit else None
+        # Empty: everything past the cursor went; the newer page starts at it.
+        newest_id = todos[0].id if todos else max(cursor.todo_id - 1, 0)
+        return TodoListing(todos[:limit], counts, older, Cursor("newer", newest_id))
+    if len(todos) > limit:  # newer todos remain above this page
+        page = todos[limit - 1 :: -1]
+        older = Cursor("older", page[-1].id) if cursor.todo_id > 0 else None
+        return TodoListing(page, counts, older, Cursor("newer", page[0].id))
+    return None
+
+
+def first_page(todos: list[Todo], counts: TodoCounts, limit: int, offset: int) -> TodoListing:
+    """The page of the rows read from the newest (past `offset` of them)."""
+    older = Cursor("older", todos[limit - 1].id) if len(todos) > limit else None
+    newer = Cursor("newer", todos[0].id) if todos and offset > 0 else None
+    return TodoListing(todos[:limit], counts, older, newer)
+
+
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -199,39 +240,19 @@ class Store:
     async def list_todos(
         self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
     ) -> TodoListing:
-        params: dict[str, Any] = {"owner_id": user_id, "page_limit": limit + 1}
+        params = page_params(user_id, status, limit, cursor, offset)
         filtered = status != "all"
-        if filtered:
-            params["completed"] = status == "done"
         async with self._engine.connect() as connection:
             counted = (await connection.execute(_COUNTS, params)).one_or_none()
             counts = TodoCounts(0, 0) if counted is None else TodoCounts(*counted)
             if cursor is not None:
-                params["after_id"] = cursor.todo_id
                 statement = self._pages[cursor.direction, filtered]
                 rows = (await connection.execute(statement, params)).all()
-                if cursor.direction == "older":
-                    older = Cursor("older", rows[limit - 1].id) if len(rows) > limit else None
-                    # Empty: everything past the cursor went; the newer page starts at it.
-                    newest_id = rows[0].id if rows else max(cursor.todo_id - 1, 0)
-                    return TodoListing(
-                        [_todo(row) for row in rows[:limit]],
-                        counts,
-                        older,
-                        Cursor("newer", newest_id),
-                    )
-                if len(rows) > limit:  # newer todos remain above this page
-                    page = rows[limit - 1 :: -1]
-                    older = Cursor("older", page[-1].id) if cursor.todo_id > 0 else None
-                    return TodoListing(
-                        [_todo(row) for row in page], counts, older, Cursor("newer", page[0].id)
-                    )
-                # The newest todos are reached: the page is the first page, filled up.
-            params["page_offset"] = 0 if cursor is not None else offset
+                listing = cursor_page([_todo(row) for row in rows], counts, limit, cursor)
+                if listing is not None:
+                    return listing
             rows = (await connection.execute(self._pages["first", filtered], params)).all()
-        older = Cursor("older", rows[limit - 1].id) if len(rows) > limit else None
-        newer = Cursor("newer", rows[0].id) if rows and params["page_offset"] > 0 else None
-        return TodoListing([_todo(row) for row in rows[:limit]], counts, older, newer)
+        return first_page([_todo(row) for row in rows], counts, limit, params["page_offset"])
 
     async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
         now = _now()

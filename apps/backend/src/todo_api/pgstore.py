@@ -1,0 +1,163 @@
+"""The hot paths on PostgreSQL: list (with its counts), create, get and complete, each one
+prepared statement in one round trip, run by psycopg directly from its own pool.
+
+Through SQLAlchemy's async layer (greenlet bridging, pool events, result processing) each of
+these requests cost more CPU in the server than PostgreSQL spends answering it. The page
+statements are still the ones `page_query` builds from the tables, compiled once at import.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.errors import ForeignKeyViolation
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from todo_api.paging import Cursor
+from todo_api.schemas import StatusFilter
+from todo_api.settings import Settings
+from todo_api.store import (
+    PageStart,
+    Store,
+    Todo,
+    TodoCounts,
+    TodoListing,
+    UnknownOwnerError,
+    cursor_page,
+    first_page,
+    page_params,
+    page_query,
+)
+
+CONNECT_TIMEOUT_SECONDS = 5
+# How long a request waits for a connection of the pool before it is answered 503.
+POOL_TIMEOUT_SECONDS = 10
+
+# Timestamps in UTC whatever the server's TimeZone (naive: the serialisers mark them UTC).
+_INSERT_TODO = """
+INSERT INTO todos (user_id, title, description, completed, created_at, updated_at)
+VALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s)
+RETURNING id, title, description, completed,
+  created_at AT TIME ZONE 'UTC', updated_at AT TIME ZONE 'UTC'
+"""
+_GET_TODO = """
+SELECT id, title, description, completed,
+  created_at AT TIME ZONE 'UTC', updated_at AT TIME ZONE 'UTC'
+FROM todos WHERE id = %(todo_id)s AND user_id = %(owner_id)s
+"""
+_SET_COMPLETED = """
+UPDATE todos SET completed = %(completed)s, updated_at = %(now)s
+WHERE id = %(todo_id)s AND user_id = %(owner_id)s
+RETURNING id, title, description, completed,
+  created_at AT TIME ZONE 'UTC', updated_at AT TIME ZONE 'UTC'
+"""
+
+
+_DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+
+
+def _compiled(start: PageStart, filtered: bool) -> str:
+    return str(page_query(start, filtered, postgres=True).compile(dialect=_DIALECT))
+
+
+def listing_sql(start: PageStart, filtered: bool) -> str:
+    """One statement for a list page: the user's counts (NULL before their first todo) beside
+    each row of the page, or alone when the page is empty. From a `newer` cursor it also reads
+    the first page (rows tagged `false`), shown when the newer todos do not fill a page."""
+    # Composed of compiled statements only; every value is a bound parameter.
+    page = f"SELECT true AS from_cursor, p.* FROM ({_compiled(start, filtered)}) AS p"  # noqa: S608
+    if start == "newer":
+        page += f" UNION ALL SELECT false, f.* FROM ({_compiled('first', filtered)}) AS f"  # noqa: S608
+    # A nested loop over the single outer row: the page's rows keep their order.
+    return f"""
+SELECT c.open_count, c.done_count, p.from_cursor, p.id, p.title, p.description, p.completed,
+  p.created_at AT TIME ZONE 'UTC', p.updated_at AT TIME ZONE 'UTC'
+FROM (SELECT 1) AS one
+LEFT JOIN todo_counts AS c ON c.user_id = %(owner_id)s
+LEFT JOIN LATERAL ({page}) AS p ON true
+"""  # noqa: S608
+
+
+_LISTINGS = {
+    (start, filtered): listing_sql(start, filtered)
+    for start in ("first", "older", "newer")
+    for filtered in (False, True)
+}
+
+
+def create_pool(settings: Settings) -> AsyncConnectionPool[AsyncConnection[TupleRow]]:
+    """The hot paths' pool (opened by the app's lifespan): autocommit, so a statement is its
+    own transaction with no BEGIN/COMMIT round trips, and every statement prepared on its
+    first run on a connection."""
+    assert settings.database_url is not None
+    return AsyncConnectionPool(
+        settings.database_url.replace("postgresql+psycopg://", "postgresql://", 1),
+        min_size=1,
+        max_size=settings.db_pool_size,
+        timeout=POOL_TIMEOUT_SECONDS,
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": 0,
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        },
+        open=False,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PostgresStore(Store):
+    """Store whose hot paths go through `pool`; everything else stays with SQLAlchemy."""
+
+    def __init__(
+        self, engine: AsyncEngine, pool: AsyncConnectionPool[AsyncConnection[TupleRow]]
+    ) -> None:
+        super().__init__(engine)
+        self._pool = pool
+
+    async def _one(self, statement: str, params: dict[str, Any]) -> TupleRow | None:
+        async with self._pool.connection() as connection:
+            cursor = await connection.execute(statement, params)
+            return await cursor.fetchone()
+
+    async def list_todos(
+        self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
+    ) -> TodoListing:
+        params = page_params(user_id, status, limit, cursor, offset)
+        statement = _LISTINGS["first" if cursor is None else cursor.direction, status != "all"]
+        async with self._pool.connection() as connection:
+            rows = await (await connection.execute(statement, params)).fetchall()
+        open_count, done_count = rows[0][0] or 0, rows[0][1] or 0
+        counts = TodoCounts(open_count, done_count)
+        page = [Todo(*row[3:]) for row in rows if row[2]]
+        if cursor is not None:
+            listing = cursor_page(page, counts, limit, cursor)
+            if listing is not None:
+                return listing
+            page = [Todo(*row[3:]) for row in rows if row[2] is False]
+        return first_page(page, counts, limit, params["page_offset"])
+
+    async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
+        params = {"owner_id": user_id, "title": title, "description": description, "now": _now()}
+        try:
+            row = await self._one(_INSERT_TODO, params)
+        except ForeignKeyViolation:
+            raise UnknownOwnerError(user_id) from None
+        assert row is not None  # INSERT ... RETURNING answers its row
+        return Todo(*row)
+
+    async def get_todo(self, user_id: int, todo_id: int) -> Todo | None:
+        row = await self._one(_GET_TODO, {"todo_id": todo_id, "owner_id": user_id})
+        return None if row is None else Todo(*row)
+
+    async def set_completed(self, user_id: int, todo_id: int, completed: bool) -> Todo | None:
+        params = {"todo_id": todo_id, "owner_id": user_id, "completed": completed, "now": _now()}
+        row = await self._one(_SET_COMPLETED, params)
+        return None if row is None else Todo(*row)
