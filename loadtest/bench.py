@@ -299,6 +299,12 @@ def run_locust(
         f"load before {figures.load_average_before[0]}",
         flush=True,
     )
+    for name, endpoint in figures.per_endpoint.items():
+        print(
+            f"   {name}: {endpoint['requests']:g} requests, p50 {endpoint['p50_ms']:g} ms, "
+            f"p95 {endpoint['p95_ms']:g} ms",
+            flush=True,
+        )
     return figures
 
 

@@ -163,6 +163,7 @@ def test_protected_endpoints_refuse_bad_tokens(
     headers = {} if authorization is None else {"Authorization": authorization}
     for method, path in [
         ("GET", "/me"),
+        ("GET", "/me/todos"),
         ("GET", "/todos"),
         ("POST", "/todos"),
         ("DELETE", "/todos/1"),
@@ -178,6 +179,7 @@ def test_the_largest_possible_subject_is_a_valid_token_for_no_one(client: TestCl
     headers = {"Authorization": f"Bearer {_forged(TEST_SECRET, sub=str(2**63 - 1))}"}
     assert client.get("/me", headers=headers).status_code == 401
     assert client.get("/todos", headers=headers).status_code == 401
+    assert client.get("/me/todos", headers=headers).status_code == 401
 
 
 def test_ids_of_deleted_accounts_are_never_given_again(
@@ -208,6 +210,7 @@ def test_a_token_for_a_user_that_does_not_exist_cannot_create_todos(client: Test
     assert client.post("/todos", json={"title": "x"}, headers=headers).status_code == 401
     assert client.get("/me", headers=headers).status_code == 401
     assert client.get("/todos", headers=headers).status_code == 401
+    assert client.get("/me/todos", headers=headers).status_code == 401
 
 
 def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:

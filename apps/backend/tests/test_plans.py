@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 
 from conftest import DatabaseFactory, settings_from
 from todo_api.migrations import upgrade_to_head
+from todo_api.pgstore import listing_sql
 from todo_api.store import PageStart, page_query
 
 PAGE_ROWS = 21  # a page of 20 and the row that tells whether there is more
@@ -57,22 +58,16 @@ def _scans(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _scans(child)
 
 
-@pytest.mark.parametrize(
-    ("start", "filtered", "after_id"),
-    [
-        ("first", False, None),
-        ("first", True, None),
-        ("newer", False, 0),  # the oldest page
-        ("newer", True, 0),
-        ("older", False, 2**62),
-    ],
-)
-def test_a_page_reads_only_its_own_rows_even_with_a_generic_plan(
-    crowded: Connection, start: PageStart, filtered: bool, after_id: int | None
-) -> None:
-    values = {"owner_id": 2, "completed": True, "page_offset": 0, "page_limit": PAGE_ROWS}
-    values["after_id"] = after_id if after_id is not None else 0
-    compiled = page_query(start, filtered, postgres=True).compile(crowded)
+_PAGES = [
+    ("first", False, None),
+    ("first", True, None),
+    ("newer", False, 0),  # the oldest page
+    ("newer", True, 0),
+    ("older", False, 2**62),
+]
+
+
+def _scans_of_generic_plan(crowded: Connection, sql: str, values: dict[str, Any]) -> list[Any]:
     names: list[str] = []
 
     def numbered(match: re.Match[str]) -> str:
@@ -80,7 +75,7 @@ def test_a_page_reads_only_its_own_rows_even_with_a_generic_plan(
             names.append(match[1])
         return f"${names.index(match[1]) + 1}"
 
-    sql = re.sub(r"%\((\w+)\)s", numbered, str(compiled))
+    sql = re.sub(r"%\((\w+)\)s", numbered, sql)
     arguments = ", ".join(str(values[name]).lower() for name in names)
     # Prepared statements get a generic plan, made without the owner's id, after five runs;
     # forced here at once.
@@ -93,6 +88,33 @@ def test_a_page_reads_only_its_own_rows_even_with_a_generic_plan(
     finally:
         crowded.exec_driver_sql("DEALLOCATE page")
     plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
-    for scan in _scans(plan):
+    return list(_scans(plan))
+
+
+def _values(after_id: int | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"owner_id": 2, "completed": True, "page_offset": 0}
+    values["page_limit"] = PAGE_ROWS
+    values["after_id"] = after_id if after_id is not None else 0
+    return values
+
+
+@pytest.mark.parametrize(("start", "filtered", "after_id"), _PAGES)
+def test_a_page_reads_only_its_own_rows_even_with_a_generic_plan(
+    crowded: Connection, start: PageStart, filtered: bool, after_id: int | None
+) -> None:
+    compiled = page_query(start, filtered, postgres=True).compile(crowded)
+    for scan in _scans_of_generic_plan(crowded, str(compiled), _values(after_id)):
+        assert scan["Actual Rows"] <= PAGE_ROWS, scan
+        assert scan.get("Rows Removed by Filter", 0) == 0, scan
+
+
+@pytest.mark.parametrize(("start", "filtered", "after_id"), _PAGES)
+def test_the_list_statement_reads_the_user_counts_and_page_rows_only(
+    crowded: Connection, start: PageStart, filtered: bool, after_id: int | None
+) -> None:
+    """The statement the server runs (pgstore.py): the page, beside one user and counts row."""
+    scans = _scans_of_generic_plan(crowded, listing_sql(start, filtered), _values(after_id))
+    assert {scan.get("Relation Name") for scan in scans} >= {"users", "todos"}
+    for scan in scans:
         assert scan["Actual Rows"] <= PAGE_ROWS, scan
         assert scan.get("Rows Removed by Filter", 0) == 0, scan

@@ -426,3 +426,39 @@ def test_oversized_streamed_bodies_are_refused_with_413(
         "/todos", content=chunks(), headers={**account.headers, "Content-Type": "application/json"}
     )
     assert response.status_code == 413
+
+
+def test_the_list_view_is_me_and_the_list_in_one_answer(
+    client: TestClient, account: Account
+) -> None:
+    ids = [create(client, account, f"task {n}")["id"] for n in range(5)]
+    client.post(f"/todos/{ids[1]}/complete", headers=account.headers)
+    me = client.get("/me", headers=account.headers).json()
+    for query in ("", "?status=open&limit=2", "?status=done", "?limit=2&offset=3"):
+        view = client.get(f"/me/todos{query}", headers=account.headers)
+        assert view.status_code == 200, view.text
+        page = client.get(f"/todos{query}", headers=account.headers).json()
+        assert view.json() == {**page, "user": me}
+    second = client.get("/todos?limit=2", headers=account.headers).json()["next_cursor"]
+    older = client.get(f"/todos?limit=2&cursor={second}", headers=account.headers).json()
+    for cursor in (second, older["prev_cursor"], older["last_cursor"]):
+        query = f"?limit=2&cursor={cursor}"
+        page = client.get(f"/todos{query}", headers=account.headers).json()
+        assert client.get(f"/me/todos{query}", headers=account.headers).json() == {
+            **page,
+            "user": me,
+        }
+
+
+def test_the_list_view_of_a_new_account_is_empty(client: TestClient, account: Account) -> None:
+    view = client.get("/me/todos", headers=account.headers).json()
+    assert (view["items"], view["total"]) == ([], 0)
+    assert view["counts"] == {"all": 0, "open": 0, "done": 0}
+    assert view["user"]["email"] == account.email
+
+
+def test_the_list_view_refuses_what_the_list_refuses(client: TestClient, account: Account) -> None:
+    assert client.get("/me/todos").status_code == 401
+    for query in ("limit=0", "status=later", "cursor=nonsense", "offset=1001"):
+        response = client.get(f"/me/todos?{query}", headers=account.headers)
+        assert response.status_code == 422, query

@@ -27,6 +27,7 @@ from todo_api.store import (
     Todo,
     TodoCounts,
     TodoListing,
+    TodosView,
     UnknownOwnerError,
     cursor_page,
     first_page,
@@ -66,20 +67,23 @@ def _compiled(start: PageStart, filtered: bool) -> str:
 
 
 def listing_sql(start: PageStart, filtered: bool) -> str:
-    """One statement for a list page: the user's counts (NULL before their first todo) beside
-    each row of the page, or alone when the page is empty. From a `newer` cursor it also reads
-    the first page (rows tagged `false`), shown when the newer todos do not fill a page."""
+    """One statement for a list page: the user, their counts (NULL before their first todo) and
+    the page's rows, one row per todo (one row with no todo when the page is empty; none when
+    the user no longer exists). From a `newer` cursor it also reads the first page (rows tagged
+    `false`), shown when the newer todos do not fill a page."""
     # Composed of compiled statements only; every value is a bound parameter.
     page = f"SELECT true AS from_cursor, p.* FROM ({_compiled(start, filtered)}) AS p"  # noqa: S608
     if start == "newer":
         page += f" UNION ALL SELECT false, f.* FROM ({_compiled('first', filtered)}) AS f"  # noqa: S608
-    # A nested loop over the single outer row: the page's rows keep their order.
+    # A nested loop over the single user row: the page's rows keep their order.
     return f"""
-SELECT c.open_count, c.done_count, p.from_cursor, p.id, p.title, p.description, p.completed,
+SELECT u.email, u.created_at AT TIME ZONE 'UTC', c.open_count, c.done_count, p.from_cursor,
+  p.id, p.title, p.description, p.completed,
   p.created_at AT TIME ZONE 'UTC', p.updated_at AT TIME ZONE 'UTC'
-FROM (SELECT 1) AS one
-LEFT JOIN todo_counts AS c ON c.user_id = %(owner_id)s
+FROM users AS u
+LEFT JOIN todo_counts AS c ON c.user_id = u.id
 LEFT JOIN LATERAL ({page}) AS p ON true
+WHERE u.id = %(owner_id)s
 """  # noqa: S608
 
 
@@ -127,22 +131,32 @@ class PostgresStore(Store):
             cursor = await connection.execute(statement, params)
             return await cursor.fetchone()
 
-    async def list_todos(
+    async def _listing(
         self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
-    ) -> TodoListing:
+    ) -> tuple[list[TupleRow], TodoListing]:
         params = page_params(user_id, status, limit, cursor, offset)
         statement = _LISTINGS["first" if cursor is None else cursor.direction, status != "all"]
         async with self._pool.connection() as connection:
             rows = await (await connection.execute(statement, params)).fetchall()
-        open_count, done_count = rows[0][0] or 0, rows[0][1] or 0
-        counts = TodoCounts(open_count, done_count)
-        page = [Todo(*row[3:]) for row in rows if row[2]]
+        counts = TodoCounts(rows[0][2] or 0, rows[0][3] or 0) if rows else TodoCounts(0, 0)
+        page = [Todo(*row[5:]) for row in rows if row[4]]
         if cursor is not None:
             listing = cursor_page(page, counts, limit, cursor)
             if listing is not None:
-                return listing
-            page = [Todo(*row[3:]) for row in rows if row[2] is False]
-        return first_page(page, counts, limit, params["page_offset"])
+                return rows, listing
+            page = [Todo(*row[5:]) for row in rows if row[4] is False]
+        return rows, first_page(page, counts, limit, params["page_offset"])
+
+    async def list_todos(
+        self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
+    ) -> TodoListing:
+        return (await self._listing(user_id, status, limit, cursor, offset))[1]
+
+    async def todos_view(
+        self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
+    ) -> TodosView | None:
+        rows, listing = await self._listing(user_id, status, limit, cursor, offset)
+        return TodosView(user_id, rows[0][0], rows[0][1], listing) if rows else None
 
     async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
         params = {"owner_id": user_id, "title": title, "description": description, "now": _now()}

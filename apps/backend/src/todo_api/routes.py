@@ -31,6 +31,7 @@ from todo_api.schemas import (
     TodoCreate,
     TodoOut,
     TodoPage,
+    TodosViewOut,
     TodoUpdate,
     TokenResponse,
     UserOut,
@@ -48,6 +49,11 @@ from todo_api.throttle import Counted, Limit, address_bucket, throttle_key
 
 # Ids beyond a signed 64-bit integer cannot exist; refusing them keeps them away from the driver.
 TodoId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# A list page's query, shared by GET /todos and GET /me/todos.
+StatusQuery = Annotated[StatusFilter, Query(alias="status")]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+CursorQuery = Annotated[PageCursor | None, Query()]
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 _AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}}
 _BUSY_ERRORS: dict[int | str, dict[str, object]] = {
@@ -228,20 +234,43 @@ async def me(user_id: UserIdDep, services: ServicesDep) -> UserOut:
     return UserOut(id=user.id, email=user.email, created_at=user.created_at)
 
 
+@auth_router.get("/me/todos", responses=_AUTH_ERRORS, response_model=TodosViewOut)
+async def my_todos(
+    user_id: UserIdDep,
+    services: ServicesDep,
+    status_filter: StatusQuery = "all",
+    limit: LimitQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
+    offset: OffsetQuery = 0,
+) -> Response:
+    """`GET /me` and `GET /todos` in one answer (one database round trip): the list screen's."""
+    start = _start_or_422(cursor, offset)
+    view = await services.store.todos_view(user_id, status_filter, limit, start, offset)
+    if view is None:
+        raise unauthorized("account no longer exists")
+    body = page_body(view.listing, status_filter, limit, offset)
+    body["user"] = {"id": view.user_id, "email": view.email, "created_at": view.created_at}
+    return _json(body)
+
+
+def _start_or_422(cursor: str | None, offset: int) -> Cursor | None:
+    try:
+        return page_start(cursor, offset)
+    except ValueError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+
+
 @todo_router.get("", response_model=TodoPage)
 async def list_todos(
     user_id: UserIdDep,
     services: ServicesDep,
-    status_filter: Annotated[StatusFilter, Query(alias="status")] = "all",
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[PageCursor | None, Query()] = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    status_filter: StatusQuery = "all",
+    limit: LimitQuery = DEFAULT_PAGE_SIZE,
+    cursor: CursorQuery = None,
+    offset: OffsetQuery = 0,
 ) -> Response:
     """Newest first. Follow `next_cursor` (older), `prev_cursor` (newer) or `last_cursor`."""
-    try:
-        start = page_start(cursor, offset)
-    except ValueError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+    start = _start_or_422(cursor, offset)
     listing = await services.store.list_todos(user_id, status_filter, limit, start, offset)
     return _json(page_body(listing, status_filter, limit, offset))
 

@@ -203,6 +203,12 @@ class TodoPage(BaseModel):
     last_cursor: str | None = Field(description="The oldest todos; null on the last page")
 
 
+class TodosViewOut(TodoPage):
+    """A page of the list with whose list it is: what a list screen needs, in one answer."""
+
+    user: UserOut
+
+
 class Status(BaseModel):
     status: str
 

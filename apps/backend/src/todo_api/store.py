@@ -134,6 +134,16 @@ class TodoListing:
     newer: Cursor | None
 
 
+@dataclass(frozen=True, slots=True)
+class TodosView:
+    """What the list screen shows: whose list it is, and a page of it."""
+
+    user_id: int
+    email: str
+    created_at: datetime
+    listing: TodoListing
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -253,6 +263,16 @@ class Store:
                     return listing
             rows = (await connection.execute(self._pages["first", filtered], params)).all()
         return first_page([_todo(row) for row in rows], counts, limit, params["page_offset"])
+
+    async def todos_view(
+        self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
+    ) -> TodosView | None:
+        """The user and a page of their list; None when the user no longer exists."""
+        user = await self.user_by_id(user_id)
+        if user is None:
+            return None
+        listing = await self.list_todos(user_id, status, limit, cursor, offset)
+        return TodosView(user.id, user.email, user.created_at, listing)
 
     async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
         now = _now()
