@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 
 import { refusalOf, requestIdOf } from "@/lib/action-guard";
-import { backendAnswers } from "@/lib/server/backend";
+import { backendAnswers, backendMayBeAway } from "@/lib/server/backend";
 import { SESSION_COOKIE } from "@/lib/server/session";
 import {
   cacheControlFor,
@@ -49,11 +49,15 @@ export async function proxy(request: NextRequest): Promise<NextResponse> {
   // status says so too (503), for monitors, load balancers and logs. Asked before rendering
   // (once the page streams, its status is sent), only for a signed-in list document: the
   // in-page refreshes (RSC requests) stay 200, or the client router would reload the page.
+  // And only while a backend call of this process has gone unanswered since the backend last
+  // answered this check: a list page served while all is well costs one backend call, its own
+  // (the first page after the backend goes away shows the outage with a 200).
   const backendAway =
     request.method === "GET" &&
     request.nextUrl.pathname === "/todos" &&
     request.headers.get("rsc") === null &&
     request.cookies.has(SESSION_COOKIE) &&
+    backendMayBeAway() &&
     !(await backendAnswers());
   const response = NextResponse.next({ status: backendAway ? 503 : 200, request: { headers: requestHeaders } });
   response.headers.set("Content-Security-Policy", policy);

@@ -162,6 +162,41 @@ describe("successful calls", () => {
     expect(seen[0]?.url).toBe("/todos?status=all&limit=20");
   });
 
+  it("reads the user and a page of the list in one call", async () => {
+    reply = (_, response) => {
+      const cursors = { next_cursor: null, prev_cursor: null, last_cursor: null };
+      const user = { id: 3, email: "ana@example.com", created_at: "2026-01-01T09:00:00Z" };
+      json(response, 200, { items: [TODO], total: 1, counts: { all: 1, open: 1, done: 0 }, ...cursors, user });
+    };
+    const result = await client().todosView("tok", { status: "open", limit: 20, cursor: "b2xkZXI6OA" });
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        user: { id: 3, email: "ana@example.com", createdAt: "2026-01-01T09:00:00Z" },
+        page: { items: [{ id: 7, title: "Water plants" }], counts: { all: 1, open: 1, done: 0 }, olderCursor: null },
+      },
+    });
+    expect(seen[0]).toMatchObject({ url: "/me/todos?status=open&limit=20&cursor=b2xkZXI6OA", authorization: "Bearer tok" });
+  });
+
+  it("says not_found when the backend predates the one-call list, and unexpected without the user", async () => {
+    reply = (_, response) => {
+      json(response, 404, { detail: "Not Found" });
+    };
+    expect(await client().todosView("tok", { status: "all", limit: 20, cursor: null })).toEqual({
+      ok: false,
+      failure: { kind: "not_found" },
+    });
+    reply = (_, response) => {
+      const cursors = { next_cursor: null, prev_cursor: null, last_cursor: null };
+      json(response, 200, { items: [], total: 0, counts: { all: 0, open: 0, done: 0 }, ...cursors });
+    };
+    expect(await client().todosView("tok", { status: "all", limit: 20, cursor: null })).toEqual({
+      ok: false,
+      failure: { kind: "unexpected", status: 200 },
+    });
+  });
+
   it("uses the right verb and path for each change", async () => {
     reply = (request, response) => {
       if (request.method === "DELETE") {

@@ -26,6 +26,8 @@ export type TodoPage = {
   oldestCursor: string | null;
 };
 export type User = { id: number; email: string; createdAt: string };
+/** What the list screen shows: whose list it is, and a page of it. */
+export type ListView = { user: User; page: TodoPage };
 export type Session = { token: string; expiresInSeconds: number };
 
 export type BackendFailure =
@@ -116,6 +118,13 @@ function parseUser(body: Json): User | null {
   return { id, email, createdAt: created_at };
 }
 
+function parseListView(body: Json): ListView | null {
+  if (!isRecord(body)) return null;
+  const user = parseUser(body.user);
+  const page = parseTodoPage(body);
+  return user === null || page === null ? null : { user, page };
+}
+
 function parseSession(body: Json): Session | null {
   if (!isRecord(body)) return null;
   const { access_token, expires_in } = body;
@@ -143,6 +152,14 @@ function failureForStatus(status: number, response: Response): BackendFailure {
 
 function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
+type PageQuery = { status: StatusFilter; limit: number; cursor: string | null };
+
+function pageSearch(query: PageQuery): string {
+  const params = new URLSearchParams({ status: query.status, limit: String(query.limit) });
+  if (query.cursor !== null) params.set("cursor", query.cursor);
+  return params.toString();
 }
 
 export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry, forwardedFor }: BackendClientOptions) {
@@ -217,11 +234,13 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry, fo
     logOutEverywhere: (token: string) => call("POST", "/auth/logout-everywhere", parseNoContent, { token }),
     me: (token: string) => call("GET", "/me", parseUser, { token }),
     /** A page of the list: the newest, or the one a page's cursor leads to. */
-    listTodos: (token: string, query: { status: StatusFilter; limit: number; cursor: string | null }) => {
-      const params = new URLSearchParams({ status: query.status, limit: String(query.limit) });
-      if (query.cursor !== null) params.set("cursor", query.cursor);
-      return call("GET", `/todos?${params.toString()}`, parseTodoPage, { token });
-    },
+    listTodos: (token: string, query: PageQuery) => call("GET", `/todos?${pageSearch(query)}`, parseTodoPage, { token }),
+    /**
+     * The user and a page of the list in one call (`GET /me/todos`). A backend older than the
+     * endpoint answers not_found: ask me() and listTodos() instead.
+     */
+    todosView: (token: string, query: PageQuery) =>
+      call("GET", `/me/todos?${pageSearch(query)}`, parseListView, { token }),
     createTodo: (token: string, input: TodoInput) => call("POST", "/todos", parseTodo, { token, body: input }),
     updateTodo: (token: string, id: number, changes: TodoChanges) =>
       call("PATCH", `/todos/${id}`, parseTodo, { token, body: changes }),

@@ -9,6 +9,17 @@ import { retryLogLine } from "../retry-log";
 const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 const DEFAULT_TIMEOUT_MS = 5000;
 
+// Whether a backend call of this process went unanswered (refused, 5xx, timed out) since the
+// backend last answered the proxy's check. On globalThis: the proxy is bundled apart from the
+// pages and route handlers that call the backend, but runs in the same process.
+const AWAY = Symbol.for("todo-frontend.backend-away");
+const shared = globalThis as { [AWAY]?: boolean };
+
+/** Whether the backend may be away: a call failed for want of an answer since it last answered. */
+export function backendMayBeAway(): boolean {
+  return shared[AWAY] === true;
+}
+
 function timeoutFromEnv(): number {
   const value = Number(process.env.BACKEND_TIMEOUT_MS);
   return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIMEOUT_MS;
@@ -39,6 +50,7 @@ export function backend({ maxTimeoutMs, clientAddress }: { maxTimeoutMs?: number
       if (failure.kind === "unavailable" || failure.kind === "timeout" || failure.kind === "unexpected") {
         console.error(`backend ${request} failed: ${JSON.stringify(failure)}`);
       }
+      if (failure.kind === "unavailable" || failure.kind === "timeout") shared[AWAY] = true;
     },
     // Not an error for the user, but a request that needed a second try: counted by whoever
     // measures dropped connections (the end-to-end rollout checks do).
@@ -53,5 +65,7 @@ const PROBE_TIMEOUT_MS = 1000;
 
 /** Whether the backend answers its liveness check now. */
 export async function backendAnswers(): Promise<boolean> {
-  return (await backend({ maxTimeoutMs: PROBE_TIMEOUT_MS }).health()).ok;
+  const answers = (await backend({ maxTimeoutMs: PROBE_TIMEOUT_MS }).health()).ok;
+  if (answers) shared[AWAY] = false;
+  return answers;
 }
