@@ -55,9 +55,8 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-async def current_session(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def _claims(
+    services: Services, credentials: HTTPAuthorizationCredentials | None
 ) -> TokenClaims:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("not authenticated")
@@ -67,14 +66,35 @@ async def current_session(
         raise unauthorized("invalid or expired token") from None
 
 
+async def current_session(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> TokenClaims:
+    return await _claims(services, credentials)
+
+
 SessionDep = Annotated[TokenClaims, Depends(current_session)]
 
 
-async def current_user_id(session: SessionDep) -> int:
-    return session.user_id
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The signed-in user a request acts for, and the app's services."""
+
+    user_id: int
+    services: Services
 
 
-UserIdDep = Annotated[int, Depends(current_user_id)]
+# One dependency (beside the bearer scheme) for what every todo endpoint needs: FastAPI
+# resolves each dependency on every request, a cost the hot paths feel.
+async def current_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    services: Services = request.app.state.services
+    return Caller((await _claims(services, credentials)).user_id, services)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
 def client_address(request: Request, secret: str | None) -> str:

@@ -9,11 +9,12 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from todo_api.database import database_answers
 from todo_api.dependencies import (
+    Caller,
+    CallerDep,
     ClientAddressDep,
     Services,
     ServicesDep,
     SessionDep,
-    UserIdDep,
     unauthorized,
 )
 from todo_api.observability import metrics_payload
@@ -220,15 +221,15 @@ async def logout(session: SessionDep, services: ServicesDep) -> Response:
 @auth_router.post(
     "/auth/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTH_ERRORS
 )
-async def logout_everywhere(user_id: UserIdDep, services: ServicesDep) -> Response:
+async def logout_everywhere(caller: CallerDep) -> Response:
     """End every session of the user: every token issued so far is refused (401)."""
-    await services.sessions.end_all(user_id)
+    await caller.services.sessions.end_all(caller.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @auth_router.get("/me", responses=_AUTH_ERRORS)
-async def me(user_id: UserIdDep, services: ServicesDep) -> UserOut:
-    user = await services.store.user_by_id(user_id)
+async def me(caller: CallerDep) -> UserOut:
+    user = await caller.services.store.user_by_id(caller.user_id)
     if user is None:
         raise unauthorized("account no longer exists")
     return UserOut(id=user.id, email=user.email, created_at=user.created_at)
@@ -236,8 +237,7 @@ async def me(user_id: UserIdDep, services: ServicesDep) -> UserOut:
 
 @auth_router.get("/me/todos", responses=_AUTH_ERRORS, response_model=TodosViewOut)
 async def my_todos(
-    user_id: UserIdDep,
-    services: ServicesDep,
+    caller: CallerDep,
     status_filter: StatusQuery = "all",
     limit: LimitQuery = DEFAULT_PAGE_SIZE,
     cursor: CursorQuery = None,
@@ -245,7 +245,9 @@ async def my_todos(
 ) -> Response:
     """`GET /me` and `GET /todos` in one answer (one database round trip): the list screen's."""
     start = _start_or_422(cursor, offset)
-    view = await services.store.todos_view(user_id, status_filter, limit, start, offset)
+    view = await caller.services.store.todos_view(
+        caller.user_id, status_filter, limit, start, offset
+    )
     if view is None:
         raise unauthorized("account no longer exists")
     body = page_body(view.listing, status_filter, limit, offset)
@@ -262,8 +264,7 @@ def _start_or_422(cursor: str | None, offset: int) -> Cursor | None:
 
 @todo_router.get("", response_model=TodoPage)
 async def list_todos(
-    user_id: UserIdDep,
-    services: ServicesDep,
+    caller: CallerDep,
     status_filter: StatusQuery = "all",
     limit: LimitQuery = DEFAULT_PAGE_SIZE,
     cursor: CursorQuery = None,
@@ -271,60 +272,58 @@ async def list_todos(
 ) -> Response:
     """Newest first. Follow `next_cursor` (older), `prev_cursor` (newer) or `last_cursor`."""
     start = _start_or_422(cursor, offset)
-    listing = await services.store.list_todos(user_id, status_filter, limit, start, offset)
+    listing = await caller.services.store.list_todos(
+        caller.user_id, status_filter, limit, start, offset
+    )
     return _json(page_body(listing, status_filter, limit, offset))
 
 
 @todo_router.post("", status_code=status.HTTP_201_CREATED, response_model=TodoOut)
-async def create_todo(body: TodoCreate, user_id: UserIdDep, services: ServicesDep) -> Response:
+async def create_todo(body: TodoCreate, caller: CallerDep) -> Response:
     try:
-        todo = await services.store.create_todo(user_id, body.title, body.description)
+        todo = await caller.services.store.create_todo(caller.user_id, body.title, body.description)
     except UnknownOwnerError:
         raise unauthorized("account no longer exists") from None
     return _json(todo, status.HTTP_201_CREATED)
 
 
 @todo_router.get("/{todo_id}", responses=_TODO_ERRORS, response_model=TodoOut)
-async def get_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> Response:
-    todo = await services.store.get_todo(user_id, todo_id)
+async def get_todo(todo_id: TodoId, caller: CallerDep) -> Response:
+    todo = await caller.services.store.get_todo(caller.user_id, todo_id)
     if todo is None:
         raise _not_found(todo_id)
     return _json(todo)
 
 
 @todo_router.patch("/{todo_id}", responses=_TODO_ERRORS)
-async def update_todo(
-    todo_id: TodoId, body: TodoUpdate, user_id: UserIdDep, services: ServicesDep
-) -> TodoOut:
+async def update_todo(todo_id: TodoId, body: TodoUpdate, caller: CallerDep) -> TodoOut:
     changes = body.model_dump(include=body.model_fields_set)
-    todo = await services.store.update_todo(user_id, todo_id, changes)
+    todo = await caller.services.store.update_todo(caller.user_id, todo_id, changes)
     if todo is None:
         raise _not_found(todo_id)
     return todo_out(todo)
 
 
-async def _set_completed(
-    todo_id: int, completed: bool, user_id: int, services: ServicesDep
-) -> Response:
-    todo = await services.store.set_completed(user_id, todo_id, completed)
+async def _set_completed(todo_id: int, completed: bool, caller: Caller) -> Response:
+    todo = await caller.services.store.set_completed(caller.user_id, todo_id, completed)
     if todo is None:
         raise _not_found(todo_id)
     return _json(todo)
 
 
 @todo_router.post("/{todo_id}/complete", responses=_TODO_ERRORS, response_model=TodoOut)
-async def complete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> Response:
-    return await _set_completed(todo_id, True, user_id, services)
+async def complete_todo(todo_id: TodoId, caller: CallerDep) -> Response:
+    return await _set_completed(todo_id, True, caller)
 
 
 @todo_router.post("/{todo_id}/uncomplete", responses=_TODO_ERRORS, response_model=TodoOut)
-async def uncomplete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> Response:
-    return await _set_completed(todo_id, False, user_id, services)
+async def uncomplete_todo(todo_id: TodoId, caller: CallerDep) -> Response:
+    return await _set_completed(todo_id, False, caller)
 
 
 @todo_router.delete("/{todo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_TODO_ERRORS)
-async def delete_todo(todo_id: TodoId, user_id: UserIdDep, services: ServicesDep) -> Response:
-    if not await services.store.delete_todo(user_id, todo_id):
+async def delete_todo(todo_id: TodoId, caller: CallerDep) -> Response:
+    if not await caller.services.store.delete_todo(caller.user_id, todo_id):
         raise _not_found(todo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
