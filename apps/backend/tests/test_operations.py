@@ -74,6 +74,7 @@ def test_openapi_describes_every_endpoint(client: TestClient) -> None:
         "/auth/logout",
         "/auth/logout-everywhere",
         "/me",
+        "/me/todos",
         "/todos",
         "/todos/{todo_id}",
         "/todos/{todo_id}/complete",
