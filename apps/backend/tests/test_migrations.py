@@ -1,19 +1,32 @@
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import subprocess
 import sys
+import time
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from conftest import DatabaseFactory, settings_from
-from todo_api.migrations import _alembic_config, current_revision, upgrade_to_head
+from todo_api.migrations import (
+    _alembic_config,
+    connect_when_reachable,
+    current_revision,
+    upgrade_to_head,
+)
 from todo_api.tables import metadata
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine as SqlEngine
 
 HEAD = "0005"
 
@@ -144,3 +157,54 @@ def test_sqlite_tables_get_autoincrement_and_keep_their_rows(
             assert new_id == 3
     finally:
         engine.dispose()
+
+
+def _refused() -> OperationalError:
+    return OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
+
+
+def test_the_connection_is_retried_until_the_database_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    reached = object()
+    answers: list[object] = [_refused(), _refused(), reached]
+
+    class Engine:
+        def connect(self) -> object:
+            answer = answers.pop(0)
+            if isinstance(answer, OperationalError):
+                raise answer
+            return answer
+
+    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
+    with caplog.at_level(logging.WARNING, logger="todo_api.migrations"):
+        connection = connect_when_reachable(cast("SqlEngine", Engine()), wait_seconds=30)
+    assert connection is reached
+    assert answers == []
+    assert [record.getMessage() for record in caplog.records] == [
+        "database not reachable yet, retrying: connection refused"
+    ] * 2
+
+
+def test_a_database_that_never_answers_fails_the_migration_after_the_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A port nothing listens on: every attempt is refused at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = settings_from(
+        {
+            "DATABASE_URL": f"postgresql://todo:secret@127.0.0.1:{port}/todo",
+            "JWT_SECRET": "x" * 48,
+        }
+    )
+    started = time.monotonic()
+    with (
+        caplog.at_level(logging.WARNING, logger="todo_api.migrations"),
+        pytest.raises(OperationalError),
+    ):
+        upgrade_to_head(settings, connect_wait_seconds=2.5)
+    assert 1.5 <= time.monotonic() - started < 10
+    retries = [r for r in caplog.records if r.getMessage().startswith("database not reachable yet")]
+    assert len(retries) >= 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from importlib.resources import files
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from todo_api.settings import Settings
@@ -20,6 +22,24 @@ logger = logging.getLogger(__name__)
 
 # Arbitrary but fixed: every migrator of this app contends for the same advisory lock.
 ADVISORY_LOCK_KEY = 7_215_430_101
+# A new pod may reach nothing for its first moments: the database may still be starting, or the
+# cluster's NetworkPolicy agent may not have admitted the pod's address yet (kube-router, for one,
+# programs a pod's rules only once it runs). The migration retries its connection this long.
+CONNECT_WAIT_SECONDS = 30.0
+CONNECT_RETRY_SECONDS = 1.0
+
+
+def connect_when_reachable(engine: Engine, wait_seconds: float) -> Connection:
+    """A connection of ENGINE, retried for WAIT_SECONDS while the database cannot be reached."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return engine.connect()
+        except OperationalError as error:
+            if time.monotonic() + CONNECT_RETRY_SECONDS > deadline:
+                raise
+            logger.warning("database not reachable yet, retrying: %s", error.orig)
+            time.sleep(CONNECT_RETRY_SECONDS)
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -45,7 +65,7 @@ def _upgrade(connection: Connection) -> None:
     connection.commit()
 
 
-def upgrade_to_head(settings: Settings) -> None:
+def upgrade_to_head(settings: Settings, connect_wait_seconds: float = CONNECT_WAIT_SECONDS) -> None:
     """Bring the schema to the newest revision; waits for any other migrator to finish first."""
     engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
     try:
@@ -55,7 +75,7 @@ def upgrade_to_head(settings: Settings) -> None:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)
                 _upgrade(connection)
         else:
-            with engine.connect() as connection:
+            with connect_when_reachable(engine, connect_wait_seconds) as connection:
                 connection.execute(
                     text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
                 )
