@@ -8,7 +8,7 @@ import { type Allowance, applyAllowances, compareManifests, type Difference, typ
 import { ensureHelm, renderChart } from "./chart/render";
 import { splitImageRef } from "../components/chart-app";
 import { type CapturedResource, manifests, type ProgramRun, type RunOptions, runProgram, type StackName } from "./harness";
-import { checkPolicies } from "./policies";
+import { checkPolicies } from "../policy/manifest-policies";
 
 const PROD: RunOptions = {
     config: {
@@ -219,8 +219,10 @@ describe.each(SCENARIOS)("%s", (scenario, stack, options, source) => {
         expect(result().differences).toEqual([]);
     });
 
-    test("the chart's objects pass the project's policy checks", () => {
-        expect(checkPolicies(result().rendered)).toEqual([]);
+    test("the chart's objects pass the project's policy checks (those of the CrossGuard pack too)", () => {
+        // The chart, like the config, offers a LoadBalancer Service; the pack refuses it.
+        const expected = options.config?.frontendServiceType === "LoadBalancer" ? [expect.stringMatching(/^Service\/frontend: type LoadBalancer is not allowed/)] : [];
+        expect(checkPolicies(result().rendered)).toEqual(expected);
     });
 
     if (source !== "ChartApp") {

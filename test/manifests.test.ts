@@ -2,7 +2,7 @@
 // (offline, with kubeconform: an unknown field is an error), and passes the project's policies.
 import { findManifest, manifests, type ProgramRun, runProgram } from "./harness";
 import { ensureKubeconform, invalidManifests, type Kubeconform } from "./kubeconform";
-import { checkPolicies, pinnedImages, restrictedPodSecurity, spreadReplicas } from "./policies";
+import { checkPolicies, pinnedImages, restrictedPodSecurity, spreadReplicas } from "../policy/manifest-policies";
 
 let kubeconform: Kubeconform;
 const runs: Record<string, ProgramRun> = {};

@@ -1,7 +1,7 @@
 // The whole program, once per stack file, with every resource captured: what each stack deploys.
 import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
 import { type CapturedResource, findManifest, type Inputs, manifests, type ProgramRun, runProgram, UNKNOWN } from "./harness";
-import { podSpecOf } from "./policies";
+import { podSpecOf } from "../policy/manifest-policies";
 
 const NEON_URL = "postgresql://alice:n30n-pa55word@ep-cool-name-123456.eu-central-1.aws.neon.tech/todo";
 const JWT = "prod-jwt-signing-key-0123456789abcdefghijklmnop";

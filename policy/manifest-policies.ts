@@ -1,10 +1,13 @@
-// Policy checks over Kubernetes manifests, written as plain functions so that they can back a
-// CrossGuard policy pack later. Each returns the violations it finds, as readable sentences.
+// Policy checks over Kubernetes manifests, as plain functions: the CrossGuard pack (policies.ts)
+// runs them on the program's resources during `pulumi preview`, and the jest tests on both deploy
+// paths' manifests (the chart's objects are invisible to a pack: a Helm release is one resource).
+// Each returns the violations it finds, as readable sentences.
 
 export type Manifest = Record<string, unknown>;
 
 interface ContainerSpec {
     name?: string;
+    env?: { name?: string; value?: string }[];
     image?: string;
     imagePullPolicy?: string;
     securityContext?: {
@@ -46,7 +49,15 @@ export function podSpecOf(manifest: Manifest): PodSpec | undefined {
     return undefined;
 }
 
-const label = (manifest: Manifest): string => `${String(manifest.kind)}/${String((manifest.metadata as { name?: string } | undefined)?.name)}`;
+interface Metadata {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+}
+
+const metadataOf = (manifest: Manifest): Metadata => manifest.metadata ?? {};
+
+const label = (manifest: Manifest): string => `${String(manifest.kind)}/${String(metadataOf(manifest).name)}`;
 
 function containersOf(pod: PodSpec): ContainerSpec[] {
     return [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
@@ -161,9 +172,119 @@ export function spreadReplicas(manifest: Manifest): string[] {
     return violations;
 }
 
-export const POLICIES = { restrictedPodSecurity, hardenedPods, resourceBounds, pinnedImages, probedWorkloads, spreadReplicas } as const;
+/** A Service of type LoadBalancer buys a public cloud address; the app is reached through a NodePort or an Ingress. */
+export function noLoadBalancer(manifest: Manifest): string[] {
+    const type = (manifest.spec as { type?: string } | undefined)?.type;
+    return manifest.kind === "Service" && type === "LoadBalancer" ? [`${label(manifest)}: type LoadBalancer is not allowed (use NodePort, or ClusterIP behind an Ingress)`] : [];
+}
+
+/** Names that hold a credential: *_PASSWORD, *_SECRET, *_TOKEN, *_API_KEY, *_PRIVATE_KEY, DATABASE_URL. */
+const CREDENTIAL_NAME = /(^|_)(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|DATABASE_URL)$/i;
+
+/** Credentials live in Secrets only: never in a ConfigMap, never as a literal container variable. */
+export function secretsInSecrets(manifest: Manifest): string[] {
+    const violations: string[] = [];
+    if (manifest.kind === "ConfigMap") {
+        for (const key of Object.keys((manifest.data ?? {}) as Record<string, unknown>).filter((name) => CREDENTIAL_NAME.test(name))) {
+            violations.push(`${label(manifest)}: ${key} is a credential; keep it in a Secret`);
+        }
+    }
+    const pod = podSpecOf(manifest);
+    for (const container of pod ? containersOf(pod) : []) {
+        for (const variable of (container.env ?? []).filter((entry) => entry.value !== undefined && CREDENTIAL_NAME.test(entry.name ?? ""))) {
+            violations.push(`${label(manifest)} container ${container.name ?? "?"}: ${String(variable.name)} is a credential given as a literal; take it from a Secret (valueFrom.secretKeyRef)`);
+        }
+    }
+    return violations;
+}
+
+interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** Whether a label selector selects these labels (an empty selector selects every pod). */
+export function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+    const byLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+    const byExpressions = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+        switch (operator) {
+            case "In":
+                return key in labels && values.includes(labels[key] ?? "");
+            case "NotIn":
+                return !(key in labels) || !values.includes(labels[key] ?? "");
+            case "Exists":
+                return key in labels;
+            case "DoesNotExist":
+                return !(key in labels);
+            default:
+                return false;
+        }
+    });
+    return byLabels && byExpressions;
+}
+
+/** A manifest's namespace; objects rendered without one (helm template) all share the release's. */
+const namespaceOf = (manifest: Manifest): string => metadataOf(manifest).namespace ?? "";
+
+/** Every workload's pods are selected by a NetworkPolicy of their namespace, so none talks freely. */
+export function networkPolicyCoverage(manifests: Manifest[]): string[] {
+    const networkPolicies = manifests.filter((manifest) => manifest.kind === "NetworkPolicy");
+    return manifests
+        .filter((manifest) => podSpecOf(manifest) !== undefined)
+        .filter((workload) => {
+            const template = podLabelsOf(workload);
+            return !networkPolicies.some(
+                (policy) => namespaceOf(policy) === namespaceOf(workload) && selects((policy.spec as { podSelector?: LabelSelector } | undefined)?.podSelector ?? {}, template),
+            );
+        })
+        .map((workload) => `${label(workload)}: no NetworkPolicy selects its pods`);
+}
+
+/** The labels of a workload's pods (a bare Pod's own). */
+function podLabelsOf(manifest: Manifest): Record<string, string> {
+    if (manifest.kind === "Pod") {
+        return metadataOf(manifest).labels ?? {};
+    }
+    return (manifest.spec as { template?: { metadata?: Metadata } } | undefined)?.template?.metadata?.labels ?? {};
+}
+
+/** A Deployment an HPA scales sets no spec.replicas: each apply would reset what the HPA chose. */
+export function hpaOwnsReplicas(manifests: Manifest[]): string[] {
+    const scaled = new Set(
+        manifests
+            .filter((manifest) => manifest.kind === "HorizontalPodAutoscaler")
+            .map((hpa) => (hpa.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef)
+            .filter((target) => target?.kind === "Deployment")
+            .map((target) => String(target?.name)),
+    );
+    return manifests
+        .filter((manifest) => manifest.kind === "Deployment" && scaled.has(String(metadataOf(manifest).name)))
+        .filter((deployment) => (deployment.spec as { replicas?: unknown } | undefined)?.replicas !== undefined)
+        .map((deployment) => `${label(deployment)}: an HPA owns its replica count, so it must not set spec.replicas`);
+}
+
+/** The checks of one manifest at a time, keyed by the pack's policy names. */
+export const MANIFEST_POLICIES = {
+    "restricted-pod-security": restrictedPodSecurity,
+    "hardened-pods": hardenedPods,
+    "resource-bounds": resourceBounds,
+    "pinned-images": pinnedImages,
+    "probed-workloads": probedWorkloads,
+    "spread-replicas": spreadReplicas,
+    "no-load-balancer": noLoadBalancer,
+    "secrets-in-secrets": secretsInSecrets,
+} as const;
+
+/** The checks that need every manifest at once (what selects or owns what), keyed likewise. */
+export const SET_POLICIES = {
+    "network-policy-coverage": networkPolicyCoverage,
+    "hpa-owns-replicas": hpaOwnsReplicas,
+} as const;
 
 /** Every violation of every policy over a set of manifests. */
 export function checkPolicies(manifests: Manifest[]): string[] {
-    return manifests.flatMap((manifest) => Object.values(POLICIES).flatMap((policy) => policy(manifest)));
+    return [
+        ...manifests.flatMap((manifest) => Object.values(MANIFEST_POLICIES).flatMap((policy) => policy(manifest))),
+        ...Object.values(SET_POLICIES).flatMap((policy) => policy(manifests)),
+    ];
 }
