@@ -19,6 +19,7 @@ import { buildAndLoadImages, imageTargets } from "../support/images";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { deploymentImage, kubectl } from "../support/kube";
 import { type PlannedStep, TestStack } from "../support/stack";
+import { POLICY_PACK_NAME } from "../../policy/policies";
 import { WORKLOADS as WORKLOAD_FACTS } from "../../components/contract";
 
 const NAMESPACE = "todo-dev";
@@ -53,7 +54,7 @@ const EXPECTED_CREATES = [
     "pulumi-nodejs:dynamic/todo:GeneratedSecret::postgres-password",
 ];
 
-const path = new E2ePath("dev", 22);
+const path = new E2ePath("dev", 24);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;
@@ -68,6 +69,21 @@ path.require("pulumi preview lists the expected creates", async () => {
     path.say(`preview creates ${creates.length} resources`);
     expect(creates).toEqual(expect.arrayContaining(EXPECTED_CREATES));
     expect(imageTargets(preview)).toHaveLength(3);
+});
+
+// The project's CrossGuard pack, run by the CLI as a pull request's preview runs it.
+const policyPack = (): string => `${projectDir}/policy`;
+
+path.check("pulumi preview --policy-pack policy: every policy passes", async () => {
+    const output = await path.time("preview with policies", () => path.stack().previewWithPolicies([policyPack()]));
+    expect(output).toMatch(new RegExp(`Policies:\\s+\\S+ ${POLICY_PACK_NAME}@v`));
+    expect(output).not.toContain("[mandatory]");
+});
+
+path.check("a LoadBalancer frontend Service fails that preview, naming the policy", async () => {
+    // A setting the program accepts and the pack refuses: the preview must stop on it.
+    const failure = path.stack().withSetting("todo:frontendServiceType", "LoadBalancer", () => path.stack().previewWithPolicies([policyPack()]));
+    await expect(failure).rejects.toThrow(/\[mandatory\]\s+no-load-balancer\s+\(kubernetes:core\/v1:Service: frontend\)[\s\S]*Service\/frontend: type LoadBalancer is not allowed/);
 });
 
 path.require("pulumi up builds both images into the local Docker, loaded into the node", () =>

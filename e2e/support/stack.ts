@@ -67,6 +67,25 @@ export class TestStack {
         return steps;
     }
 
+    /**
+     * `pulumi preview --policy-pack DIR...`: resolves to what the CLI printed (its Policies
+     * section lists each pack), and rejects with it when a mandatory policy is violated.
+     */
+    async previewWithPolicies(policyPacks: string[]): Promise<string> {
+        const result = await this.stack.preview({ policyPacks, color: "never", onOutput: print });
+        return result.stdout;
+    }
+
+    /** Runs `body` with a stack setting changed, then unsets it again (for keys the stack file leaves to their default). */
+    async withSetting<T>(key: string, value: string, body: () => Promise<T>): Promise<T> {
+        await this.stack.setConfig(key, { value });
+        try {
+            return await body();
+        } finally {
+            await this.stack.removeConfig(key);
+        }
+    }
+
     async up(options: { targets?: string[]; expectNoChanges?: boolean } = {}): Promise<void> {
         const signal = AbortSignal.timeout(UP_TIMEOUT_SECONDS * 1000);
         const { expectNoChanges } = options;
