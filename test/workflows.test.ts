@@ -37,6 +37,10 @@ test("actionlint does report a broken workflow (the check can fail)", () => {
     expect(result.stdout).toMatch(/nope/);
 });
 
+test("the pull request's preview runs the project's policy pack", () => {
+    expect(pulumiStep("preview.yml").with).toMatchObject({ command: "preview", policyPacks: "policy" });
+});
+
 test("pull requests get a commented preview of prod; main deploys prod; destroy needs a typed confirmation", () => {
     expect(workflow("preview.yml").on).toEqual({ pull_request: { branches: ["main"] } });
     expect(pulumiStep("preview.yml").with).toMatchObject({ command: "preview", "stack-name": "prod", "comment-on-pr": true });
