@@ -111,7 +111,8 @@ export class Database extends pulumi.ComponentResource {
                                     resources: POSTGRES_RESOURCES,
                                     securityContext: containerSecurityContext(),
                                     readinessProbe: { exec: { command: readiness }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 },
-                                    livenessProbe: { exec: { command: readiness }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+                                    // Alive is listening; ready is answering a login (liveness differs from readiness, so a busy server is not restarted).
+                                    livenessProbe: { tcpSocket: { port: POSTGRES_PORT }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
                                     volumeMounts: [
                                         { name: "data", mountPath: "/var/lib/postgresql/data" },
                                         // The root filesystem is read-only: the socket directory and /tmp are not.

@@ -377,13 +377,14 @@ describe("prod stack", () => {
             WEB_CONCURRENCY: "2",
             JWT_EXPIRE_MINUTES: "60",
             DB_POOL_SIZE: "5",
-            PASSWORD_HASH_CONCURRENCY: "2",
         });
     });
 
     test("todo:passwordHashConcurrency sizes the backend's hashing pool", async () => {
         const run = await runProgram("prod", { ...PROD_SETTINGS, config: { ...PROD_SETTINGS.config, passwordHashConcurrency: "3" } });
-        expect((findManifest(run, "ConfigMap", "todo-config")).data.PASSWORD_HASH_CONCURRENCY).toBe("3");
+        for (const [kind, name] of [["Deployment", "backend"], ["Job", String(run.outputs.migrationJob)]] as const) {
+            expect(findManifest(run, kind, name).spec.template.spec.containers[0].env).toContainEqual({ name: "PASSWORD_HASH_CONCURRENCY", value: "3" });
+        }
     });
 
     test("an ingress host adds an Ingress to the frontend, with TLS when a secret is named", async () => {

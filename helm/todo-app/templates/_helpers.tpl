@@ -118,7 +118,16 @@ CORS_ORIGINS: {{ join "," .Values.config.corsOrigins | quote }}
 WEB_CONCURRENCY: {{ .Values.config.webConcurrency | toString | quote }}
 JWT_EXPIRE_MINUTES: {{ .Values.config.jwtExpireMinutes | toString | quote }}
 DB_POOL_SIZE: {{ .Values.config.dbPoolSize | toString | quote }}
-PASSWORD_HASH_CONCURRENCY: {{ .Values.config.passwordHashConcurrency | toString | quote }}
+{{- end }}
+
+{{/*
+The backend's settings given as container variables rather than todo-config keys: scanners read
+a ConfigMap key that names a password as a stored credential (Trivy KSV-0109), though this one is
+a thread count.
+*/}}
+{{- define "todo-app.backendSettingsEnv" -}}
+- name: PASSWORD_HASH_CONCURRENCY
+  value: {{ .Values.config.passwordHashConcurrency | toString | quote }}
 {{- end }}
 
 {{/*
