@@ -134,6 +134,7 @@ describe.each([
         const backend = container(findManifest(run(), "Deployment", "backend"));
         const forwarded = { name: "FORWARDED_ADDRESS_SECRET", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "FORWARDED_ADDRESS_SECRET" } } };
         expect(backend.env).toEqual([
+            { name: "PASSWORD_HASH_CONCURRENCY", value: "2" },
             { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "DATABASE_URL" } } },
             { name: "JWT_SECRET", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "JWT_SECRET" } } },
             forwarded,
