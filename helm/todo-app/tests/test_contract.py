@@ -259,7 +259,8 @@ def test_deployment_contract(name: str, dev: list[Manifest]) -> None:
 def test_backend_and_frontend_environment(dev: list[Manifest]) -> None:
     backend = container(find(dev, "Deployment", "backend"), "backend")
     assert backend["envFrom"] == [{"configMapRef": {"name": "todo-config"}}]
-    assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in backend["env"]} == {
+    assert {"name": "PASSWORD_HASH_CONCURRENCY", "value": "2"} in backend["env"]
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in backend["env"] if "valueFrom" in e} == {
         "DATABASE_URL": {"name": "todo-secrets", "key": "DATABASE_URL"},
         "JWT_SECRET": {"name": "todo-secrets", "key": "JWT_SECRET"},
         "FORWARDED_ADDRESS_SECRET": {"name": "todo-secrets", "key": "FORWARDED_ADDRESS_SECRET"},
@@ -482,7 +483,8 @@ def test_migration_job_hook(stack: str, events: set[str], request: pytest.Fixtur
     assert migrate["command"] == ["python", "-m", "todo_api", "migrate"]
     assert migrate["image"] == container(find(objects, "Deployment", "backend"), "backend")["image"]
     config = find(objects, "ConfigMap", "todo-config")["data"]
-    assert {e["name"]: e["value"] for e in migrate["env"] if "value" in e} == config
+    # The backend's settings: todo-config's keys, and its own variables.
+    assert {e["name"]: e["value"] for e in migrate["env"] if "value" in e} == config | {"PASSWORD_HASH_CONCURRENCY": "2"}
     wait = pod["initContainers"][0]
     assert wait["name"] == "wait-for-database"
     assert wait["image"] == migrate["image"]
