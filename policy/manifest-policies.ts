@@ -204,7 +204,7 @@ interface LabelSelector {
 }
 
 /** Whether a label selector selects these labels (an empty selector selects every pod). */
-export function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
     const byLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
     const byExpressions = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
         switch (operator) {
@@ -232,9 +232,9 @@ export function networkPolicyCoverage(manifests: Manifest[]): string[] {
     return manifests
         .filter((manifest) => podSpecOf(manifest) !== undefined)
         .filter((workload) => {
-            const template = podLabelsOf(workload);
+            const podLabels = podLabelsOf(workload);
             return !networkPolicies.some(
-                (policy) => namespaceOf(policy) === namespaceOf(workload) && selects((policy.spec as { podSelector?: LabelSelector } | undefined)?.podSelector ?? {}, template),
+                (policy) => namespaceOf(policy) === namespaceOf(workload) && selects((policy.spec as { podSelector?: LabelSelector } | undefined)?.podSelector ?? {}, podLabels),
             );
         })
         .map((workload) => `${label(workload)}: no NetworkPolicy selects its pods`);
@@ -248,17 +248,16 @@ function podLabelsOf(manifest: Manifest): Record<string, string> {
     return (manifest.spec as { template?: { metadata?: Metadata } } | undefined)?.template?.metadata?.labels ?? {};
 }
 
-/** A Deployment an HPA scales sets no spec.replicas: each apply would reset what the HPA chose. */
+/** A Deployment an HPA of its namespace scales sets no spec.replicas: each apply would reset what the HPA chose. */
 export function hpaOwnsReplicas(manifests: Manifest[]): string[] {
     const scaled = new Set(
         manifests
             .filter((manifest) => manifest.kind === "HorizontalPodAutoscaler")
-            .map((hpa) => (hpa.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef)
-            .filter((target) => target?.kind === "Deployment")
-            .map((target) => String(target?.name)),
+            .filter((hpa) => (hpa.spec as { scaleTargetRef?: { kind?: string } } | undefined)?.scaleTargetRef?.kind === "Deployment")
+            .map((hpa) => `${namespaceOf(hpa)}/${String((hpa.spec as { scaleTargetRef: { name?: string } }).scaleTargetRef.name)}`),
     );
     return manifests
-        .filter((manifest) => manifest.kind === "Deployment" && scaled.has(String(metadataOf(manifest).name)))
+        .filter((manifest) => manifest.kind === "Deployment" && scaled.has(`${namespaceOf(manifest)}/${String(metadataOf(manifest).name)}`))
         .filter((deployment) => (deployment.spec as { replicas?: unknown } | undefined)?.replicas !== undefined)
         .map((deployment) => `${label(deployment)}: an HPA owns its replica count, so it must not set spec.replicas`);
 }
