@@ -43,6 +43,14 @@ export function applyExpandChange(projectDir: string, release: string): void {
     const updatedAt = 'Column("updated_at", DateTime(timezone=True), nullable=False),';
     patchOnce(path.join(dir, "tables.py"), updatedAt, `${updatedAt}\n    Column("${ROLLOUT_COLUMN}", String(64), nullable=True),`);
     patchOnce(path.join(dir, "store.py"), '"updated_at": now,', `"updated_at": now,\n            "${ROLLOUT_COLUMN}": "${release}",`);
+    // PostgreSQL's create runs its own prepared statement (pgstore.py): it writes the column too.
+    const insert = "INSERT INTO todos (user_id, title, description, completed, created_at, updated_at)\nVALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s)";
+    if (!/^[\w-]+$/.test(release)) throw new Error(`the release name ${JSON.stringify(release)} must be a plain SQL literal`);
+    patchOnce(
+        path.join(dir, "pgstore.py"),
+        insert,
+        `INSERT INTO todos (user_id, title, description, completed, created_at, updated_at, ${ROLLOUT_COLUMN})\nVALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s, '${release}')`,
+    );
     const head = headRevision(projectDir);
     writeFileSync(
         path.join(dir, "migrations", "versions", "9000_e2e_rollout_column.py"),
