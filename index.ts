@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { ChartApp } from "./components/chart-app";
+import { imagePullPolicy } from "./components/contract";
 import { afterClusterReached } from "./components/cluster";
 import { Database } from "./components/database";
 import { GeneratedSecret } from "./components/generated-secret";
@@ -30,7 +31,7 @@ const appArgs = { namespace: namespace.name, settings: config, images: { backend
 
 /** Every object as a Pulumi resource (the default). */
 function deployNative(): NativeApp {
-    const database = new Database("database", { namespace: namespace.name, settings: config.database }, afterCluster);
+    const database = new Database("database", { namespace: namespace.name, settings: config.database, imagePullPolicy: imagePullPolicy(config.images) }, afterCluster);
     return new NativeApp("todo", { ...appArgs, database: { url: database.url, ready: database.ready } }, afterCluster);
 }
 

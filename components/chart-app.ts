@@ -8,8 +8,8 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { LogLevel, ServiceType, StackConfig } from "../stacks/config";
-import { type AppArgs, INSTANCE, migrationJobName, OBJECT_NAMES, objectLabels, secretsChecksum } from "./contract";
+import type { LogLevel, ResourceSettings, ServiceType, StackConfig } from "../stacks/config";
+import { type AppArgs, imagePullPolicy, INSTANCE, migrationJobName, OBJECT_NAMES, objectLabels, secretsChecksum } from "./contract";
 import { inClusterDatabaseUrl } from "./database";
 import { GeneratedSecret } from "./generated-secret";
 import { imagePullSecret, PULL_SECRET_NAME } from "./registry";
@@ -39,7 +39,7 @@ export function splitImageRef(ref: string): ImageValues {
 
 /** The chart's values (values.schema.json), for the keys this program sets; the rest keep the chart's defaults. */
 export interface ChartValues {
-    imagePullPolicy: "IfNotPresent";
+    imagePullPolicy: "Always" | "IfNotPresent";
     imagePullSecrets: string[];
     frontend: WorkloadValues & { service: { type: ServiceType; nodePort: number } };
     backend: WorkloadValues;
@@ -61,7 +61,7 @@ export interface ChartValues {
 
 interface WorkloadValues {
     image: pulumi.Input<ImageValues>;
-    resources: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+    resources: ResourceSettings;
     autoscaling: { minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
 }
 
@@ -93,7 +93,7 @@ export function chartValues(inputs: ChartValuesInputs): ChartValues {
         throw new pulumi.RunError("chartValues: the in-cluster database (todo:databaseMode in-cluster) needs postgresPassword");
     }
     return {
-        imagePullPolicy: "IfNotPresent",
+        imagePullPolicy: imagePullPolicy(settings.images),
         imagePullSecrets: inputs.imagePullSecrets,
         frontend: { ...workload(settings.frontend, inputs.images.frontend), service: settings.frontendService },
         backend: workload(settings.backend, inputs.images.backend),

@@ -91,6 +91,23 @@ export const SETTING_DEFAULTS = {
     nodePort: 30000,
 } as const;
 
+/**
+ * Ephemeral storage of every container, on top of its CPU and memory settings: the kubelet counts
+ * the container's log (rotated at 10 Mi, a few compressed files kept) and its emptyDirs against it.
+ */
+export const EPHEMERAL_STORAGE = { requests: "64Mi", limits: "256Mi" } as const;
+/** The cap of each scratch emptyDir (/tmp, the Next.js cache, the Postgres socket directory): the kubelet evicts a pod that fills one. */
+export const SCRATCH_VOLUME_SIZE_LIMIT = "64Mi";
+
+/**
+ * Pushed images are pinned by digest, so pulling Always costs one manifest check per pod start and
+ * re-checks the pull credentials every time; images built into the node's Docker exist nowhere
+ * else, so they can only be used IfNotPresent.
+ */
+export function imagePullPolicy(images: { push: boolean }): "Always" | "IfNotPresent" {
+    return images.push ? "Always" : "IfNotPresent";
+}
+
 /** Database connections per backend worker; not a stack setting. */
 export const DB_POOL_SIZE = 5;
 /** Seconds a terminating pod keeps serving while Services and kube-proxy drop it. */

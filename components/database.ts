@@ -5,17 +5,24 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { DatabaseSettings } from "../stacks/config";
 import { GeneratedSecret } from "./generated-secret";
-import { objectLabels, selectorLabels } from "./contract";
+import { EPHEMERAL_STORAGE, objectLabels, SCRATCH_VOLUME_SIZE_LIMIT, selectorLabels } from "./contract";
 import { containerSecurityContext, podSecurityContext } from "./security";
 
 export const POSTGRES_NAME = "postgres";
 export const POSTGRES_PORT = 5432;
 export const POSTGRES_USER = "todo";
 export const POSTGRES_DB = "todo";
-/** UID of the `postgres` user in the official Alpine-based image. */
-export const POSTGRES_UID = 70;
+/**
+ * Postgres runs as a UID and GID of its own, above 10000 so that none collides with a node's users;
+ * the official image's entrypoint gives initdb the passwd entry it needs (nss_wrapper), and the
+ * server owns the data directory it creates.
+ */
+export const POSTGRES_UID = 10002;
 /** Seed section 2: 100m-500m CPU, 256Mi-1Gi memory. */
-export const POSTGRES_RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "1Gi" } };
+export const POSTGRES_RESOURCES = {
+    requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": EPHEMERAL_STORAGE.requests },
+    limits: { cpu: "500m", memory: "1Gi", "ephemeral-storage": EPHEMERAL_STORAGE.limits },
+};
 
 /** The URL of the in-cluster server for the backend (a secret), on both deploy paths. */
 export function inClusterDatabaseUrl(namespace: pulumi.Input<string>, password: pulumi.Input<string>): pulumi.Output<string> {
@@ -29,6 +36,8 @@ export interface DatabaseArgs {
     namespace: pulumi.Input<string>;
     /** In-cluster server settings, or the external URL (from the stack config). */
     settings: DatabaseSettings;
+    /** How the node gets the server's image; the app's images' policy (contract.imagePullPolicy). Default: IfNotPresent. */
+    imagePullPolicy?: "Always" | "IfNotPresent";
 }
 
 /** The database the backend uses; `url` is always a secret. */
@@ -45,7 +54,7 @@ export class Database extends pulumi.ComponentResource {
             this.url = pulumi.secret(settings.url);
             this.ready = [];
         } else {
-            const { url, statefulSet } = this.inClusterServer(args.namespace, settings);
+            const { url, statefulSet } = this.inClusterServer(args.namespace, settings, args.imagePullPolicy ?? "IfNotPresent");
             this.url = url;
             this.ready = [statefulSet];
         }
@@ -55,6 +64,7 @@ export class Database extends pulumi.ComponentResource {
     private inClusterServer(
         namespace: pulumi.Input<string>,
         settings: Extract<DatabaseSettings, { mode: "in-cluster" }>,
+        imagePullPolicy: "Always" | "IfNotPresent",
     ): { url: pulumi.Output<string>; statefulSet: k8s.apps.v1.StatefulSet } {
         const labels = objectLabels("database");
         const selector = selectorLabels("database");
@@ -99,7 +109,7 @@ export class Database extends pulumi.ComponentResource {
                                 {
                                     name: POSTGRES_NAME,
                                     image: settings.image,
-                                    imagePullPolicy: "IfNotPresent",
+                                    imagePullPolicy,
                                     ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
                                     env: [
                                         secretEnv("POSTGRES_USER"),
@@ -122,8 +132,8 @@ export class Database extends pulumi.ComponentResource {
                                 },
                             ],
                             volumes: [
-                                { name: "run", emptyDir: {} },
-                                { name: "tmp", emptyDir: {} },
+                                { name: "run", emptyDir: { sizeLimit: SCRATCH_VOLUME_SIZE_LIMIT } },
+                                { name: "tmp", emptyDir: { sizeLimit: SCRATCH_VOLUME_SIZE_LIMIT } },
                             ],
                         },
                     },

@@ -4,7 +4,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { type AppArgs, configChecksum, DB_POOL_SIZE, OBJECT_NAMES, objectLabels, PRE_STOP_PAUSE_SECONDS, secretsChecksum, WORKLOADS } from "./contract";
+import {
+    type AppArgs,
+    configChecksum,
+    DB_POOL_SIZE,
+    imagePullPolicy,
+    OBJECT_NAMES,
+    objectLabels,
+    PRE_STOP_PAUSE_SECONDS,
+    SCRATCH_VOLUME_SIZE_LIMIT,
+    secretsChecksum,
+    WORKLOADS,
+} from "./contract";
 import { deployMigration } from "./migration";
 import { deployNetworkPolicies } from "./network-policies";
 import { imagePullSecret } from "./registry";
@@ -86,11 +97,12 @@ export class NativeApp extends pulumi.ComponentResource {
             "checksum/config": config.data.apply(configChecksum),
             "checksum/secrets": pulumi.unsecret(pulumi.all(credentials).apply(secretsChecksum)),
         };
+        const pullPolicy = imagePullPolicy(settings.images);
         const secretEnv = (key: string) => ({ name: key, valueFrom: { secretKeyRef: { name: secret.metadata.name, key } } });
         // The migration Job reads the backend's settings, but not the frontend's shared secret.
         const backendBase = {
             image: args.images.backend,
-            imagePullPolicy: "IfNotPresent",
+            imagePullPolicy: pullPolicy,
             envFrom: [{ configMapRef: { name: config.metadata.name } }],
             // A variable of its own, not a todo-config key: scanners read a ConfigMap key that names
             // a password as a stored credential (Trivy KSV-0109), though this is a thread count.
@@ -131,7 +143,7 @@ export class NativeApp extends pulumi.ComponentResource {
                 container: {
                     name: "frontend",
                     image: args.images.frontend,
-                    imagePullPolicy: "IfNotPresent",
+                    imagePullPolicy: pullPolicy,
                     env: [
                         { name: "BACKEND_URL", valueFrom: { configMapKeyRef: { name: config.metadata.name, key: "BACKEND_URL" } } },
                         { name: "PORT", value: String(WORKLOADS.frontend.port) },
@@ -147,7 +159,7 @@ export class NativeApp extends pulumi.ComponentResource {
                     ],
                     ...servingFacts("frontend"),
                 },
-                extraVolumes: [{ name: "next-cache", emptyDir: {} }],
+                extraVolumes: [{ name: "next-cache", emptyDir: { sizeLimit: SCRATCH_VOLUME_SIZE_LIMIT } }],
                 service: settings.frontendService,
             },
             this,

@@ -8,6 +8,7 @@ import {
     objectLabels,
     type ProbeFacts,
     REVISION_HISTORY_LIMIT,
+    SCRATCH_VOLUME_SIZE_LIMIT,
     selectorLabels,
     SPREAD_TOPOLOGY_KEYS,
     TERMINATION_GRACE_SECONDS,
@@ -47,7 +48,7 @@ export function podSpec(basics: PodBasics, containers: Container[], extraVolumes
         securityContext: podSecurityContext(APP_UID),
         imagePullSecrets: basics.imagePullSecrets,
         containers,
-        volumes: [{ name: "tmp", emptyDir: {} }, ...extraVolumes],
+        volumes: [{ name: "tmp", emptyDir: { sizeLimit: SCRATCH_VOLUME_SIZE_LIMIT } }, ...extraVolumes],
     };
 }
 

@@ -3,7 +3,7 @@
 # that cannot pull from Docker Hub:
 #   todo-base/python:3.12  ~ python:3.12-alpine  (python, python3, pip, venv)
 #   todo-base/node:24      ~ node:24-alpine      (node, npm, npx)
-#   todo-base/postgres:15  ~ postgres:15-alpine  (POSTGRES_* env, PGDATA, UID 70, pg_isready)
+#   todo-base/postgres:15  ~ postgres:15-alpine  (POSTGRES_* env, PGDATA, UID 70 or any, pg_isready)
 # Each is a Debian bookworm root filesystem made by debootstrap and loaded with `docker import`.
 # The Dockerfiles take them through their base-image build args:
 #   docker build --build-arg PYTHON_IMAGE=todo-base/python:3.12 apps/backend
@@ -75,6 +75,15 @@ set -eu
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
 [ -n "${POSTGRES_PASSWORD:-}" ] || { echo "POSTGRES_PASSWORD is required" >&2; exit 1; }
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  # initdb wants the running user in /etc/passwd; a pod may run as any UID, so fake the entry
+  # with nss_wrapper for the initialisation only, as the official entrypoint does.
+  if ! getent passwd "$(id -u)" >/dev/null; then
+    NSS_WRAPPER_PASSWD=$(mktemp)
+    NSS_WRAPPER_GROUP=$(mktemp)
+    printf "postgres:x:%s:%s:PostgreSQL:%s:/bin/false\n" "$(id -u)" "$(id -g)" "$PGDATA" >"$NSS_WRAPPER_PASSWD"
+    printf "postgres:x:%s:\n" "$(id -g)" >"$NSS_WRAPPER_GROUP"
+    export LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+  fi
   password_file=$(mktemp)
   printf "%s\n" "$POSTGRES_PASSWORD" >"$password_file"
   initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$password_file" \
@@ -84,17 +93,21 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ "$POSTGRES_DB" != postgres ]; then
     echo "CREATE DATABASE \"$POSTGRES_DB\";" | postgres --single -D "$PGDATA" postgres >/dev/null
   fi
+  if [ -n "${LD_PRELOAD:-}" ]; then
+    rm -f "$NSS_WRAPPER_PASSWD" "$NSS_WRAPPER_GROUP"
+    unset LD_PRELOAD NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+  fi
 fi
 exec postgres -D "$PGDATA" -c listen_addresses="*" "$@"
 '
 
 postgres_rootfs() {
   local dir=$1
-  debootstrap_rootfs "$dir" postgresql-15
+  debootstrap_rootfs "$dir" postgresql-15,libnss-wrapper
   # The package's own cluster and config are unused: the entrypoint makes one in PGDATA.
   rm -rf "$dir"/var/lib/postgresql/15 "$dir"/etc/postgresql/15
-  # UID/GID 70, as in the Alpine-based official image (the StatefulSet runs as 70; initdb needs
-  # the user to exist).
+  # UID/GID 70, as in the Alpine-based official image; a pod that runs as another UID gets a
+  # passwd entry from nss_wrapper (the entrypoint above).
   chroot "$dir" groupmod -g 70 postgres
   chroot "$dir" usermod -u 70 -g 70 postgres
   mkdir -p "$dir/var/lib/postgresql/data" "$dir/var/run/postgresql"

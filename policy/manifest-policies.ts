@@ -107,7 +107,7 @@ export function hardenedPods(manifest: Manifest): string[] {
     return violations;
 }
 
-/** Every container has CPU and memory requests and limits. */
+/** Every container has CPU, memory and ephemeral-storage requests and limits. */
 export function resourceBounds(manifest: Manifest): string[] {
     const pod = podSpecOf(manifest);
     if (!pod) {
@@ -116,7 +116,7 @@ export function resourceBounds(manifest: Manifest): string[] {
     const violations: string[] = [];
     for (const container of containersOf(pod)) {
         for (const bound of ["requests", "limits"] as const) {
-            for (const resource of ["cpu", "memory"]) {
+            for (const resource of ["cpu", "memory", "ephemeral-storage"]) {
                 if (!container.resources?.[bound]?.[resource]) {
                     violations.push(`${label(manifest)} container ${container.name ?? "?"}: missing ${resource} ${bound}`);
                 }
@@ -126,7 +126,7 @@ export function resourceBounds(manifest: Manifest): string[] {
     return violations;
 }
 
-/** Images are pinned: never `:latest` or untagged, and never pulled on every start. */
+/** Images are pinned: never `:latest` or untagged; pulled Always only when pinned by digest (a tag may move, and a local image cannot be pulled). */
 export function pinnedImages(manifest: Manifest): string[] {
     const pod = podSpecOf(manifest);
     if (!pod) {
@@ -139,8 +139,8 @@ export function pinnedImages(manifest: Manifest): string[] {
         if (!image.includes("@sha256:") && (!lastSegment.includes(":") || lastSegment.endsWith(":latest"))) {
             violations.push(`${label(manifest)} container ${container.name ?? "?"}: image ${JSON.stringify(image)} is not pinned by tag or digest`);
         }
-        if (container.imagePullPolicy === "Always") {
-            violations.push(`${label(manifest)} container ${container.name ?? "?"}: imagePullPolicy Always defeats pinning and local images`);
+        if (container.imagePullPolicy === "Always" && !image.includes("@sha256:")) {
+            violations.push(`${label(manifest)} container ${container.name ?? "?"}: imagePullPolicy Always needs an image pinned by digest (a tag may move, a local image cannot be pulled)`);
         }
     }
     return violations;

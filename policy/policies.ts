@@ -12,8 +12,8 @@ const isKubernetes = (type: string): boolean => type.startsWith("kubernetes:");
 const DESCRIPTIONS: Record<keyof typeof MANIFEST_POLICIES | keyof typeof SET_POLICIES, string> = {
     "restricted-pod-security": "Pods and each of their containers meet Pod Security Admission `restricted`: non-root, no privilege escalation, ALL capabilities dropped, RuntimeDefault seccomp, no host namespaces or hostPath.",
     "hardened-pods": "Pods mount no service-account token, and every container's root filesystem is read-only.",
-    "resource-bounds": "Every container sets CPU and memory requests and limits.",
-    "pinned-images": "Images are pinned by digest or a content tag, never `latest` or untagged, and not pulled Always.",
+    "resource-bounds": "Every container sets CPU, memory and ephemeral-storage requests and limits.",
+    "pinned-images": "Images are pinned by digest or a content tag, never `latest` or untagged, and pulled Always only when pinned by digest.",
     "probed-workloads": "Deployments and StatefulSets have liveness and readiness probes on every container.",
     "spread-replicas": "Deployments spread their replicas over nodes and zones, softly (ScheduleAnyway).",
     "no-load-balancer": "No Service of type LoadBalancer: the app is reached through a NodePort or an Ingress.",

@@ -6,7 +6,7 @@ import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { SETTING_DEFAULTS } from "../components/contract";
+import { EPHEMERAL_STORAGE, SETTING_DEFAULTS } from "../components/contract";
 import { parseQuantity } from "./quantity";
 
 export const CONFIG_NAMESPACE = "todo";
@@ -147,8 +147,8 @@ export type ConfigKey = keyof RawConfig;
 export const CONFIG_KEYS = Object.keys(rawConfigSchema.shape) as ConfigKey[];
 
 export interface ResourceSettings {
-    requests: { cpu: string; memory: string };
-    limits: { cpu: string; memory: string };
+    requests: { cpu: string; memory: string; "ephemeral-storage": string };
+    limits: { cpu: string; memory: string; "ephemeral-storage": string };
 }
 
 export interface WorkloadSettings {
@@ -309,8 +309,8 @@ function checkRelations(raw: RawConfig, isSecret: (name: ConfigKey) => boolean):
 
 function toStackConfig(raw: RawConfig): StackConfig {
     const resources = (workload: "backend" | "frontend"): ResourceSettings => ({
-        requests: { cpu: raw[`${workload}CpuRequest`], memory: raw[`${workload}MemoryRequest`] },
-        limits: { cpu: raw[`${workload}CpuLimit`], memory: raw[`${workload}MemoryLimit`] },
+        requests: { cpu: raw[`${workload}CpuRequest`], memory: raw[`${workload}MemoryRequest`], "ephemeral-storage": EPHEMERAL_STORAGE.requests },
+        limits: { cpu: raw[`${workload}CpuLimit`], memory: raw[`${workload}MemoryLimit`], "ephemeral-storage": EPHEMERAL_STORAGE.limits },
     });
     const repositoryPrefix = raw.pushImages && !raw.imageRepository.includes("/") ? `docker.io/${raw.imageRepository}` : raw.imageRepository;
     const registry: RegistrySettings | undefined =

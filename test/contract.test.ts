@@ -5,7 +5,7 @@ import * as path from "node:path";
 
 import * as yaml from "js-yaml";
 
-import { DB_POOL_SIZE, REVISION_HISTORY_LIMIT, SETTING_DEFAULTS, WORKLOADS } from "../components/contract";
+import { DB_POOL_SIZE, EPHEMERAL_STORAGE, REVISION_HISTORY_LIMIT, SCRATCH_VOLUME_SIZE_LIMIT, SETTING_DEFAULTS, WORKLOADS } from "../components/contract";
 import { CHART_DIR } from "./chart/render";
 
 type Json = Record<string, any>;
@@ -18,11 +18,15 @@ function contractValues(): Json {
     const workload = (name: "backend" | "frontend") => ({
         port: WORKLOADS[name].port,
         probes: WORKLOADS[name].probes,
-        resources: SETTING_DEFAULTS.resources[name],
+        resources: {
+            requests: { ...SETTING_DEFAULTS.resources[name].requests, "ephemeral-storage": EPHEMERAL_STORAGE.requests },
+            limits: { ...SETTING_DEFAULTS.resources[name].limits, "ephemeral-storage": EPHEMERAL_STORAGE.limits },
+        },
         autoscaling: { minReplicas: SETTING_DEFAULTS.minReplicas, maxReplicas: SETTING_DEFAULTS.maxReplicas, targetCPUUtilizationPercentage: SETTING_DEFAULTS.cpuTargetUtilization },
     });
     return {
         revisionHistoryLimit: REVISION_HISTORY_LIMIT,
+        scratchVolumeSizeLimit: SCRATCH_VOLUME_SIZE_LIMIT,
         backend: workload("backend"),
         frontend: { ...workload("frontend"), service: { nodePort: SETTING_DEFAULTS.nodePort } },
         config: {

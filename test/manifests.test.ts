@@ -58,7 +58,7 @@ describe("the checks can fail", () => {
         ]);
         expect(pinnedImages(bad)).toEqual([
             'Pod/bad container app: image "todo-backend:latest" is not pinned by tag or digest',
-            "Pod/bad container app: imagePullPolicy Always defeats pinning and local images",
+            "Pod/bad container app: imagePullPolicy Always needs an image pinned by digest (a tag may move, a local image cannot be pulled)",
         ]);
         expect(checkPolicies([bad]).length).toBeGreaterThan(8);
     });

@@ -81,11 +81,21 @@ const BROKEN: [string, string, () => TestResource[], RegExp][] = [
         delete podSpec(deployment).containers[0].resources.limits;
         return [deployment];
     }, /^Deployment\/backend container backend: missing cpu limits$/],
+    ["resource-bounds", "a container without an ephemeral-storage request", () => {
+        const deployment = object("Deployment", "frontend");
+        delete podSpec(deployment).containers[0].resources.requests["ephemeral-storage"];
+        return [deployment];
+    }, /^Deployment\/frontend container frontend: missing ephemeral-storage requests$/],
     ["pinned-images", "a :latest image", () => {
         const deployment = object("Deployment", "frontend");
         podSpec(deployment).containers[0].image = "todo-frontend:latest";
         return [deployment];
     }, /^Deployment\/frontend container frontend: image "todo-frontend:latest" is not pinned/],
+    ["pinned-images", "a local image pulled Always", () => {
+        const deployment = object("Deployment", "backend");
+        podSpec(deployment).containers[0].imagePullPolicy = "Always";
+        return [deployment];
+    }, /^Deployment\/backend container backend: imagePullPolicy Always needs an image pinned by digest/],
     ["probed-workloads", "a container without a readiness probe", () => {
         const deployment = object("Deployment", "backend");
         delete podSpec(deployment).containers[0].readinessProbe;

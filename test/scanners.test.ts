@@ -164,7 +164,11 @@ test("no Trivy finding is high or critical", () => {
     expect(findings.filter((finding) => finding.scanner === "trivy" && ["HIGH", "CRITICAL"].includes(finding.severity))).toEqual([]);
 });
 
-test("a kube-score CRITICAL grade is accepted only as a design decision or an open item the findings file names", () => {
+test("no prod manifest gets a kube-score CRITICAL grade", () => {
+    expect(findings.filter((finding) => finding.scanner === "kube-score" && finding.severity === "CRITICAL" && /^(native|chart)-prod:/.test(finding.where))).toEqual([]);
+});
+
+test("a kube-score CRITICAL grade is accepted only as a design decision the findings file names", () => {
     const entries = accepted()["kube-score"];
     const unexplained = findings.filter((finding) => finding.severity === "CRITICAL" && !entries.some((entry) => covers(entry, finding) && /CRITICAL in kube-score/.test(entry.reason)));
     expect(unexplained).toEqual([]);

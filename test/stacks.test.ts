@@ -81,9 +81,15 @@ describe.each([
         expect(frontend.ports).toEqual([{ name: "http", containerPort: 3000 }]);
     });
 
-    test("requests and limits from the seed: backend 200m/256Mi..1000m/1Gi, frontend 100m/128Mi..500m/512Mi", () => {
-        expect(container(findManifest(run(), "Deployment", "backend")).resources).toEqual({ requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
-        expect(container(findManifest(run(), "Deployment", "frontend")).resources).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } });
+    test("requests and limits from the seed: backend 200m/256Mi..1000m/1Gi, frontend 100m/128Mi..500m/512Mi; ephemeral storage 64Mi..256Mi", () => {
+        expect(container(findManifest(run(), "Deployment", "backend")).resources).toEqual({
+            requests: { cpu: "200m", memory: "256Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "1000m", memory: "1Gi", "ephemeral-storage": "256Mi" },
+        });
+        expect(container(findManifest(run(), "Deployment", "frontend")).resources).toEqual({
+            requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "500m", memory: "512Mi", "ephemeral-storage": "256Mi" },
+        });
     });
 
     test("rolling updates drop no request: maxUnavailable 0, a 5 s preStop pause (the backend's drains), no replicas field under an HPA", () => {
@@ -111,16 +117,17 @@ describe.each([
         expect((findManifest(run(), "ServiceAccount", "todo-app")).automountServiceAccountToken).toBe(false);
     });
 
-    test("writable paths are emptyDirs: /tmp everywhere, the Next.js cache for the frontend", () => {
+    test("writable paths are emptyDirs of at most 64Mi: /tmp everywhere, the Next.js cache for the frontend", () => {
         expect(container(findManifest(run(), "Deployment", "backend")).volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
         expect(container(findManifest(run(), "Deployment", "frontend")).volumeMounts).toEqual([
             { name: "tmp", mountPath: "/tmp" },
             { name: "next-cache", mountPath: "/app/.next/cache" },
         ]);
         expect((podSpecOf(findManifest(run(), "Deployment", "frontend")) as Json).volumes).toEqual([
-            { name: "tmp", emptyDir: {} },
-            { name: "next-cache", emptyDir: {} },
+            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            { name: "next-cache", emptyDir: { sizeLimit: "64Mi" } },
         ]);
+        expect((podSpecOf(findManifest(run(), "Deployment", "backend")) as Json).volumes).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }]);
     });
 
     test("the namespace enforces Pod Security Admission restricted", () => {
@@ -284,7 +291,16 @@ describe("dev stack", () => {
         const statefulSet = findManifest(dev, "StatefulSet", "postgres");
         expect(statefulSet.spec.replicas).toBe(1);
         expect(statefulSet.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } });
-        expect(statefulSet.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 70 });
+        expect(statefulSet.spec.template.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 10002, runAsGroup: 10002, fsGroup: 10002, seccompProfile: { type: "RuntimeDefault" } });
+        expect(statefulSet.spec.template.spec.containers[0].resources).toEqual({
+            requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "500m", memory: "1Gi", "ephemeral-storage": "256Mi" },
+        });
+        expect(statefulSet.spec.template.spec.volumes).toEqual([
+            { name: "run", emptyDir: { sizeLimit: "64Mi" } },
+            { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+        ]);
+        expect(statefulSet.spec.template.spec.containers[0].imagePullPolicy).toBe("IfNotPresent");
         expect((findManifest(dev, "Service", "postgres")).spec.clusterIP).toBe("None");
         const password = dev.resources.find((r) => r.type === GENERATED_SECRET_TYPE && r.name === "postgres-password");
         expect(password?.inputs).toMatchObject({ length: 32 });
@@ -339,7 +355,10 @@ describe("prod stack", () => {
             const deployment = findManifest(prod, "Deployment", build.name);
             expect(container(deployment).image).toMatch(new RegExp(`^${repository}:[0-9a-f]{12}@sha256:[0-9a-f]{64}$`));
             expect(deployment.spec.template.spec.imagePullSecrets).toEqual([{ name: "registry-credentials" }]);
+            // Pinned by digest, so Always costs a manifest check and re-checks the pull credentials.
+            expect(container(deployment).imagePullPolicy).toBe("Always");
         }
+        expect(findManifest(prod, "Job", String(prod.outputs.migrationJob)).spec.template.spec.containers[0].imagePullPolicy).toBe("Always");
         expect(prod.outputs.backendImage).toMatch(/@sha256:/);
     });
 

@@ -218,14 +218,14 @@ FRONTEND_PROBES = {
 }
 DEPLOYMENTS = {
     "backend": {"port": 8000, "probes": BACKEND_PROBES,
-                "resources": {"requests": {"cpu": "200m", "memory": "256Mi"},
-                              "limits": {"cpu": "1000m", "memory": "1Gi"}},
+                "resources": {"requests": {"cpu": "200m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
+                              "limits": {"cpu": "1000m", "memory": "1Gi", "ephemeral-storage": "256Mi"}},
                 "mounts": {"tmp": "/tmp"},
                 # The pause drains: answers say `Connection: close` until SIGTERM.
                 "preStop": {"exec": {"command": ["python", "-m", "todo_api", "drain", "--seconds", "5"]}}},
     "frontend": {"port": 3000, "probes": FRONTEND_PROBES,
-                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                               "limits": {"cpu": "500m", "memory": "512Mi"}},
+                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+                               "limits": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"}},
                  "mounts": {"tmp": "/tmp", "next-cache": "/app/.next/cache"},
                  "preStop": {"sleep": {"seconds": 5}}},
 }
@@ -253,7 +253,8 @@ def test_deployment_contract(name: str, dev: list[Manifest]) -> None:
     assert app["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                       "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
     assert {m["name"]: m["mountPath"] for m in app["volumeMounts"]} == expected["mounts"]
-    assert {v["name"]: v for v in pod["volumes"]} == {n: {"name": n, "emptyDir": {}} for n in expected["mounts"]}
+    assert {v["name"]: v for v in pod["volumes"]} == {
+        n: {"name": n, "emptyDir": {"sizeLimit": "64Mi"}} for n in expected["mounts"]}
 
 
 def test_backend_and_frontend_environment(dev: list[Manifest]) -> None:
@@ -340,6 +341,16 @@ def test_images() -> None:
     assert container(find(default, "StatefulSet", "postgres"), "postgres")["image"] == "postgres:16-alpine"
 
 
+def test_pull_policy_per_stack(dev: list[Manifest], prod: list[Manifest]) -> None:
+    # Dev images exist only in the node's Docker; prod's are pinned by digest, so Always is cheap.
+    for objects, policy in ((dev, "IfNotPresent"), (prod, "Always")):
+        owners = list(pod_owners(objects))
+        assert owners
+        for owner in owners:
+            for each in owner.spec.get("initContainers", []) + owner.spec["containers"]:
+                assert each["imagePullPolicy"] == policy, (owner.name, each["name"])
+
+
 def test_image_pull_secrets_on_app_pods(prod: list[Manifest]) -> None:
     for owner in pod_owners(prod):
         assert "imagePullSecrets" not in owner.spec, owner.name
@@ -387,13 +398,17 @@ def test_postgres(dev: list[Manifest]) -> None:
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     assert claim["spec"]["resources"] == {"requests": {"storage": "1Gi"}}
     pod = statefulset["template"]["spec"]
-    assert pod["securityContext"]["runAsUser"] == 70
+    # A UID and GID of its own above 10000; the image's entrypoint gives initdb a passwd entry.
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10002, "runAsGroup": 10002,
+                                      "fsGroup": 10002, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["volumes"] == [{"name": "run", "emptyDir": {"sizeLimit": "64Mi"}},
+                              {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
     postgres = pod["containers"][0]
     ready = ["pg_isready", "-h", "127.0.0.1", "-U", "todo", "-d", "todo"]
     assert postgres["readinessProbe"]["exec"]["command"] == ready
     assert postgres["livenessProbe"]["tcpSocket"] == {"port": 5432}
-    assert postgres["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi"},
-                                     "limits": {"cpu": "500m", "memory": "1Gi"}}
+    assert postgres["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
+                                     "limits": {"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "256Mi"}}
     assert {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"} in postgres["env"]
     service = find(dev, "Service", "postgres")["spec"]
     assert service["clusterIP"] == "None"
