@@ -13,9 +13,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
-import { CLUSTER, cluster, E2E_DIR, lockLocalCluster, provideStandInImages, startLocalCluster, useToolchain } from "./local-cluster";
+import { CLUSTER, E2E_DIR, lockLocalCluster } from "./local-cluster";
 import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo, type Target } from "./support/run";
 import { output, run } from "./support/shell";
+import { setupGivenContext, setupOfflineCluster, useThrowawayBackend } from "./support/targets";
 
 const ROOT_DIR = path.resolve(E2E_DIR, "..");
 const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
@@ -45,85 +46,6 @@ function parseArguments(args: string[]): { context: string | undefined; paths: P
         }
     }
     return { context, paths };
-}
-
-/** The offline cluster: stand-in base images in its registry on 127.0.0.1, its own password-protected registry for prod, images copied into the node, NodePorts on 127.0.0.1. */
-async function setupOfflineCluster(workDir: string): Promise<{ target: Target; startedCluster: boolean }> {
-    if (process.getuid?.() !== 0) usageError("run as root (the cluster and the base images need it), or name a kube context with --context");
-    await useToolchain();
-    const { startedCluster, registry } = await startLocalCluster();
-    const ingressAddress = (await cluster("ingress")).split(" ")[1] ?? "";
-    const { bases, postgresImage } = await provideStandInImages(registry, workDir);
-    console.log(`stand-in bases: ${Object.values(bases).join(" ")}`);
-    return {
-        startedCluster,
-        target: {
-            kind: "offline",
-            stackSettings: bases,
-            postgresImage,
-            nodeAddress: "127.0.0.1",
-            prodRepository: `${await cluster("hub")}/todo`,
-            prodCredentialsFile: await cluster("hub-credentials"),
-            // The controller manager here stabilises scale-downs over 30 s.
-            hpaDownSeconds: 240,
-            ingress: { className: "traefik", address: ingressAddress },
-            loadImagesCommand: [CLUSTER, "load-image"],
-        },
-    };
-}
-
-/** A kube context the user names (e.g. Minikube): the CLIs on PATH (else the toolchain's), the program's own base images, and what the E2E_* variables say. */
-async function setupGivenContext(contextName: string, workDir: string): Promise<Target> {
-    const missing: string[] = [];
-    for (const tool of ["pulumi", "kubectl", "helm"]) if ((await run("sh", ["-c", `command -v ${tool}`])).status !== 0) missing.push(tool);
-    if (missing.length > 0) {
-        console.log(`not on PATH: ${missing.join(" ")}; using the offline toolchain's`);
-        await useToolchain();
-    }
-    // The suite's own kubeconfig: just that context, so the user's current context stays as it is.
-    const minified = await run("kubectl", ["config", "view", "--minify", "--flatten", "--context", contextName]);
-    if (minified.status !== 0) usageError(`no kube context '${contextName}' in ${process.env.KUBECONFIG ?? "~/.kube/config"}; see kubectl config get-contexts`);
-    const kubeconfig = path.join(workDir, "kubeconfig");
-    writeFileSync(kubeconfig, minified.stdout, { mode: 0o600 });
-    process.env.KUBECONFIG = kubeconfig;
-    if ((await run("kubectl", ["get", "nodes"])).status !== 0) usageError(`the cluster of kube context '${contextName}' does not answer`);
-    const nodeAddress =
-        process.env.E2E_NODE_ADDRESS ||
-        (await output("kubectl", ["get", "nodes", "-o", 'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}'])).trim();
-    const stackSettings = Object.fromEntries(
-        (process.env.E2E_STACK_CONFIG ?? "")
-            .split(/\s+/)
-            .filter(Boolean)
-            .map((setting) => [setting.slice(0, setting.indexOf("=")), setting.slice(setting.indexOf("=") + 1)]),
-    );
-    const ingressAddress = process.env.E2E_INGRESS_ADDRESS;
-    if (!ingressAddress) console.log("the prod path's Ingress is not exercised: set E2E_INGRESS_ADDRESS (and E2E_INGRESS_CLASS)");
-    const loadImagesCommand = (process.env.E2E_LOAD_IMAGES ?? "").split(/\s+/).filter(Boolean);
-    if (loadImagesCommand.length === 0) {
-        // No load step: the images must be built where the node runs them.
-        const minikube = !process.env.DOCKER_HOST && (await run("minikube", ["-p", contextName, "status"])).status === 0;
-        if (minikube) {
-            // What `npm run up:dev` does: build straight into the Minikube node's Docker.
-            console.log(`building into the Docker of Minikube profile ${contextName}`);
-            const exports = await output("minikube", ["-p", contextName, "docker-env", "--shell", "bash"]);
-            for (const [, name = "", value] of exports.matchAll(/^export (\w+)="(.*)"$/gm)) process.env[name] = value;
-        } else {
-            console.log(`dev and chart images stay in the Docker at ${process.env.DOCKER_HOST ?? "the default socket"}: set E2E_LOAD_IMAGES if the nodes do not run on it`);
-        }
-    }
-    return {
-        kind: "context",
-        contextName,
-        stackSettings,
-        postgresImage: process.env.E2E_POSTGRES_IMAGE || "postgres:16-alpine",
-        nodeAddress,
-        prodRepository: process.env.E2E_REGISTRY || undefined,
-        prodCredentialsFile: process.env.E2E_REGISTRY_CREDENTIALS || undefined,
-        // Kubernetes' default scale-down stabilisation window is 300 s.
-        hpaDownSeconds: Number(process.env.E2E_HPA_DOWN_SECONDS || 420),
-        ingress: ingressAddress ? { className: process.env.E2E_INGRESS_CLASS || "nginx", address: ingressAddress } : undefined,
-        loadImagesCommand,
-    };
 }
 
 function pruneOldRuns(runsDir: string): void {
@@ -193,21 +115,15 @@ async function main(): Promise<void> {
     try {
         let target: Target;
         if (context) {
-            target = await setupGivenContext(context, workDir);
+            target = await setupGivenContext(context, workDir, usageError);
         } else {
-            const offline = await setupOfflineCluster(workDir);
+            const offline = await setupOfflineCluster(workDir, usageError);
             target = offline.target;
             startedCluster = offline.startedCluster;
         }
         console.log(`target: ${context ?? "the offline cluster"}; NodePorts on ${target.nodeAddress}; paths: ${paths.join(" ")}`);
 
-        Object.assign(process.env, {
-            PULUMI_HOME: path.join(workDir, "pulumi-home"),
-            PULUMI_BACKEND_URL: `file://${path.join(workDir, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "e2e-suite-throwaway-passphrase",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-        });
-        mkdirSync(path.join(workDir, "state"));
+        useThrowawayBackend(workDir);
         console.log((await output("pulumi", ["version"])).trim());
         const info: RunInfo = { target, rootDir: ROOT_DIR, workDir, diagnosticsDir: path.join(runDir, "diagnostics"), resultsDir: path.join(runDir, "results") };
         const runFile = path.join(runDir, "run.json");

@@ -86,10 +86,11 @@ export class TestStack {
         }
     }
 
-    async up(options: { targets?: string[]; expectNoChanges?: boolean } = {}): Promise<void> {
+    /** `pulumi up`; ON_EVENT sees the engine's events (steps and their times). */
+    async up(options: { targets?: string[]; expectNoChanges?: boolean; onEvent?: (event: EngineEvent) => void } = {}): Promise<void> {
         const signal = AbortSignal.timeout(UP_TIMEOUT_SECONDS * 1000);
-        const { expectNoChanges } = options;
-        await this.stack.up({ target: options.targets, expectNoChanges, diff: expectNoChanges, onOutput: print, color: "never", signal });
+        const { expectNoChanges, onEvent } = options;
+        await this.stack.up({ target: options.targets, expectNoChanges, diff: expectNoChanges, onOutput: print, onEvent, color: "never", signal });
     }
 
     /** `pulumi refresh --expect-no-changes`: the cluster still matches the state. */
