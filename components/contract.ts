@@ -61,8 +61,11 @@ export interface WorkloadFacts {
 /** Seed section 4: liveness 10/10/5/3, readiness 5/5/3/2 (delay, period, timeout, failures). */
 const LIVENESS = { initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 };
 const READINESS = { initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 };
-/** Up to 150 s to start before liveness takes over. */
-const STARTUP = { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 30 };
+/**
+ * Up to 150 s to start before liveness takes over, asked every second: readiness (and so the
+ * rollout) waits for the startup probe, and a coarser period would leave a started pod idle.
+ */
+const STARTUP = { periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 150 };
 
 export const WORKLOADS: Record<Workload, WorkloadFacts> = {
     backend: {

@@ -69,7 +69,7 @@ describe.each([
         const backend = container(findManifest(run(), "Deployment", "backend"));
         expect(backend.livenessProbe).toEqual({ httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 });
         expect(backend.readinessProbe).toEqual({ httpGet: { path: "/ready", port: "http" }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 });
-        expect(backend.startupProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 30 });
+        expect(backend.startupProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 150 });
         expect(backend.ports).toEqual([{ name: "http", containerPort: 8000 }]);
     });
 
@@ -77,7 +77,7 @@ describe.each([
         const frontend = container(findManifest(run(), "Deployment", "frontend"));
         expect(frontend.livenessProbe).toEqual({ httpGet: { path: "/api/health", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 });
         expect(frontend.readinessProbe).toEqual({ httpGet: { path: "/api/ready", port: "http" }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 });
-        expect(frontend.startupProbe).toEqual({ httpGet: { path: "/api/health", port: "http" }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 30 });
+        expect(frontend.startupProbe).toEqual({ httpGet: { path: "/api/health", port: "http" }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 150 });
         expect(frontend.ports).toEqual([{ name: "http", containerPort: 3000 }]);
     });
 

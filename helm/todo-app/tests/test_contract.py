@@ -202,7 +202,7 @@ def test_restricted_check_finds_violations() -> None:
 
 BACKEND_PROBES = {
     "startupProbe": {"httpGet": {"path": "/health", "port": "http"},
-                     "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 30},
+                     "periodSeconds": 1, "timeoutSeconds": 1, "failureThreshold": 150},
     "livenessProbe": {"httpGet": {"path": "/health", "port": "http"}, "initialDelaySeconds": 10,
                       "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
     "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}, "initialDelaySeconds": 5,
@@ -210,7 +210,7 @@ BACKEND_PROBES = {
 }
 FRONTEND_PROBES = {
     "startupProbe": {"httpGet": {"path": "/api/health", "port": "http"},
-                     "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 30},
+                     "periodSeconds": 1, "timeoutSeconds": 1, "failureThreshold": 150},
     "livenessProbe": {"httpGet": {"path": "/api/health", "port": "http"}, "initialDelaySeconds": 10,
                       "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
     "readinessProbe": {"httpGet": {"path": "/api/ready", "port": "http"}, "initialDelaySeconds": 5,
