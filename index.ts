@@ -3,8 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { ChartApp } from "./components/chart-app";
+import { afterClusterReached, requireMonitoringApi } from "./components/cluster";
 import { imagePullPolicy } from "./components/contract";
-import { afterClusterReached } from "./components/cluster";
 import { Database } from "./components/database";
 import { GeneratedSecret } from "./components/generated-secret";
 import { Images } from "./components/images";
@@ -14,6 +14,10 @@ import { loadStackConfig } from "./stacks/config";
 
 // Validates every key before any resource is registered.
 const config = loadStackConfig();
+// Monitoring is made of the Prometheus operator's kinds: a cluster without them is told in one line.
+if (config.monitoring) {
+    requireMonitoringApi();
+}
 
 // Nothing is planned for a cluster the Kubernetes provider cannot reach. The images need no
 // cluster and wait for none: `pulumi up --target` builds them alone (e2e does, to load them

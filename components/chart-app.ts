@@ -57,6 +57,7 @@ export interface ChartValues {
         egressCidrs: string[];
     };
     ingress: { enabled: false } | { enabled: true; className: string; host: string; tlsSecretName: string };
+    monitoring: { enabled: false } | { enabled: true; prometheus: { namespace: string; podLabels: Record<string, string> } };
 }
 
 interface WorkloadValues {
@@ -120,6 +121,7 @@ export function chartValues(inputs: ChartValuesInputs): ChartValues {
         ingress: settings.ingress
             ? { enabled: true, className: settings.ingress.className, host: settings.ingress.host, tlsSecretName: settings.ingress.tlsSecretName ?? "" }
             : { enabled: false },
+        monitoring: settings.monitoring ? { enabled: true, prometheus: settings.monitoring.prometheus } : { enabled: false },
     };
 }
 

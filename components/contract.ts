@@ -8,8 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 
 import type { StackConfig } from "../stacks/config";
 
-/** The part of the app a workload or object belongs to. */
-export type Component = "frontend" | "backend" | "database" | "migration";
+/** The part of the app a workload or object belongs to; "monitoring" labels the alert rules and the dashboard. */
+export type Component = "frontend" | "backend" | "database" | "migration" | "monitoring";
 /** The long-running, autoscaled parts. */
 export type Workload = "backend" | "frontend";
 
@@ -52,10 +52,18 @@ export interface ProbeFacts {
     failureThreshold: number;
 }
 
+/** Where Prometheus scrapes a workload's metrics: a named container port and a path. */
+export interface MetricsFacts {
+    portName: "http" | "metrics";
+    port: number;
+    path: string;
+}
+
 export interface WorkloadFacts {
     /** The container port named "http", also the Service's port. */
     port: number;
     probes: { startup: ProbeFacts; liveness: ProbeFacts; readiness: ProbeFacts };
+    metrics: MetricsFacts;
 }
 
 /** Seed section 4: liveness 10/10/5/3, readiness 5/5/3/2 (delay, period, timeout, failures). */
@@ -71,10 +79,14 @@ export const WORKLOADS: Record<Workload, WorkloadFacts> = {
     backend: {
         port: 8000,
         probes: { startup: { path: "/health", ...STARTUP }, liveness: { path: "/health", ...LIVENESS }, readiness: { path: "/ready", ...READINESS } },
+        // On the API's own port: the backend's Service is reached from inside the cluster only.
+        metrics: { portName: "http", port: 8000, path: "/metrics" },
     },
     frontend: {
         port: 3000,
         probes: { startup: { path: "/api/health", ...STARTUP }, liveness: { path: "/api/health", ...LIVENESS }, readiness: { path: "/api/ready", ...READINESS } },
+        // A port of its own (METRICS_PORT), on no Service: the frontend's Service is the public one.
+        metrics: { portName: "metrics", port: 9464, path: "/metrics" },
     },
 };
 
@@ -110,6 +122,19 @@ export const SCRATCH_VOLUME_SIZE_LIMIT = "64Mi";
 export function imagePullPolicy(images: { push: boolean }): "Always" | "IfNotPresent" {
     return images.push ? "Always" : "IfNotPresent";
 }
+
+/** Monitoring (todo:monitoring): what kube-prometheus-stack expects, and the names of the app's objects for it. */
+export const MONITORING = {
+    /** Where kube-prometheus-stack runs Prometheus (its README's install), and the label of its pods. */
+    prometheus: { namespace: "monitoring", podSelector: "app.kubernetes.io/name=prometheus" },
+    scrapeInterval: "30s",
+    /** The label kube-prometheus-stack's Grafana sidecar loads dashboards from (grafana.sidecar.dashboards.label). */
+    dashboardLabel: { grafana_dashboard: "1" },
+    /** The monitors are named after their workload; the rules and the dashboard after the app. */
+    objectNames: { alertRules: "todo-app", dashboard: "todo-app-dashboard" },
+    /** The dashboard's key in its ConfigMap: the file the sidecar writes for Grafana. */
+    dashboardFile: "todo-app.json",
+} as const;
 
 /** Database connections per backend worker; not a stack setting. */
 export const DB_POOL_SIZE = 5;

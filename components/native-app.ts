@@ -1,6 +1,7 @@
 // The Todo app as native Kubernetes resources: every object is a typed Pulumi resource, so a
 // pull request's `pulumi preview` shows the change object by object. The parts live beside it:
-// workload.ts (Deployment, Service, HPA, PDB), network-policies.ts, migration.ts.
+// workload.ts (Deployment, Service, HPA, PDB), network-policies.ts, migration.ts, and with
+// todo:monitoring monitoring.ts.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -17,6 +18,7 @@ import {
     WORKLOADS,
 } from "./contract";
 import { deployMigration } from "./migration";
+import { deployMonitoring } from "./monitoring";
 import { deployNetworkPolicies } from "./network-policies";
 import { imagePullSecret } from "./registry";
 import { containerSecurityContext } from "./security";
@@ -148,6 +150,8 @@ export class NativeApp extends pulumi.ComponentResource {
                         { name: "BACKEND_URL", valueFrom: { configMapKeyRef: { name: config.metadata.name, key: "BACKEND_URL" } } },
                         { name: "PORT", value: String(WORKLOADS.frontend.port) },
                         { name: "HOSTNAME", value: "0.0.0.0" },
+                        // Where the frontend serves its request metrics (the backend's are on its API port).
+                        { name: "METRICS_PORT", value: String(WORKLOADS.frontend.metrics.port) },
                         secretEnv("FORWARDED_ADDRESS_SECRET"),
                     ],
                     resources: settings.frontend.resources,
@@ -165,7 +169,10 @@ export class NativeApp extends pulumi.ComponentResource {
             this,
         );
 
-        deployNetworkPolicies(namespace, settings.database, this);
+        deployNetworkPolicies(namespace, settings.database, settings.monitoring, this);
+        if (settings.monitoring) {
+            deployMonitoring({ namespace }, this);
+        }
         if (settings.ingress) {
             this.ingress(namespace, settings.ingress, frontend.service);
         }

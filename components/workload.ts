@@ -24,11 +24,12 @@ function httpProbe({ path, ...timings }: ProbeFacts): Probe {
     return { httpGet: { path, port: "http" }, ...timings };
 }
 
-/** The container's port and probes, as the contract states them for the workload. */
+/** The container's ports (its metrics' own, where it has one) and probes, as the contract states them for the workload. */
 export function servingFacts(workload: Workload): Pick<Container, "ports" | "startupProbe" | "livenessProbe" | "readinessProbe"> {
-    const { port, probes } = WORKLOADS[workload];
+    const { port, probes, metrics } = WORKLOADS[workload];
+    const metricsPort = metrics.portName === "http" ? [] : [{ name: metrics.portName, containerPort: metrics.port }];
     return {
-        ports: [{ name: "http", containerPort: port }],
+        ports: [{ name: "http", containerPort: port }, ...metricsPort],
         startupProbe: httpProbe(probes.startup),
         livenessProbe: httpProbe(probes.liveness),
         readinessProbe: httpProbe(probes.readiness),

@@ -6,7 +6,7 @@ import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
-import { EPHEMERAL_STORAGE, SETTING_DEFAULTS } from "../components/contract";
+import { EPHEMERAL_STORAGE, MONITORING, SETTING_DEFAULTS } from "../components/contract";
 import { parseQuantity } from "./quantity";
 
 export const CONFIG_NAMESPACE = "todo";
@@ -33,6 +33,9 @@ const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 // registry[:port]/path or a Docker Hub user/organisation: lower-case path components.
 const IMAGE_REPOSITORY = /^([a-z0-9.-]+(:\d+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const IMAGE_REFERENCE = /^[\w.-]+(:\d+)?(\/[\w.-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+// A label's name (with an optional DNS prefix) and value, as Kubernetes accepts them.
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
     z.enum(values, { error: (issue) => `got ${JSON.stringify(issue.input)}; accepted: ${values.join(", ")}` });
@@ -87,6 +90,19 @@ const stringList = (fallback: string[]) =>
 
 const text = (fallback: string) => z.string().default(fallback);
 
+/** `name=value[,name=value...]`, kubectl's -l form, as labels; undefined when it is not one. */
+export function parseLabelSelector(selector: string): Record<string, string> | undefined {
+    const labels: Record<string, string> = {};
+    for (const pair of selector.split(",")) {
+        const [name = "", value, ...rest] = pair.trim().split("=");
+        if (value === undefined || rest.length > 0 || !LABEL_NAME.test(name) || !LABEL_VALUE.test(value)) {
+            return undefined;
+        }
+        labels[name] = value;
+    }
+    return labels;
+}
+
 const imageReference = (fallback: string) =>
     text(fallback).refine((value) => IMAGE_REFERENCE.test(value), { error: "is not an image reference; accepted: name[:tag][@sha256:digest], e.g. python:3.12-alpine" });
 
@@ -140,6 +156,13 @@ export const rawConfigSchema = z.object({
     ingressTlsSecret: text(""),
     logLevel: oneOf(LOG_LEVELS).default("info"),
     corsOrigins: stringList([]),
+    monitoring: flag(false),
+    prometheusNamespace: text(MONITORING.prometheus.namespace).refine((value) => value.length <= 63 && DNS_LABEL.test(value), {
+        error: "is not a namespace name; accepted: lower-case letters, digits and '-', at most 63 characters",
+    }),
+    prometheusPodSelector: text(MONITORING.prometheus.podSelector).refine((value) => parseLabelSelector(value) !== undefined, {
+        error: "is not a pod label selector; accepted: name=value pairs separated by commas, e.g. app.kubernetes.io/name=prometheus",
+    }),
 });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;
@@ -178,6 +201,11 @@ export interface ImageSettings {
     nodeImage: string;
 }
 
+export interface MonitoringSettings {
+    /** The Prometheus that scrapes the app: its namespace and its pods' labels, which the NetworkPolicies let in. */
+    prometheus: { namespace: string; podLabels: Record<string, string> };
+}
+
 export type DatabaseSettings =
     | { mode: "in-cluster"; image: string; storageSize: string; storageClass?: string }
     | { mode: "external"; url: pulumi.Output<string>; egressCidrs: string[] };
@@ -201,6 +229,8 @@ export interface StackConfig {
     ingress?: { host: string; className: string; tlsSecretName?: string };
     logLevel: LogLevel;
     corsOrigins: string[];
+    /** Monitors, alert rules and a dashboard for the Prometheus operator; undefined: none (todo:monitoring false). */
+    monitoring?: MonitoringSettings;
 }
 
 /**
@@ -351,6 +381,8 @@ function toStackConfig(raw: RawConfig): StackConfig {
         ingress: raw.ingressHost === "" ? undefined : { host: raw.ingressHost, className: raw.ingressClassName, tlsSecretName: raw.ingressTlsSecret || undefined },
         logLevel: raw.logLevel,
         corsOrigins: raw.corsOrigins,
+        // Validated by the schema, so the selector parses.
+        monitoring: raw.monitoring ? { prometheus: { namespace: raw.prometheusNamespace, podLabels: parseLabelSelector(raw.prometheusPodSelector) ?? {} } } : undefined,
     };
 }
 

@@ -1,7 +1,9 @@
 // What `npm run up:dev` checks before any `pulumi` command: each problem is one line naming what
 // is missing and the command that fixes it, so a fresh machine fails in words, not in a stack
 // trace from deep inside a provider. Every probe goes through `Probe`, which the tests replace.
-import { execFile } from "node:child_process";
+// The program itself asks one question the same way: whether the cluster serves the Prometheus
+// operator's API that todo:monitoring needs (checkMonitoringApi).
+import { execFile, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 
@@ -201,4 +203,59 @@ export async function checkCluster(probe: Probe, context: string, found: Preflig
     if (metrics.status !== 0 || metrics.stdout.trim() !== "True") {
         found.notes.push(`warning: kube context ${context} has no metrics-server: the HPAs stay at their minimum (minikube addons enable metrics-server)`);
     }
+}
+
+/** Runs one command and waits for it: for the program, which must know before it registers anything. */
+export type SyncRunner = (command: string, args: string[]) => CommandResult;
+
+/** The real one: through PATH, with the program's environment (KUBECONFIG...), bounded in time. */
+export function systemSyncRunner(): SyncRunner {
+    return (command, args) => {
+        // A command that could not start or was stopped has no output: its error says why.
+        const { error, status, stdout, stderr } = spawnSync(command, args, { env: process.env, timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" }) as Partial<SpawnSyncReturns<string>>;
+        if (error) {
+            return { status: null, stdout: "", stderr: error.message, missing: (error as NodeJS.ErrnoException).code === "ENOENT" };
+        }
+        return { status: status ?? null, stdout: stdout ?? "", stderr: stderr ?? "", missing: false };
+    };
+}
+
+/** The Prometheus operator's API (its CRDs), which the monitoring objects of both paths are made of. */
+export const MONITORING_API = { groupVersion: "monitoring.coreos.com/v1", resources: ["servicemonitors", "podmonitors", "prometheusrules"] } as const;
+
+/** What the cluster says of the operator's API: served, not served (with what is missing), or no answer to go by. */
+export type MonitoringApiCheck = { found: true } | { found: false; missing: string[] } | { found: "unknown"; reason: string };
+
+/** The one line `pulumi preview` and `pulumi up` stop with when todo:monitoring is on and the API is missing. */
+export function monitoringApiMissing(missing: string[]): string {
+    return (
+        `todo:monitoring is true, but the cluster does not serve ${MONITORING_API.groupVersion} ${missing.join(", ")} (the Prometheus operator's CRDs): ` +
+        "install kube-prometheus-stack (helm install kube-prometheus-stack prometheus-community/kube-prometheus-stack -n monitoring --create-namespace, README: Monitoring) " +
+        "or turn monitoring off (pulumi config set todo:monitoring false)"
+    );
+}
+
+/**
+ * Asks the cluster's discovery (kubectl get --raw /apis/<group>/<version>) for the operator's
+ * resources, in the kube context given or the current one. A cluster that does not answer is
+ * "unknown": the program's cluster check reports that itself.
+ */
+export function checkMonitoringApi(run: SyncRunner, context: string | undefined): MonitoringApiCheck {
+    const contextArgs = context === undefined ? [] : ["--context", context];
+    const answer = run("kubectl", [...contextArgs, "--request-timeout=10s", "get", "--raw", `/apis/${MONITORING_API.groupVersion}`]);
+    if (answer.missing) {
+        return { found: "unknown", reason: "no kubectl on PATH" };
+    }
+    if (answer.status !== 0) {
+        // What the API server answers for a group it does not serve.
+        return /\(NotFound\)/.test(answer.stderr) ? { found: false, missing: [...MONITORING_API.resources] } : { found: "unknown", reason: firstLine(answer) };
+    }
+    let served: string[];
+    try {
+        served = ((JSON.parse(answer.stdout) as { resources?: { name?: string }[] }).resources ?? []).map((resource) => resource.name ?? "");
+    } catch {
+        return { found: "unknown", reason: `kubectl printed no API resource list: ${firstLine(answer)}` };
+    }
+    const missing = MONITORING_API.resources.filter((resource) => !served.includes(resource));
+    return missing.length === 0 ? { found: true } : { found: false, missing };
 }

@@ -3,7 +3,8 @@
 // The mocks stand in for the providers only: the program, its config handling and its
 // components run as they do under `pulumi up`.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 import type * as pulumiType from "@pulumi/pulumi";
@@ -11,6 +12,7 @@ import * as yaml from "js-yaml";
 
 import { CLUSTER_CHECK_TYPE } from "../components/cluster";
 import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
+import { MONITORING_API } from "../stacks/preflight";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "todo";
@@ -55,6 +57,11 @@ export interface RunOptions {
     hold?: { type: string; until: Promise<void> };
     /** Told of each resource as it reaches the provider mocks, in order. */
     onRegister?: (resource: CapturedResource) => void;
+    /**
+     * Whether the cluster serves the Prometheus operator's API, which the program asks kubectl
+     * with todo:monitoring on: a stand-in kubectl on PATH answers. Default: it does.
+     */
+    monitoringApi?: "served" | "absent";
 }
 
 interface ProjectConfigDeclaration {
@@ -182,8 +189,37 @@ async function watchSecretValues(pulumi: typeof pulumiType, programSecretPaths: 
     };
 }
 
+/**
+ * A folder with a stand-in kubectl that answers the discovery of the Prometheus operator's API
+ * as a cluster with (or without) kube-prometheus-stack's CRDs does, and refuses anything else.
+ */
+function standInKubectl(monitoringApi: "served" | "absent"): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "todo-kubectl-"));
+    const list = { kind: "APIResourceList", groupVersion: MONITORING_API.groupVersion, resources: MONITORING_API.resources.map((name) => ({ name, namespaced: true })) };
+    const answer =
+        monitoringApi === "served"
+            ? `printf '%s\\n' '${JSON.stringify(list)}'`
+            : "echo 'Error from server (NotFound): the server could not find the requested resource' >&2; exit 1";
+    const script = `#!/bin/sh\ncase "$*" in\n  *"get --raw /apis/${MONITORING_API.groupVersion}") ${answer} ;;\n  *) echo "stand-in kubectl: unexpected call: $*" >&2; exit 1 ;;\nesac\n`;
+    writeFileSync(path.join(dir, "kubectl"), script);
+    chmodSync(path.join(dir, "kubectl"), 0o755);
+    return dir;
+}
+
 /** Runs index.ts for a stack, in a fresh module registry so runs don't share state. */
 export async function runProgram(stack: StackName, options: RunOptions = {}): Promise<ProgramRun> {
+    const kubectlDir = standInKubectl(options.monitoringApi ?? "served");
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${kubectlDir}${path.delimiter}${savedPath ?? ""}`;
+    try {
+        return await runProgramOnce(stack, options);
+    } finally {
+        process.env.PATH = savedPath;
+        rmSync(kubectlDir, { recursive: true, force: true });
+    }
+}
+
+async function runProgramOnce(stack: StackName, options: RunOptions): Promise<ProgramRun> {
     const resources: CapturedResource[] = [];
     const config: Record<string, string> = stackConfig(stack);
     for (const [key, value] of Object.entries(options.config ?? {})) {

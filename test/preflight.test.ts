@@ -1,11 +1,26 @@
 // The main job's preflight: every branch on a fake machine (commands answered from a table),
-// then `npm run up:dev` itself on a machine with nothing on PATH.
+// then `npm run up:dev` itself on a machine with nothing on PATH. And the program's own question
+// to the cluster with todo:monitoring: does it serve the Prometheus operator's API?
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
-import { type CommandResult, minimumPulumiVersion, parseDockerEnv, type Preflight, preflightDev, type Probe } from "../stacks/preflight";
+import * as pulumi from "@pulumi/pulumi";
+
+import { requireMonitoringApi } from "../components/cluster";
+import {
+    checkMonitoringApi,
+    type CommandResult,
+    minimumPulumiVersion,
+    monitoringApiMissing,
+    parseDockerEnv,
+    type Preflight,
+    preflightDev,
+    type Probe,
+    type SyncRunner,
+    systemSyncRunner,
+} from "../stacks/preflight";
 
 const MINIKUBE_DOCKER_ENV = 'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://192.168.49.2:2376"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n';
 
@@ -212,5 +227,78 @@ describe("npm run up:dev on a machine with nothing on PATH", () => {
         } finally {
             rmSync(empty, { recursive: true, force: true });
         }
+    });
+});
+
+describe("todo:monitoring's question to the cluster: is the Prometheus operator's API served?", () => {
+    const DISCOVERY = "kubectl --request-timeout=10s get --raw /apis/monitoring.coreos.com/v1";
+    const resourceList = (...names: string[]) => JSON.stringify({ kind: "APIResourceList", groupVersion: "monitoring.coreos.com/v1", resources: names.map((name) => ({ name, namespaced: true })) });
+    const ALL = resourceList("alertmanagers", "podmonitors", "probes", "prometheuses", "prometheusrules", "servicemonitors", "thanosrulers");
+
+    /** A kubectl that gives one answer, and the command lines it was asked. */
+    function kubectl(answer: Partial<CommandResult> | undefined): SyncRunner & { calls: string[] } {
+        const calls: string[] = [];
+        return Object.assign(
+            (command: string, args: string[]): CommandResult => {
+                calls.push([command, ...args].join(" "));
+                return answer ? { status: 0, stdout: "", stderr: "", missing: false, ...answer } : { status: null, stdout: "", stderr: "", missing: true };
+            },
+            { calls },
+        );
+    }
+
+    test("served: kube-prometheus-stack's CRDs answer the discovery of monitoring.coreos.com/v1", () => {
+        const served = kubectl({ stdout: ALL });
+        expect(checkMonitoringApi(served, undefined)).toEqual({ found: true });
+        expect(served.calls).toEqual([DISCOVERY]);
+        // The provider's kube context, when the stack names one (kubernetes:context).
+        const named = kubectl({ stdout: ALL });
+        checkMonitoringApi(named, "kind-dev");
+        expect(named.calls).toEqual(["kubectl --context kind-dev --request-timeout=10s get --raw /apis/monitoring.coreos.com/v1"]);
+    });
+
+    test("not served: the API server's NotFound means every kind is missing; a partial install names what it lacks", () => {
+        expect(checkMonitoringApi(kubectl(refused("Error from server (NotFound): the server could not find the requested resource")), undefined)).toEqual({
+            found: false,
+            missing: ["servicemonitors", "podmonitors", "prometheusrules"],
+        });
+        expect(checkMonitoringApi(kubectl({ stdout: resourceList("servicemonitors", "prometheusrules") }), undefined)).toEqual({ found: false, missing: ["podmonitors"] });
+    });
+
+    test("no answer to go by: no kubectl, a cluster that does not answer, or something that is no resource list", () => {
+        expect(checkMonitoringApi(kubectl(missing), undefined)).toEqual({ found: "unknown", reason: "no kubectl on PATH" });
+        expect(checkMonitoringApi(kubectl(refused("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")), undefined)).toEqual({
+            found: "unknown",
+            reason: "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?",
+        });
+        expect(checkMonitoringApi(kubectl({ stdout: "<html>proxy login</html>" }), undefined)).toEqual({ found: "unknown", reason: "kubectl printed no API resource list: <html>proxy login</html>" });
+    });
+
+    test("the program stops with the one line when the API is missing, warns when it cannot tell, and goes on when it is served", () => {
+        expect(() => { requireMonitoringApi(kubectl({ stdout: ALL })); }).not.toThrow();
+        let error: unknown;
+        try {
+            requireMonitoringApi(kubectl(refused("Error from server (NotFound): the server could not find the requested resource")));
+        } catch (thrown) {
+            error = thrown;
+        }
+        expect(pulumi.RunError.isInstance(error)).toBe(true);
+        expect((error as Error).message).toBe(monitoringApiMissing(["servicemonitors", "podmonitors", "prometheusrules"]));
+        expect((error as Error).message).not.toContain("\n");
+
+        // Without an engine the SDK prints log.warn messages with console.warn.
+        const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+        try {
+            expect(() => { requireMonitoringApi(kubectl(missing)); }).not.toThrow();
+            expect(warn.mock.calls.map((call) => String(call[0]))).toEqual([expect.stringContaining("todo:monitoring: cannot tell whether the cluster serves monitoring.coreos.com/v1 (no kubectl on PATH)")]);
+        } finally {
+            warn.mockRestore();
+        }
+    });
+
+    test("the system runner tells a missing command from one that fails, and keeps what it printed", () => {
+        const run = systemSyncRunner();
+        expect(run("todo-no-such-command", [])).toMatchObject({ status: null, missing: true });
+        expect(run("sh", ["-c", "echo out; echo err >&2; exit 3"])).toEqual({ status: 3, stdout: "out\n", stderr: "err\n", missing: false });
     });
 });

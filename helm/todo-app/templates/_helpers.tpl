@@ -131,14 +131,20 @@ a thread count.
 {{- end }}
 
 {{/*
-The http port and the startup, liveness and readiness probes of a workload's container, from
-its values. Call with the workload's values, e.g. .Values.backend.
+The http port (and the metrics port, where the workload has one of its own) and the startup,
+liveness and readiness probes of a workload's container, from its values. Call with the
+workload's values, e.g. .Values.backend.
 */}}
 {{- define "todo-app.servingFacts" -}}
 ports:
   - name: http
     containerPort: {{ .port }}
     protocol: TCP
+{{- with .metricsPort }}
+  - name: metrics
+    containerPort: {{ . }}
+    protocol: TCP
+{{- end }}
 {{- range $kind, $probe := .probes }}
 {{ $kind }}Probe:
   httpGet:
@@ -290,4 +296,21 @@ Refuses values that the schema cannot express.
 {{- if and $secrets.existingSecret .Values.database.inCluster.enabled (not .Values.database.inCluster.password) }}
 {{- fail "secrets.existingSecret with the in-cluster database: set database.inCluster.password to the password inside that Secret's DATABASE_URL" }}
 {{- end }}
+{{- end }}
+
+{{/*
+The ingress rule that lets Prometheus's pods reach a metrics port (with monitoring). Call with
+(dict "prometheus" .Values.monitoring.prometheus "port" .Values.backend.port).
+*/}}
+{{- define "todo-app.scrapeIngress" -}}
+- from:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ .prometheus.namespace }}
+      podSelector:
+        matchLabels:
+          {{- toYaml .prometheus.podLabels | nindent 10 }}
+  ports:
+    - protocol: TCP
+      port: {{ .port }}
 {{- end }}

@@ -1,0 +1,170 @@
+// Monitoring on the native path (todo:monitoring), under mocks: off, nothing of it exists and the
+// NetworkPolicies are as closed as without it; on, the monitors find the backend's Service and
+// the frontend's pods on their metrics ports, the rules carry the five alerts for the app's
+// namespace, the dashboard has the Grafana sidecar's label, and only Prometheus's pods are let
+// in to the metrics ports. Without the Prometheus operator's API on the cluster, the program
+// stops with one line saying so.
+import * as pulumi from "@pulumi/pulumi";
+
+import { MONITORING, WORKLOADS } from "../components/contract";
+import { dashboardJson, MONITORING_API_VERSION } from "../components/monitoring";
+import { monitoringApiMissing } from "../stacks/preflight";
+import { findManifest, type Inputs, manifests, type ProgramRun, runProgram } from "./harness";
+
+const MONITORING_KINDS = ["ServiceMonitor", "PodMonitor", "PrometheusRule"];
+const ALERTS = ["TodoHighErrorRatio", "TodoSlowResponses", "TodoPodRestarting", "TodoHpaAtMaximum", "TodoPodNotReady"];
+
+const monitoringObjects = (run: ProgramRun): Inputs[] =>
+    manifests(run).filter((manifest) => MONITORING_KINDS.includes(String(manifest.kind)) || manifest.metadata?.labels?.grafana_dashboard !== undefined);
+
+/** Whether a label selector's matchLabels select an object with these labels. */
+const selects = (matchLabels: Record<string, string>, labels: Record<string, string>): boolean =>
+    Object.keys(matchLabels).length > 0 && Object.entries(matchLabels).every(([name, value]) => labels[name] === value);
+
+const ingressOf = (run: ProgramRun, policy: string): Inputs[] => findManifest(run, "NetworkPolicy", policy).spec.ingress as Inputs[];
+
+/** The NetworkPolicies' ingress rules as they are without monitoring. */
+const CLOSED_INGRESS = {
+    backend: [
+        {
+            from: [
+                {
+                    podSelector: {
+                        matchLabels: { "app.kubernetes.io/name": "todo-app", "app.kubernetes.io/instance": "todo" },
+                        matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["frontend"] }],
+                    },
+                },
+            ],
+            ports: [{ protocol: "TCP", port: 8000 }],
+        },
+    ],
+    frontend: [{ ports: [{ protocol: "TCP", port: 3000 }] }],
+};
+
+describe("todo:monitoring off (the default)", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        // Not even asked: a cluster without the operator's API is no problem.
+        run = await runProgram("dev", { monitoringApi: "absent" });
+    });
+
+    test("no monitor, rule or dashboard exists", () => {
+        expect(monitoringObjects(run)).toEqual([]);
+        expect(run.resources.filter((resource) => resource.type.includes("monitoring.coreos.com"))).toEqual([]);
+    });
+
+    test("the NetworkPolicies let nothing more in than the app needs", () => {
+        expect(ingressOf(run, "backend")).toEqual(CLOSED_INGRESS.backend);
+        expect(ingressOf(run, "frontend")).toEqual(CLOSED_INGRESS.frontend);
+    });
+
+    test("the frontend still serves its metrics on its own port, which no policy opens", () => {
+        const container = findManifest(run, "Deployment", "frontend").spec.template.spec.containers[0] as Inputs;
+        expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9464 });
+        expect(container.env).toContainEqual({ name: "METRICS_PORT", value: "9464" });
+    });
+});
+
+describe("todo:monitoring on", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram("dev", { config: { monitoring: "true" } });
+    });
+
+    test("the ServiceMonitor scrapes /metrics on the http port of the backend's Service", () => {
+        const monitor = findManifest(run, "ServiceMonitor", "backend");
+        expect(monitor.apiVersion).toBe(MONITORING_API_VERSION);
+        expect(monitor.metadata.namespace).toBe("todo-app");
+        const service = findManifest(run, "Service", "backend");
+        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, service.metadata.labels as Record<string, string>)).toBe(true);
+        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, findManifest(run, "Service", "frontend").metadata.labels as Record<string, string>)).toBe(false);
+        expect(monitor.spec.endpoints).toEqual([{ port: "http", path: "/metrics", interval: "30s" }]);
+        expect((service.spec.ports as Inputs[]).map((port) => port.name)).toContain("http");
+        // The series' job is the component, which the rules and the dashboard select by.
+        expect(monitor.spec.jobLabel).toBe("app.kubernetes.io/component");
+        expect(service.metadata.labels["app.kubernetes.io/component"]).toBe("backend");
+    });
+
+    test("the PodMonitor scrapes /metrics on the frontend pods' metrics port, where the frontend serves it", () => {
+        const monitor = findManifest(run, "PodMonitor", "frontend");
+        const pods = findManifest(run, "Deployment", "frontend").spec.template;
+        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, pods.metadata.labels as Record<string, string>)).toBe(true);
+        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, findManifest(run, "Deployment", "backend").spec.template.metadata.labels as Record<string, string>)).toBe(false);
+        expect(monitor.spec.podMetricsEndpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "30s" }]);
+        const container = pods.spec.containers[0] as { ports: Inputs[]; env: Inputs[] };
+        const port = container.ports.find((candidate) => candidate.name === "metrics");
+        expect(port?.containerPort).toBe(WORKLOADS.frontend.metrics.port);
+        expect(container.env).toContainEqual({ name: "METRICS_PORT", value: String(port?.containerPort) });
+        expect(monitor.spec.jobLabel).toBe("app.kubernetes.io/component");
+        expect(pods.metadata.labels["app.kubernetes.io/component"]).toBe("frontend");
+    });
+
+    test("the PrometheusRule carries the five alerts, each with a severity, a summary, a description and a runbook hint", () => {
+        const rule = findManifest(run, "PrometheusRule", MONITORING.objectNames.alertRules);
+        const rules = (rule.spec.groups as { rules: Inputs[] }[]).flatMap((group) => group.rules);
+        expect(rules.map((alert) => alert.alert)).toEqual(ALERTS);
+        for (const alert of rules) {
+            expect([alert.alert, alert.labels.severity]).toEqual([alert.alert, expect.stringMatching(/^(warning|critical)$/)]);
+            expect(Object.keys(alert.annotations as object).sort()).toEqual(["description", "runbook", "summary"]);
+            expect(alert.expr).toContain('namespace="todo-app"');
+            expect(alert.expr).not.toContain("__NAMESPACE__");
+        }
+    });
+
+    test("the dashboard ConfigMap has the label Grafana's sidecar loads, and the dashboard file", () => {
+        const dashboard = findManifest(run, "ConfigMap", MONITORING.objectNames.dashboard);
+        expect(dashboard.metadata.labels.grafana_dashboard).toBe("1");
+        expect(dashboard.data[MONITORING.dashboardFile]).toBe(dashboardJson());
+        const titles = (JSON.parse(dashboard.data[MONITORING.dashboardFile] as string) as { panels: { title: string }[] }).panels.map((panel) => panel.title);
+        expect(titles).toEqual(["Requests per second", "Server errors", "Errors per second by status", "Response time p50 / p95 / p99", "Slowest routes (p95)", "Replicas", "CPU", "Memory"]);
+    });
+
+    test("the NetworkPolicies let kube-prometheus-stack's Prometheus pods in to the metrics ports, and nothing else more", () => {
+        const prometheus = {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+        };
+        expect(ingressOf(run, "backend")).toEqual([...CLOSED_INGRESS.backend, { from: [prometheus], ports: [{ protocol: "TCP", port: 8000 }] }]);
+        expect(ingressOf(run, "frontend")).toEqual([...CLOSED_INGRESS.frontend, { from: [prometheus], ports: [{ protocol: "TCP", port: 9464 }] }]);
+    });
+});
+
+test("another namespace and another Prometheus: the rules are the app's, the policies let that one in", async () => {
+    const run = await runProgram("dev", { config: { monitoring: "true", namespace: "shop", prometheusNamespace: "observability", prometheusPodSelector: "app=prometheus,team=sre" } });
+    const rule = findManifest(run, "PrometheusRule", MONITORING.objectNames.alertRules);
+    expect(rule.metadata.namespace).toBe("shop");
+    const exprs = (rule.spec.groups as { rules: Inputs[] }[]).flatMap((group) => group.rules.map((alert) => String(alert.expr)));
+    expect(exprs.every((expr) => expr.includes('namespace="shop"') && !expr.includes("todo-app"))).toBe(true);
+    const backendIngress = ingressOf(run, "backend");
+    expect(backendIngress[1]).toEqual({
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } }, podSelector: { matchLabels: { app: "prometheus", team: "sre" } } }],
+        ports: [{ protocol: "TCP", port: 8000 }],
+    });
+});
+
+describe("a cluster without the Prometheus operator's API", () => {
+    const oneLine = monitoringApiMissing(["servicemonitors", "podmonitors", "prometheusrules"]);
+
+    test("the line names todo:monitoring, the missing API, and both ways out", () => {
+        expect(oneLine).not.toContain("\n");
+        expect(oneLine).toMatch(/^todo:monitoring is true, but the cluster does not serve monitoring\.coreos\.com\/v1 servicemonitors, podmonitors, prometheusrules/);
+        expect(oneLine).toContain("helm install kube-prometheus-stack prometheus-community/kube-prometheus-stack -n monitoring --create-namespace");
+        expect(oneLine).toContain("pulumi config set todo:monitoring false");
+    });
+
+    test.each(["native", "chart"])("%s path: a preview stops with that one line, before it plans anything", async (deployMethod) => {
+        const registered: string[] = [];
+        const failure: unknown = await runProgram("dev", {
+            config: { monitoring: "true", deployMethod },
+            monitoringApi: "absent",
+            preview: true,
+            onRegister: (resource) => registered.push(resource.type),
+        }).then(
+            () => undefined,
+            (error: unknown) => error,
+        );
+        expect(pulumi.RunError.isInstance(failure)).toBe(true);
+        expect((failure as Error).message).toBe(oneLine);
+        expect(registered).toEqual([]);
+    });
+});
