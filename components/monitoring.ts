@@ -6,6 +6,9 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 
+import type { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
+import type { IPrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
@@ -66,7 +69,7 @@ export function deployMonitoring(args: MonitoringArgs, parent: pulumi.Resource):
             apiVersion: MONITORING_API_VERSION,
             kind: "ServiceMonitor",
             metadata: { name: "backend", namespace, labels: objectLabels("backend") },
-            spec: { jobLabel, selector: { matchLabels: selectorLabels("backend") }, endpoints: [scrapeEndpoint("backend", interval)] },
+            spec: { jobLabel, selector: { matchLabels: selectorLabels("backend") }, endpoints: [scrapeEndpoint("backend", interval)] } satisfies IServiceMonitor["spec"],
         },
         opts,
     );
@@ -77,7 +80,7 @@ export function deployMonitoring(args: MonitoringArgs, parent: pulumi.Resource):
             apiVersion: MONITORING_API_VERSION,
             kind: "PodMonitor",
             metadata: { name: "frontend", namespace, labels: objectLabels("frontend") },
-            spec: { jobLabel, selector: { matchLabels: selectorLabels("frontend") }, podMetricsEndpoints: [scrapeEndpoint("frontend", interval)] },
+            spec: { jobLabel, selector: { matchLabels: selectorLabels("frontend") }, podMetricsEndpoints: [scrapeEndpoint("frontend", interval)] } satisfies IPodMonitor["spec"],
         },
         opts,
     );
@@ -87,7 +90,7 @@ export function deployMonitoring(args: MonitoringArgs, parent: pulumi.Resource):
             apiVersion: MONITORING_API_VERSION,
             kind: "PrometheusRule",
             metadata: { name: MONITORING.objectNames.alertRules, namespace, labels: objectLabels("monitoring") },
-            spec: pulumi.output(namespace).apply(alertRules),
+            spec: pulumi.output(namespace).apply((name): IPrometheusRule["spec"] => alertRules(name)),
         },
         opts,
     );

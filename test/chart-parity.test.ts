@@ -7,6 +7,7 @@
 import { type Allowance, applyAllowances, compareManifests, type Difference, type Manifest } from "./chart/compare";
 import { ensureHelm, renderChart } from "./chart/render";
 import { splitImageRef } from "../components/chart-app";
+import { OBJECT_NAMES } from "../components/contract";
 import { type CapturedResource, manifests, type ProgramRun, type RunOptions, runProgram, type StackName } from "./harness";
 import { checkPolicies } from "../policy/manifest-policies";
 
@@ -42,6 +43,9 @@ const DEV_OPTIONS: RunOptions = {
         frontendMemoryLimit: "768Mi",
         postgresStorageSize: "5Gi",
         postgresStorageClass: "standard",
+        monitoring: "true",
+        prometheusNamespace: "observability",
+        prometheusPodSelector: "app.kubernetes.io/name=prometheus,prometheus=k8s",
     },
 };
 
@@ -127,7 +131,7 @@ const ALLOWANCES: Allowance[] = [
  * of the app Secret, todo-migrate-secrets, made from the same values.
  */
 function effectiveEnv(objects: Manifest[]): Manifest[] {
-    const configMap = objects.find((manifest) => manifest.kind === "ConfigMap");
+    const configMap = objects.find((manifest) => manifest.kind === "ConfigMap" && (manifest.metadata as { name?: string } | undefined)?.name === OBJECT_NAMES.configMap);
     const configData = ((configMap as { data?: Record<string, string> } | undefined)?.data ?? {});
     return objects.map((manifest) => {
         if (manifest.kind !== "Job") {

@@ -158,6 +158,19 @@ describe("stack configuration errors", () => {
         expect(problems({ ingressTlsSecret: "todo-tls" })).toEqual(["todo:ingressTlsSecret: needs todo:ingressHost; accepted: set both, or neither"]);
     });
 
+    test("monitoring that is not a boolean, and a Prometheus that cannot be named", () => {
+        expect(problems({ monitoring: "on" })).toEqual(['todo:monitoring: got "on"; accepted: true, false']);
+        expect(problems({ monitoring: "true", prometheusNamespace: "Monitoring" })).toEqual([
+            "todo:prometheusNamespace: is not a namespace name; accepted: lower-case letters, digits and '-', at most 63 characters",
+        ]);
+        for (const selector of ["", "prometheus", "app=my prometheus", "app=prometheus,", "app in (prometheus)", "app!=prometheus"]) {
+            expect([selector, problems({ prometheusPodSelector: selector })]).toEqual([
+                selector,
+                ["todo:prometheusPodSelector: is not a pod label selector; accepted: name=value pairs separated by commas, e.g. app.kubernetes.io/name=prometheus"],
+            ]);
+        }
+    });
+
     test("every problem is reported at once", () => {
         expect(problems(prod({ deployMethod: "helm", frontendNodePort: "1" }))).toHaveLength(2);
         expect(problems(prod({ jwtSecret: "", databaseUrl: "", registryPassword: "" }))).toHaveLength(3);
@@ -215,6 +228,16 @@ describe("stack configuration defaults", () => {
         expect(config.images.push).toBe(false);
         expect(config.jwtSecret).toBeUndefined();
         expect(config.frontendService).toEqual({ type: "NodePort", nodePort: 30000 });
+    });
+
+    test("monitoring is off unless set; on, it names kube-prometheus-stack's Prometheus unless told another", () => {
+        expect(parseStackConfig({}, allSecret).monitoring).toBeUndefined();
+        expect(parseStackConfig({ monitoring: "true" }, allSecret).monitoring).toEqual({
+            prometheus: { namespace: "monitoring", podLabels: { "app.kubernetes.io/name": "prometheus" } },
+        });
+        expect(parseStackConfig({ monitoring: "true", prometheusNamespace: "observability", prometheusPodSelector: "app=prometheus, prometheus=k8s" }, allSecret).monitoring).toEqual({
+            prometheus: { namespace: "observability", podLabels: { app: "prometheus", prometheus: "k8s" } },
+        });
     });
 
     test("a Docker Hub user alone means docker.io/<user>", () => {

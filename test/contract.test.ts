@@ -5,7 +5,8 @@ import * as path from "node:path";
 
 import * as yaml from "js-yaml";
 
-import { DB_POOL_SIZE, EPHEMERAL_STORAGE, REVISION_HISTORY_LIMIT, SCRATCH_VOLUME_SIZE_LIMIT, SETTING_DEFAULTS, WORKLOADS } from "../components/contract";
+import { DB_POOL_SIZE, EPHEMERAL_STORAGE, MONITORING, REVISION_HISTORY_LIMIT, SCRATCH_VOLUME_SIZE_LIMIT, SETTING_DEFAULTS, WORKLOADS } from "../components/contract";
+import { parseLabelSelector } from "../stacks/config";
 import { CHART_DIR } from "./chart/render";
 
 type Json = Record<string, any>;
@@ -28,12 +29,17 @@ function contractValues(): Json {
         revisionHistoryLimit: REVISION_HISTORY_LIMIT,
         scratchVolumeSizeLimit: SCRATCH_VOLUME_SIZE_LIMIT,
         backend: workload("backend"),
-        frontend: { ...workload("frontend"), service: { nodePort: SETTING_DEFAULTS.nodePort } },
+        frontend: { ...workload("frontend"), metricsPort: WORKLOADS.frontend.metrics.port, service: { nodePort: SETTING_DEFAULTS.nodePort } },
         config: {
             webConcurrency: SETTING_DEFAULTS.webConcurrency,
             jwtExpireMinutes: SETTING_DEFAULTS.jwtExpireMinutes,
             dbPoolSize: DB_POOL_SIZE,
             passwordHashConcurrency: SETTING_DEFAULTS.passwordHashConcurrency,
+        },
+        monitoring: {
+            enabled: false,
+            scrapeInterval: MONITORING.scrapeInterval,
+            prometheus: { namespace: MONITORING.prometheus.namespace, podLabels: parseLabelSelector(MONITORING.prometheus.podSelector) },
         },
     };
 }

@@ -3,13 +3,17 @@
 // the frontend's pods on their metrics ports, the rules carry the five alerts for the app's
 // namespace, the dashboard has the Grafana sidecar's label, and only Prometheus's pods are let
 // in to the metrics ports. Without the Prometheus operator's API on the cluster, the program
-// stops with one line saying so.
+// stops with one line saying so. The monitoring objects of both paths are valid under the
+// operator's CRD schemas.
+import { spawnSync } from "node:child_process";
+
 import * as pulumi from "@pulumi/pulumi";
 
 import { MONITORING, WORKLOADS } from "../components/contract";
 import { dashboardJson, MONITORING_API_VERSION } from "../components/monitoring";
 import { monitoringApiMissing } from "../stacks/preflight";
-import { findManifest, type Inputs, manifests, type ProgramRun, runProgram } from "./harness";
+import { ensureHelm, renderChart } from "./chart/render";
+import { findManifest, type Inputs, manifests, type ProgramRun, PROJECT_ROOT, runProgram } from "./harness";
 
 const MONITORING_KINDS = ["ServiceMonitor", "PodMonitor", "PrometheusRule"];
 const ALERTS = ["TodoHighErrorRatio", "TodoSlowResponses", "TodoPodRestarting", "TodoHpaAtMaximum", "TodoPodNotReady"];
@@ -166,5 +170,47 @@ describe("a cluster without the Prometheus operator's API", () => {
         expect(pulumi.RunError.isInstance(failure)).toBe(true);
         expect((failure as Error).message).toBe(oneLine);
         expect(registered).toEqual([]);
+    });
+});
+
+/**
+ * Validates Prometheus operator objects with @kubernetes-models/prometheus-operator, whose
+ * validators are compiled from the operator's CRD schemas (types, required fields, patterns such
+ * as a Duration's). The package is an ES module, which jest's module system does not load: a
+ * node of its own runs it. Returns "Kind/name: problem" for each invalid object.
+ */
+function crdProblems(objects: Inputs[]): string[] {
+    const script = `
+        import { readFileSync } from "node:fs";
+        const kinds = ["ServiceMonitor", "PodMonitor", "PrometheusRule"];
+        const models = Object.fromEntries(await Promise.all(kinds.map(async (kind) =>
+            [kind, (await import("@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/" + kind))[kind]])));
+        for (const object of JSON.parse(readFileSync(0, "utf8"))) {
+            try {
+                new models[object.kind](object).validate();
+            } catch (error) {
+                console.log(object.kind + "/" + object.metadata.name + ": " + error.message);
+            }
+        }`;
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: PROJECT_ROOT, input: JSON.stringify(objects), encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new Error(`the CRD validation did not run: ${result.stderr}`);
+    }
+    return result.stdout.split("\n").filter((line) => line !== "");
+}
+
+describe("the Prometheus operator's CRD schemas", () => {
+    const operatorObjects = (objects: Inputs[]): Inputs[] => objects.filter((object) => MONITORING_KINDS.includes(String(object.kind)));
+
+    test("accept the monitors and the rules of both paths", async () => {
+        const native = operatorObjects(manifests(await runProgram("dev", { config: { monitoring: "true" } })));
+        const chart = operatorObjects(renderChart(ensureHelm(), "todo-app", ["values-dev.yaml"], { monitoring: { enabled: true } }) as Inputs[]);
+        expect([native.length, chart.length]).toEqual([3, 3]);
+        expect(crdProblems([...native, ...chart])).toEqual([]);
+    }, 10 * 60 * 1000);
+
+    test("refuse a monitor they do not describe", () => {
+        const broken = { apiVersion: MONITORING_API_VERSION, kind: "ServiceMonitor", metadata: { name: "backend" }, spec: { selector: {}, endpoints: [{ port: 8000, interval: "30 seconds" }] } };
+        expect(crdProblems([broken])).toEqual([expect.stringMatching(/^ServiceMonitor\/backend: .*interval must match pattern.*port must be string/)]);
     });
 });

@@ -40,10 +40,11 @@ def helm(*args: str) -> HelmResult:
 
 
 def template(
-    values_files: Sequence[str] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
+    values_files: Sequence[str] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = (),
+    namespace: str = NAMESPACE,
 ) -> HelmResult:
     """`helm template` of the chart, as `helm install` would render it (schema checked)."""
-    args = ["template", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE, "--kube-version", KUBERNETES_VERSION]
+    args = ["template", RELEASE, str(CHART_DIR), "--namespace", namespace, "--kube-version", KUBERNETES_VERSION]
     for values_file in values_files:
         args += ["--values", str(CHART_DIR / values_file)]
     for assignment in sets:
@@ -53,9 +54,9 @@ def template(
     return helm(*args)
 
 
-def render(values_files: Sequence[str] = (), sets: Sequence[str] = ()) -> list[Manifest]:
+def render(values_files: Sequence[str] = (), sets: Sequence[str] = (), namespace: str = NAMESPACE) -> list[Manifest]:
     """Rendered objects (hooks and test pods included); fails the test when helm refuses."""
-    result = template(values_files, sets)
+    result = template(values_files, sets, namespace=namespace)
     assert result.returncode == 0, result.stderr
     return parse(result.stdout)
 

@@ -67,6 +67,18 @@ CASES = {
         sets=("secrets.existingSecret=todo-secrets",),
         message="set database.inCluster.password to the password inside that Secret's DATABASE_URL",
     ),
+    "scrape interval that is no duration": BadValues(
+        sets=("monitoring.enabled=true", "monitoring.scrapeInterval=often"),
+        message="at '/monitoring/scrapeInterval': 'often' does not match pattern",
+    ),
+    "Prometheus namespace that is no namespace name": BadValues(
+        sets=("monitoring.prometheus.namespace=Monitoring",),
+        message="at '/monitoring/prometheus/namespace': 'Monitoring' does not match pattern",
+    ),
+    "Prometheus pod label with a space": BadValues(
+        sets=("monitoring.prometheus.podLabels.app=my prometheus",),
+        message="at '/monitoring/prometheus/podLabels/app': 'my prometheus' does not match pattern",
+    ),
     "unknown service type": BadValues(
         sets=("frontend.service.type=ExternalName",),
         message="at '/frontend/service/type': value must be one of 'ClusterIP', 'NodePort', 'LoadBalancer'",

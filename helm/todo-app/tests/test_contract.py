@@ -223,7 +223,7 @@ DEPLOYMENTS = {
                 "mounts": {"tmp": "/tmp"},
                 # The pause drains: answers say `Connection: close` until SIGTERM.
                 "preStop": {"exec": {"command": ["python", "-m", "todo_api", "drain", "--seconds", "5"]}}},
-    "frontend": {"port": 3000, "probes": FRONTEND_PROBES,
+    "frontend": {"port": 3000, "metricsPort": 9464, "probes": FRONTEND_PROBES,
                  "resources": {"requests": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
                                "limits": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"}},
                  "mounts": {"tmp": "/tmp", "next-cache": "/app/.next/cache"},
@@ -244,7 +244,9 @@ def test_deployment_contract(name: str, dev: list[Manifest]) -> None:
     assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
                                       "fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}}
     app = container(deployment, name)
-    assert app["ports"] == [{"name": "http", "containerPort": expected["port"], "protocol": "TCP"}]
+    # The frontend serves its request metrics on a port of its own; the backend on its http port.
+    metrics = [{"name": "metrics", "containerPort": expected["metricsPort"], "protocol": "TCP"}] if "metricsPort" in expected else []
+    assert app["ports"] == [{"name": "http", "containerPort": expected["port"], "protocol": "TCP"}, *metrics]
     for probe, settings in expected["probes"].items():
         assert app[probe] == settings, probe
     assert app["resources"] == expected["resources"]
@@ -271,6 +273,7 @@ def test_backend_and_frontend_environment(dev: list[Manifest]) -> None:
         {"name": "BACKEND_URL", "valueFrom": {"configMapKeyRef": {"name": "todo-config", "key": "BACKEND_URL"}}},
         {"name": "PORT", "value": "3000"},
         {"name": "HOSTNAME", "value": "0.0.0.0"},
+        {"name": "METRICS_PORT", "value": "9464"},
         # The frontend passes each person's address on to the backend with this shared secret.
         {"name": "FORWARDED_ADDRESS_SECRET",
          "valueFrom": {"secretKeyRef": {"name": "todo-secrets", "key": "FORWARDED_ADDRESS_SECRET"}}},
@@ -555,18 +558,26 @@ def test_ingress_only_when_enabled(dev: list[Manifest]) -> None:
     assert find(secured, "Ingress", "todo")["spec"]["tls"] == [{"hosts": ["todo.local"], "secretName": "todo-tls"}]
 
 
-def _leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
+def _leaves(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every leaf of the values, with its path as keys (a label key may hold a "/")."""
     if isinstance(value, dict) and value:
-        return [leaf for key, child in value.items() for leaf in _leaves(child, f"{path}/{key}")]
+        return [leaf for key, child in value.items() for leaf in _leaves(child, (*path, key))]
     return [(path, value)]
 
 
-def _schema_at(schema: Manifest, root: Manifest, path: str) -> Manifest:
+def _schema_at(schema: Manifest, root: Manifest, path: tuple[str, ...]) -> Manifest:
     node = schema
-    for key in [part for part in path.split("/") if part]:
+    where = "/" + "/".join(path)
+    for key in path:
         while "$ref" in node:
             node = root["definitions"][node["$ref"].rsplit("/", 1)[-1]]
-        assert node.get("additionalProperties") is False, f"{path}: unknown keys would be accepted"
+        additional = node.get("additionalProperties")
+        if isinstance(additional, dict):
+            # A map (labels): any key its propertyNames pattern accepts, every value of one schema.
+            assert re.search(node["propertyNames"]["pattern"], key), f"{where}: {key!r} is not an accepted key"
+            node = additional
+            continue
+        assert additional is False, f"{where}: unknown keys would be accepted"
         node = node["properties"][key]
     while "$ref" in node:
         node = root["definitions"][node["$ref"].rsplit("/", 1)[-1]]
@@ -577,8 +588,9 @@ def _schema_at(schema: Manifest, root: Manifest, path: str) -> Manifest:
 def test_every_value_is_typed(values_file: str) -> None:
     schema: Manifest = json.loads((CHART_DIR / "values.schema.json").read_text(encoding="utf-8"))
     values = yaml.safe_load((CHART_DIR / values_file).read_text(encoding="utf-8"))
-    for path, value in _leaves(values):
-        node = _schema_at(schema, schema, path)
+    for keys, value in _leaves(values):
+        path = "/" + "/".join(keys)
+        node = _schema_at(schema, schema, keys)
         assert "type" in node, f"{path} has no type"
         json_type = {bool: "boolean", int: "integer", str: "string", list: "array", dict: "object"}[type(value)]
         assert json_type == node["type"], f"{path}: {json_type} is not {node['type']}"

@@ -47,7 +47,11 @@ SCENARIOS: dict[str, tuple[Sequence[str], Sequence[str]]] = {
         ("values-dev.yaml",),
         ("secrets.existingSecret=todo-secrets", "database.inCluster.password=a-password-of-16-chars"),
     ),
+    "monitoring": (("values-dev.yaml",), ("monitoring.enabled=true",)),
 }
+# The Prometheus operator's kinds have no schema among Kubernetes': kubeconform skips them, and
+# test/monitoring.test.ts validates them against the operator's CRD schemas.
+OPERATOR_KINDS = ("ServiceMonitor", "PodMonitor", "PrometheusRule")
 
 
 @pytest.mark.parametrize("values_file", VALUES_FILES)
@@ -75,7 +79,8 @@ def kubeconform_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, li
     completed = subprocess.run(
         [
             KUBECONFORM, "-strict", "-verbose", "-output", "json", "-kubernetes-version", KUBERNETES_VERSION,
-            "-schema-location", SCHEMA_LOCATION, *sorted(str(p) for p in folder.iterdir()),
+            "-schema-location", SCHEMA_LOCATION, "-skip", ",".join(OPERATOR_KINDS),
+            *sorted(str(p) for p in folder.iterdir()),
         ],
         capture_output=True, text=True, timeout=300, check=False,
     )
@@ -95,7 +100,7 @@ def test_every_rendered_object_is_valid_kubernetes(
     resources = kubeconform_report[scenario]
     assert resources, "nothing rendered"
     problems = [f"{r['kind']}/{r['name']}: {r['status']} {r.get('msg', '')}" for r in resources
-                if r["status"] != "statusValid"]
+                if r["status"] != "statusValid" and not (r["kind"] in OPERATOR_KINDS and r["status"] == "statusSkipped")]
     assert not problems, "\n".join(problems)
 
 
