@@ -204,7 +204,7 @@ describe("the Prometheus operator's CRD schemas", () => {
 
     test("accept the monitors and the rules of both paths", async () => {
         const native = operatorObjects(manifests(await runProgram("dev", { config: { monitoring: "true" } })));
-        const chart = operatorObjects(renderChart(ensureHelm(), "todo-app", ["values-dev.yaml"], { monitoring: { enabled: true } }) as Inputs[]);
+        const chart = operatorObjects(renderChart(ensureHelm(), "todo-app", ["values-dev.yaml"], { monitoring: { enabled: true } }));
         expect([native.length, chart.length]).toEqual([3, 3]);
         expect(crdProblems([...native, ...chart])).toEqual([]);
     }, 10 * 60 * 1000);
