@@ -51,6 +51,15 @@ test("every policy passes the dev stack's resources", async () => {
     }
 });
 
+test("every policy passes the dev stack's resources with monitoring on (monitors, rules, dashboard, opened policies)", async () => {
+    const monitored = await runProgram("dev", { config: { monitoring: "true" } });
+    const resources = monitored.resources.filter((resource) => resource.type.startsWith("kubernetes:")).map(({ type, inputs }) => ({ type, props: inputs }));
+    expect(resources.filter((resource) => resource.props.kind === "PrometheusRule")).toHaveLength(1);
+    for (const candidate of policies) {
+        expect([candidate.name, await violationsOf(candidate.name, resources)]).toEqual([candidate.name, []]);
+    }
+});
+
 test("resource policies ignore what is not a Kubernetes object", async () => {
     const image = dev.resources.find((resource) => resource.type === "docker-build:index:Image");
     expect(image).toBeDefined();

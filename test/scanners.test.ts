@@ -40,7 +40,17 @@ interface Finding {
 
 const FINDINGS_FILE = path.join(PROJECT_ROOT, "test", "scanner-findings.yaml");
 const PROD_SETTINGS = {
-    config: { imageRepository: "ghcr.io/acme", registryUsername: "acme", registryPassword: "ghp_token", databaseUrl: "postgresql://u:p@db.example.com/todo", jwtSecret: "x".repeat(40), imagePullSecret: "true", ingressHost: "todo.example.com" },
+    // Prod with every optional object: the pull Secret, the Ingress, and monitoring's.
+    config: {
+        imageRepository: "ghcr.io/acme",
+        registryUsername: "acme",
+        registryPassword: "ghp_token",
+        databaseUrl: "postgresql://u:p@db.example.com/todo",
+        jwtSecret: "x".repeat(40),
+        imagePullSecret: "true",
+        ingressHost: "todo.example.com",
+        monitoring: "true",
+    },
     secretKeys: ["registryPassword", "databaseUrl", "jwtSecret"],
 };
 
@@ -123,16 +133,17 @@ beforeAll(async () => {
     const helm = ensureHelm();
     const [dev, prod] = [await runProgram("dev"), await runProgram("prod", PROD_SETTINGS)];
     // A plain helm user's install: the chart's values file, the stack's images passed with --set.
-    const chart = (run: ProgramRun, valuesFile: string): Record<string, any>[] =>
+    const chart = (run: ProgramRun, valuesFile: string, monitoring: boolean): Record<string, any>[] =>
         renderChart(helm, String(run.outputs.namespace), [valuesFile], {
             backend: { image: splitImageRef(String(run.outputs.backendImage)) },
             frontend: { image: splitImageRef(String(run.outputs.frontendImage)) },
+            monitoring: { enabled: monitoring },
         });
     const sets: Record<string, Record<string, any>[]> = {
         "native-dev": manifests(dev),
         "native-prod": manifests(prod),
-        "chart-dev": chart(dev, "values-dev.yaml"),
-        "chart-prod": chart(prod, "values-prod.yaml"),
+        "chart-dev": chart(dev, "values-dev.yaml", false),
+        "chart-prod": chart(prod, "values-prod.yaml", true),
     };
     const manifestRoot = writeManifestSets(sets);
     const dockerRoot = path.join(workDir, "dockerfiles");
