@@ -78,7 +78,11 @@ describe.each([
         expect(frontend.livenessProbe).toEqual({ httpGet: { path: "/api/health", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 });
         expect(frontend.readinessProbe).toEqual({ httpGet: { path: "/api/ready", port: "http" }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 });
         expect(frontend.startupProbe).toEqual({ httpGet: { path: "/api/health", port: "http" }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 150 });
-        expect(frontend.ports).toEqual([{ name: "http", containerPort: 3000 }]);
+        // Its request metrics are served on a port of their own (METRICS_PORT).
+        expect(frontend.ports).toEqual([
+            { name: "http", containerPort: 3000 },
+            { name: "metrics", containerPort: 9464 },
+        ]);
     });
 
     test("requests and limits from the seed: backend 200m/256Mi..1000m/1Gi, frontend 100m/128Mi..500m/512Mi; ephemeral storage 64Mi..256Mi", () => {
