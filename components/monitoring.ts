@@ -16,9 +16,9 @@ import * as yaml from "js-yaml";
 import { MONITORING, objectLabels, selectorLabels, type Workload, WORKLOADS } from "./contract";
 
 /** The chart's copy of the rules and the dashboard: the only one. */
-export const MONITORING_FILES_DIR = path.resolve(__dirname, "..", "helm", "todo-app", "monitoring");
+const MONITORING_FILES_DIR = path.resolve(__dirname, "..", "helm", "todo-app", "monitoring");
 export const ALERT_RULES_FILE = path.join(MONITORING_FILES_DIR, "alert-rules.yaml");
-export const DASHBOARD_FILE = path.join(MONITORING_FILES_DIR, "dashboard.json");
+const DASHBOARD_FILE = path.join(MONITORING_FILES_DIR, "dashboard.json");
 /** Stands for the app's namespace in the rules; the chart replaces it too (templates/monitoring.yaml). */
 export const NAMESPACE_PLACEHOLDER = "__NAMESPACE__";
 /** Whom the operator's CRDs belong to: the API group and version of every object here. */

@@ -10,7 +10,7 @@ import * as path from "node:path";
 
 import * as yaml from "js-yaml";
 
-import { alertRules, alertRulesText, dashboardJson, type RuleFile } from "../components/monitoring";
+import { ALERT_RULES_FILE, alertRules, alertRulesText, dashboardJson, NAMESPACE_PLACEHOLDER, type RuleFile } from "../components/monitoring";
 import { PROJECT_ROOT } from "./harness";
 
 const NAMESPACE = "todo-app";
@@ -84,9 +84,9 @@ describe("alert rules", () => {
         ["the HPA alert no longer leaving out pinned HPAs", "          unless on (namespace, horizontalpodautoscaler)", "          or on (namespace, horizontalpodautoscaler)"],
         ["the readiness alert counting completed pods", 'phase="Running"', 'phase=~"Running|Succeeded"'],
     ])("promtool's tests fail with %s", (_broken, from, to) => {
-        const original = readFileSync(path.join(PROJECT_ROOT, "helm", "todo-app", "monitoring", "alert-rules.yaml"), "utf8");
+        const original = readFileSync(ALERT_RULES_FILE, "utf8");
         expect(original).toContain(from);
-        const broken = original.replace(from, to).replaceAll("__NAMESPACE__", NAMESPACE);
+        const broken = original.replace(from, to).replaceAll(NAMESPACE_PLACEHOLDER, NAMESPACE);
         const result = testRules(broken);
         expect(result.output).toContain("FAILED");
         expect(result.status).not.toBe(0);

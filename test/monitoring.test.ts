@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 
 import { MONITORING, WORKLOADS } from "../components/contract";
-import { dashboardJson, MONITORING_API_VERSION } from "../components/monitoring";
+import { dashboardJson, MONITORING_API_VERSION, NAMESPACE_PLACEHOLDER } from "../components/monitoring";
 import { monitoringApiMissing } from "../stacks/preflight";
 import { ensureHelm, renderChart } from "./chart/render";
 import { findManifest, type Inputs, manifests, type ProgramRun, PROJECT_ROOT, runProgram } from "./harness";
@@ -111,7 +111,7 @@ describe("todo:monitoring on", () => {
             expect([alert.alert, alert.labels.severity]).toEqual([alert.alert, expect.stringMatching(/^(warning|critical)$/)]);
             expect(Object.keys(alert.annotations as object).sort()).toEqual(["description", "runbook", "summary"]);
             expect(alert.expr).toContain('namespace="todo-app"');
-            expect(alert.expr).not.toContain("__NAMESPACE__");
+            expect(alert.expr).not.toContain(NAMESPACE_PLACEHOLDER);
         }
     });
 

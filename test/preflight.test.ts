@@ -275,7 +275,9 @@ describe("todo:monitoring's question to the cluster: is the Prometheus operator'
     });
 
     test("the program stops with the one line when the API is missing, warns when it cannot tell, and goes on when it is served", () => {
-        expect(() => { requireMonitoringApi(kubectl({ stdout: ALL })); }).not.toThrow();
+        expect(() => {
+            requireMonitoringApi(kubectl({ stdout: ALL }));
+        }).not.toThrow();
         let error: unknown;
         try {
             requireMonitoringApi(kubectl(refused("Error from server (NotFound): the server could not find the requested resource")));
@@ -289,7 +291,9 @@ describe("todo:monitoring's question to the cluster: is the Prometheus operator'
         // Without an engine the SDK prints log.warn messages with console.warn.
         const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
         try {
-            expect(() => { requireMonitoringApi(kubectl(missing)); }).not.toThrow();
+            expect(() => {
+                requireMonitoringApi(kubectl(missing));
+            }).not.toThrow();
             expect(warn.mock.calls.map((call) => String(call[0]))).toEqual([expect.stringContaining("todo:monitoring: cannot tell whether the cluster serves monitoring.coreos.com/v1 (no kubectl on PATH)")]);
         } finally {
             warn.mockRestore();

@@ -15,7 +15,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client
  * files served at fixed paths. Anything else shares one label (the backend's "unmatched"), so
  * that scanners cannot blow up the metrics' cardinality.
  */
-export const ROUTES: readonly string[] = [
+const ROUTES: readonly string[] = [
   "/",
   "/login",
   "/signup",
@@ -87,7 +87,7 @@ interface ServerRequestMessage {
  * metrics endpoint's own). A request whose client goes away before the answer ends is not
  * counted. Returns a function that stops recording.
  */
-export function recordServerRequests(metrics: RequestMetrics, ignored?: Server): () => void {
+function recordServerRequests(metrics: RequestMetrics, ignored?: Server): () => void {
   const started = new WeakMap<IncomingMessage, bigint>();
   const onStart = (message: unknown): void => {
     const { request, server } = message as ServerRequestMessage;
