@@ -1,0 +1,450 @@
+"""The simulated people of the load plan (a Locust file, run by cli.py in a subprocess).
+
+`BrowserUser` is a person in a browser: it logs in with the login page's server action, opens
+the list page, and adds, completes and deletes todos with the list's server actions, exactly
+as the pages send them (see nextjs.py); now and then it logs out and back in. `ApiUser` is a
+client of the API behind the frontend (an MCP or script user): the same work through the
+backend's REST endpoints with a bearer token.
+
+Every acknowledged write goes to the journal (journal.py), every request to the request log
+(analysis.py). Both the run (the profile's steps, `LoadPlanShape`) and each user (a task
+budget) stop by themselves. Settings come from the environment cli.py sets (LOADPLAN_*).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+import random
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from locust import LoadTestShape, between, events, task
+from locust.contrib.fasthttp import FastHttpUser, ResponseContextManager
+from locust.exception import StopUser
+
+from loadplan import journal, nextjs
+from loadplan.analysis import Channel, RequestEvent, write_event_row
+from loadplan.profiles import SPAWN_RATE
+
+RUN_ID = os.environ.get("LOADPLAN_RUN_ID", "local")
+API_URL = os.environ.get("LOADPLAN_API_URL", "")
+STEPS: list[tuple[float, float, int]] = [
+    (float(start), float(end), int(users))
+    for start, end, users in json.loads(os.environ.get("LOADPLAN_STEPS", "[]"))
+]
+# A person's pause between two things they do.
+THINK_SECONDS = (0.5, 1.5)
+# Each user stops after this many tasks, whatever the clock says.
+TASK_BUDGET = int(os.environ.get("LOADPLAN_TASK_BUDGET", "2000"))
+
+_accounts_file = os.environ.get("LOADPLAN_ACCOUNTS")
+_accounts: list[dict[str, str]] = (
+    json.loads(Path(_accounts_file).read_text()) if _accounts_file else []
+)
+_next_account = itertools.cycle(_accounts)
+_journal = open(os.environ.get("LOADPLAN_JOURNAL", os.devnull), "a", buffering=1)  # noqa: SIM115 (lives as long as the run)
+_request_log = open(os.environ.get("LOADPLAN_EVENTS", os.devnull), "a", buffering=1, newline="")  # noqa: SIM115
+_request_rows = csv.writer(_request_log)
+
+# React's previous state for each action: the initial states of apps/frontend/src/lib/form-state.ts.
+AUTH_FORM_STATE: dict[str, Any] = {"email": "", "fieldErrors": {}, "formError": None}
+TODO_FORM_STATE: dict[str, Any] = {
+    "status": "idle",
+    "values": {"title": "", "description": ""},
+    "fieldErrors": {},
+    "formError": None,
+}
+TODO_ACTION_STATE: dict[str, Any] = {"error": None}
+API_PREFIX = "API "
+# The list page shows its form only when the list loaded (not on its "can't be loaded" state).
+LIST_LOADED_MARKER = 'class="add-form"'
+
+# Log-out's id is in a script, which a browser fetches once and keeps: so does this process.
+_script_actions: dict[str, str] = {}
+_scripts_read: set[str] = set()
+
+
+def _note_start(**_: Any) -> None:
+    """The moment the profile's clock starts, for the driver's timeline."""
+    started_file = os.environ.get("LOADPLAN_STARTED")
+    if started_file:
+        Path(started_file).write_text(f"{time.time():.3f}")
+
+
+def _log_request(
+    name: str, response_time: float, exception: BaseException | None, start_time: float, **_: Any
+) -> None:
+    at = start_time + response_time / 1000
+    event = RequestEvent(at, _channel(name), name, response_time, exception is None)
+    write_event_row(_request_rows.writerow, event)
+
+
+def _channel(name: str) -> Channel:
+    return "api" if name.startswith(API_PREFIX) else "frontend"
+
+
+# Locust's EventHook is not annotated.
+events.test_start.add_listener(_note_start)  # type: ignore[no-untyped-call]
+events.request.add_listener(_log_request)  # type: ignore[no-untyped-call]
+
+
+class LoadPlanShape(LoadTestShape):
+    """The profile's steps: so many users from one second to another, then the end."""
+
+    began: float | None = None
+
+    def tick(self) -> tuple[int, float] | None:
+        if self.began is None:
+            self.began = time.monotonic()
+        now = time.monotonic() - self.began
+        for start, end, users in STEPS:
+            if start <= now < end:
+                return users, SPAWN_RATE
+        return None
+
+
+class PlanUser(FastHttpUser):
+    abstract = True
+    wait_time = between(*THINK_SECONDS)
+
+    def on_start(self) -> None:
+        account = next(_next_account)
+        self.email = account["email"]
+        self.password = account["password"]
+        self.tasks_done = 0
+        self.created = 0
+        # Todos this user made and knows the id of: the ones it completes and deletes.
+        self.open_ids: list[int] = []
+        self.done_ids: list[int] = []
+
+    def spend_budget(self) -> None:
+        self.tasks_done += 1
+        if self.tasks_done > TASK_BUDGET:
+            raise StopUser
+
+    def new_title(self, channel: str) -> str:
+        self.created += 1
+        return f"loadplan-{RUN_ID}-{channel}-{id(self):x}-{self.created}"
+
+    def record(self, operation: journal.Operation, todo_id: int | None, **content: Any) -> None:
+        journal.append(
+            _journal,
+            journal.Entry(operation, time.time(), self.email, todo_id, **content),
+        )
+
+    @staticmethod
+    def take(*pools: list[int]) -> int | None:
+        """One of this user's todos from `pools`, removed from what it will touch again."""
+        filled = [pool for pool in pools if pool]
+        if not filled:
+            return None
+        pool = random.choice(filled)  # noqa: S311 (not security)
+        return pool.pop(random.randrange(len(pool)))  # noqa: S311
+
+
+class BrowserUser(PlanUser):
+    """A person using the frontend in a browser."""
+
+    weight = 4
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.actions: dict[str, str] = {}
+        self.signed_in = False
+        self.log_in()
+
+    def action(
+        self, page: str, name: str, action_id: str, body: str, content_type: str
+    ) -> ResponseContextManager:
+        headers = {
+            "Next-Action": action_id,
+            "Accept": "text/x-component",
+            "Content-Type": content_type,
+            # A browser's POST names its origin; the frontend refuses a foreign one.
+            "Origin": self.host,
+        }
+        return self.client.post(
+            page,
+            data=body,
+            headers=headers,
+            name=f"action {name}",
+            catch_response=True,
+            allow_redirects=False,
+        )
+
+    def form_action(
+        self, page: str, name: str, action_id: str, state: dict[str, Any], fields: dict[str, str]
+    ) -> ResponseContextManager:
+        body, content_type = nextjs.multipart(
+            nextjs.form_call(state, fields), secrets.token_hex(12)
+        )
+        return self.action(page, name, action_id, body, content_type)
+
+    def log_in(self) -> None:
+        with self.client.get("/login", name="GET /login (page)", catch_response=True) as page:
+            try:
+                action_id = nextjs.actions_by_prop(nextjs.flight_payload(page.text or ""))["action"]
+            except (nextjs.ProtocolError, KeyError) as error:
+                page.failure(f"the login page offers no login action: {error}")
+                return
+        fields = {"email": self.email, "password": self.password}
+        with self.form_action("/login", "logIn", action_id, AUTH_FORM_STATE, fields) as answer:
+            target = nextjs.redirect_of(answer.headers.get("x-action-redirect"))
+            if answer.status_code == 200 and target == "/todos":
+                self.signed_in = True
+                answer.success()
+            else:
+                answer.failure(
+                    f"log in answered {answer.status_code}: {_describe(_result(answer))}"
+                )
+
+    @task(6)
+    def open_list(self) -> None:
+        self.spend_budget()
+        if not self.signed_in:
+            self.log_in()
+            return
+        status = random.choice(["all", "all", "open", "done"])  # noqa: S311
+        with self.client.get(
+            f"/todos?status={status}",
+            name="GET /todos (page)",
+            catch_response=True,
+            allow_redirects=False,
+        ) as page:
+            html = page.text or ""
+            if page.status_code in (303, 307) and "/login" in page.headers.get("location", ""):
+                self.signed_in = False
+                page.failure("the list sent a signed-in person to log in")
+            elif page.status_code != 200 or LIST_LOADED_MARKER not in html:
+                page.failure(f"the list did not load ({page.status_code})")
+            else:
+                self.learn_actions(html)
+                page.success()
+
+    def learn_actions(self, html: str) -> None:
+        self.actions.update(nextjs.actions_by_prop(nextjs.flight_payload(html)))
+        for script in nextjs.scripts_of(html):
+            if script in _scripts_read:
+                continue
+            _scripts_read.add(script)
+            response = self.client.get(script, name="GET /_next/static (script)")
+            _script_actions.update(nextjs.actions_by_name(response.text or ""))
+
+    def todo_action(self, key: str) -> str | None:
+        """The id of a list action; the list page must have been seen first."""
+        if not self.signed_in:
+            return None
+        found = self.actions.get(key) or _script_actions.get(key)
+        if found is None:
+            self.open_list()
+        return self.actions.get(key) or _script_actions.get(key)
+
+    @task(3)
+    def add_todo(self) -> None:
+        self.spend_budget()
+        action_id = self.todo_action("action")
+        if action_id is None:
+            return
+        title = self.new_title("frontend")
+        description = "added through the list page"
+        fields = {"title": title, "description": description}
+        with self.form_action("/todos", "addTodo", action_id, TODO_FORM_STATE, fields) as answer:
+            result = _result(answer)
+            if (
+                answer.status_code == 200
+                and isinstance(result, dict)
+                and result.get("status") == "saved"
+            ):
+                todo_id = nextjs.todo_id_in(answer.text or "", title)
+                self.record(
+                    "create", todo_id, title=title, description=description, channel="frontend"
+                )
+                if todo_id is not None:
+                    self.open_ids.append(todo_id)
+                answer.success()
+            else:
+                answer.failure(f"add answered {answer.status_code}: {_describe(result)}")
+
+    def one_click(self, name: str, action_key: str, todo_id: int, fields: dict[str, str]) -> bool:
+        action_id = self.todo_action(action_key)
+        if action_id is None:
+            return False
+        with self.form_action("/todos", name, action_id, TODO_ACTION_STATE, fields) as answer:
+            result = _result(answer)
+            if (
+                answer.status_code == 200
+                and isinstance(result, dict)
+                and result.get("error") is None
+            ):
+                answer.success()
+                return True
+            answer.failure(f"{name} answered {answer.status_code}: {_describe(result)}")
+            return False
+
+    @task(2)
+    def complete_todo(self) -> None:
+        self.spend_budget()
+        todo_id = self.take(self.open_ids)
+        if todo_id is None:
+            self.add_todo()
+            return
+        self.record("complete-sent", todo_id)
+        if self.one_click(
+            "setTodoCompleted", "setCompleted", todo_id, {"id": str(todo_id), "completed": "true"}
+        ):
+            self.record("complete", todo_id)
+            self.done_ids.append(todo_id)
+
+    @task(1)
+    def delete_todo(self) -> None:
+        self.spend_budget()
+        todo_id = self.take(self.open_ids, self.done_ids)
+        if todo_id is None:
+            return
+        self.record("delete-sent", todo_id)
+        if self.one_click("deleteTodo", "deleteTodo", todo_id, {"id": str(todo_id)}):
+            self.record("delete", todo_id)
+
+    @task(1)
+    def log_out_and_in(self) -> None:
+        self.spend_budget()
+        action_id = self.todo_action("logOut")
+        if action_id is None:
+            return
+        # logOut takes no arguments: React sends an empty JSON list as plain text.
+        with self.action("/todos", "logOut", action_id, "[]", "text/plain;charset=UTF-8") as answer:
+            if (
+                answer.status_code == 200
+                and nextjs.redirect_of(answer.headers.get("x-action-redirect")) == "/login"
+            ):
+                answer.success()
+            else:
+                answer.failure(f"log out answered {answer.status_code}")
+        self.signed_in = False
+        self.actions.clear()
+        self.log_in()
+
+
+class ApiUser(PlanUser):
+    """A client of the API behind the frontend, with a bearer token. Its requests name the
+    API's full URL: Locust gives every user class the frontend's `--host`."""
+
+    weight = 1
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.headers: dict[str, str] = {}
+        self.log_in()
+
+    def log_in(self) -> None:
+        credentials = {"email": self.email, "password": self.password}
+        with self.client.post(
+            f"{API_URL}/auth/login",
+            json=credentials,
+            name=f"{API_PREFIX}POST /auth/login",
+            catch_response=True,
+        ) as answer:
+            if answer.status_code == 200:
+                self.headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            else:
+                self.headers = {}
+                answer.failure(f"log in answered {answer.status_code}")
+
+    def has_token(self) -> bool:
+        if not self.headers:
+            self.log_in()
+        return bool(self.headers)
+
+    @task(6)
+    def list_todos(self) -> None:
+        self.spend_budget()
+        if self.has_token():
+            status = random.choice(["all", "open", "done"])  # noqa: S311
+            self.client.get(
+                f"{API_URL}/todos?status={status}&limit=20",
+                headers=self.headers,
+                name=f"{API_PREFIX}GET /todos",
+            )
+
+    @task(3)
+    def create_todo(self) -> None:
+        self.spend_budget()
+        if not self.has_token():
+            return
+        title = self.new_title("api")
+        body = {"title": title, "description": None}
+        with self.client.post(
+            f"{API_URL}/todos",
+            json=body,
+            headers=self.headers,
+            name=f"{API_PREFIX}POST /todos",
+            catch_response=True,
+        ) as answer:
+            if answer.status_code == 201:
+                todo_id = int(answer.json()["id"])
+                self.record("create", todo_id, title=title, description=None, channel="api")
+                self.open_ids.append(todo_id)
+                answer.success()
+            else:
+                answer.failure(f"create answered {answer.status_code}")
+
+    @task(2)
+    def complete_todo(self) -> None:
+        self.spend_budget()
+        todo_id = self.take(self.open_ids)
+        if todo_id is None or not self.has_token():
+            return
+        self.record("complete-sent", todo_id)
+        with self.client.post(
+            f"{API_URL}/todos/{todo_id}/complete",
+            headers=self.headers,
+            name=f"{API_PREFIX}POST /todos/{{id}}/complete",
+            catch_response=True,
+        ) as answer:
+            if answer.status_code == 200:
+                self.record("complete", todo_id)
+                self.done_ids.append(todo_id)
+                answer.success()
+            else:
+                answer.failure(f"complete answered {answer.status_code}")
+
+    @task(1)
+    def delete_todo(self) -> None:
+        self.spend_budget()
+        todo_id = self.take(self.open_ids, self.done_ids)
+        if todo_id is None or not self.has_token():
+            return
+        self.record("delete-sent", todo_id)
+        with self.client.delete(
+            f"{API_URL}/todos/{todo_id}",
+            headers=self.headers,
+            name=f"{API_PREFIX}DELETE /todos/{{id}}",
+            catch_response=True,
+        ) as answer:
+            if answer.status_code == 204:
+                self.record("delete", todo_id)
+                answer.success()
+            else:
+                answer.failure(f"delete answered {answer.status_code}")
+
+
+def _result(answer: ResponseContextManager) -> Any:
+    if answer.status_code != 200:
+        return None
+    try:
+        return nextjs.result_of(answer.text or "")
+    except nextjs.ProtocolError:
+        return None
+
+
+def _describe(result: Any) -> str:
+    if isinstance(result, dict):
+        return str(
+            result.get("formError") or result.get("error") or result.get("fieldErrors") or result
+        )
+    return "no action result"
