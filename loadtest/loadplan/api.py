@@ -55,8 +55,9 @@ class Api:
         response = self._call("POST", "/auth/signup", json={"email": email, "password": password})
         if response.status_code == 429:
             raise ApiError(
-                "sign-ups from this address are throttled (the backend's SIGNUP_ADDRESS_ATTEMPTS per "
-                f"SIGNUP_WINDOW_SECONDS); retry after {response.headers.get('Retry-After', '?')} s"
+                "sign-ups from this address are throttled (the backend's "
+                "SIGNUP_ADDRESS_ATTEMPTS per SIGNUP_WINDOW_SECONDS); retry after "
+                f"{response.headers.get('Retry-After', '?')} s"
             )
         if response.status_code != 201:
             raise ApiError(f"sign up {email}: {response.status_code} {response.text[:300]}")

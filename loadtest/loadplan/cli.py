@@ -100,7 +100,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--api-url",
-        help="the backend API's base URL on loopback (needed with --url alone; default with --stack: a port-forward)",
+        help="the backend API's base URL on loopback (needed with --url alone; "
+        "default with --stack: a port-forward)",
     )
     parser.add_argument(
         "--fault",
@@ -405,7 +406,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"loadtest: {error}", file=sys.stderr)
             return 2
         print(
-            f"loadtest: {profile.name}, up to {profile.peak_users} users for {profile.duration:g} s against {target.frontend_url} ({target.how}), API {target.api_url}",
+            f"loadtest: {profile.name}, up to {profile.peak_users} users for "
+            f"{profile.duration:g} s against {target.frontend_url} ({target.how}), "
+            f"API {target.api_url}",
             flush=True,
         )
         return run(args, profile, target, faults, api, accounts, report_dir, stamp)
@@ -439,7 +442,8 @@ def run(
             sampler.start()
         else:
             notes.append(
-                "Sampling off: no cluster was given (--url only), so no replicas, pod or node figures."
+                "Sampling off: no cluster was given (--url only), so no replicas, pod or "
+                "node figures."
             )
         launched_at = time.time()
         locust = _locust(target, profile, report_dir, accounts_file, started_file, stamp.lower())
@@ -466,7 +470,8 @@ def run(
         if locust.poll() is None:
             locust.kill()
             notes.append(
-                f"Locust did not stop within {LOCUST_GRACE_SECONDS:g} s after the profile's end: killed."
+                f"Locust did not stop within {LOCUST_GRACE_SECONDS:g} s after the profile's "
+                "end: killed."
             )
         if not started.is_set():
             started.set()  # the fault schedule then finds no time left and says so
@@ -570,7 +575,8 @@ def write_report(
             }
             if ready is not None and ready > profile.duration:
                 notes.append(
-                    f"{label}: the load ended before the app was whole again; its window stops with the load."
+                    f"{label}: the load ended before the app was whole again; its window "
+                    "stops with the load."
                 )
             spans.append(FaultSpan(label, start, window.end))
             if read is None:
@@ -612,13 +618,16 @@ def write_report(
             },
             "verdict": f"none up to {profile.peak_users} users"
             if broke is None
-            else f"at {broke.users} users: p95 {broke.figures.p95_ms:g} ms, errors {broke.figures.error_rate:.1%}",
+            else f"at {broke.users} users: p95 {broke.figures.p95_ms:g} ms, "
+            f"errors {broke.figures.error_rate:.1%}",
         }
     samples = sampler.samples if sampler is not None else []
     for forward in target.forwards:
         if forward.reopened:
             notes.append(
-                f"The port-forward to service/{forward.service} was reopened {forward.reopened} time(s) (its pod went); the gaps of traffic through it include that."
+                f"The port-forward to service/{forward.service} was reopened "
+                f"{forward.reopened} time(s) (its pod went); the gaps of traffic through it "
+                "include that."
             )
     summary: dict[str, Any] = {
         "profile": profile.name,
@@ -680,7 +689,8 @@ def write_report(
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     write_page(
         report_dir / "report.html",
-        f"{args.stack or target.frontend_url}: {profile.name}, {datetime.fromtimestamp(started_at, UTC):%Y-%m-%d %H:%M:%S} UTC",
+        f"{args.stack or target.frontend_url}: {profile.name}, "
+        f"{datetime.fromtimestamp(started_at, UTC):%Y-%m-%d %H:%M:%S} UTC",
         _tables(summary),
         notes,
         buckets,

@@ -135,7 +135,10 @@ class Faults:
                 if item["kind"] == "StatefulSet"
             ]
             if POSTGRES_STATEFULSET not in names:
-                return f"no StatefulSet {POSTGRES_STATEFULSET} in {self.namespace}: the stack's database is external"
+                return (
+                    f"no StatefulSet {POSTGRES_STATEFULSET} in {self.namespace}: "
+                    "the stack's database is external"
+                )
         if kind == "image-change":
             if self.pulumi is None:
                 return "image-change runs `pulumi up`: give --stack"
@@ -215,7 +218,8 @@ class Faults:
         injection = Injection(
             "image-change",
             time.time(),
-            f"pulumi up with {BASE_IMAGE_KEY} {before} -> {other} (same base image, new backend tag)",
+            f"pulumi up with {BASE_IMAGE_KEY} {before} -> {other} "
+            "(same base image, new backend tag)",
             WorkloadChange(backend_image_before=image_before),
         )
         try:

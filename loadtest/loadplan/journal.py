@@ -13,7 +13,7 @@ a difference (`expected_todos`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TextIO
 
@@ -136,7 +136,9 @@ class Lost:
     reason: str
 
 
-def find_lost(expected: Sequence[Expected], observed: dict[str, Sequence[Observed]]) -> list[Lost]:
+def find_lost(
+    expected: Sequence[Expected], observed: Mapping[str, Sequence[Observed]]
+) -> list[Lost]:
     """Each expected todo, looked up by id (or by its unique title when the id is unknown) in
     what the API listed for its account."""
     lost: list[Lost] = []

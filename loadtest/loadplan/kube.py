@@ -77,7 +77,8 @@ class Pulumi:
         return self.run("config", "get", key).strip()
 
     def setting_in_stack_file(self, key: str) -> bool:
-        """Whether the stack's own file sets `key` (else `config get` shows Pulumi.yaml's default)."""
+        """Whether the stack's own file sets `key` (else `config get` shows the project's
+        default from Pulumi.yaml)."""
         stack_file = self.project_dir / f"Pulumi.{self.stack}.yaml"
         if not stack_file.exists():
             return False
@@ -172,7 +173,8 @@ class PortForward:
             time.sleep(0.5)
         self.close()
         raise CommandError(
-            f"port-forward to service/{self.service}: {self.health_path} did not answer within {ready_within:g} s"
+            f"port-forward to service/{self.service}: {self.health_path} did not answer "
+            f"within {ready_within:g} s"
         )
 
     def _keep_open(self) -> None:
@@ -191,7 +193,7 @@ class PortForward:
             with self._lock:
                 if self._stopping.is_set():
                     return
-                process = subprocess.Popen(
+                process = subprocess.Popen(  # noqa: S603 (argument list, no shell)
                     command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
                 )
                 self._process = process

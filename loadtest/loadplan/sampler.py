@@ -85,7 +85,8 @@ def parse_sample(
     host_cpu_percent: float | None,
     problems: list[str],
 ) -> Sample:
-    """One sample from `kubectl get deployments,statefulsets,hpa,pods -o json` and the metrics API."""
+    """One sample, from `kubectl get deployments,statefulsets,hpa,pods -o json` and the
+    metrics API's pods and nodes."""
     workloads: dict[str, Replicas] = {}
     autoscalers: dict[str, Autoscaler] = {}
     pods: dict[str, PodState] = {}

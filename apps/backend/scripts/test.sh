@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lint, type-check and test the backend: the suite runs against a throwaway PostgreSQL
-# cluster, then again against SQLite. Exits non-zero on any failure.
+# cluster, then again against SQLite; then the load plan's tests (loadtest/tests), which need
+# no server. Exits non-zero on any failure.
 set -euo pipefail
 
 backend_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,4 +25,8 @@ for database in postgres sqlite; do
   echo "== pytest against $database"
   TODO_TEST_DB="$database" python -m pytest -p no:cacheprovider "$@" || status=1
 done
+
+echo "== pytest of the load plan (loadtest/tests)"
+PYTHONPATH="$repo_dir/loadtest:$PYTHONPATH" python -m pytest -p no:cacheprovider -c pyproject.toml \
+  --rootdir "$repo_dir/loadtest" "$repo_dir/loadtest/tests" || status=1
 exit "$status"
