@@ -258,6 +258,23 @@ def read_back(api: Api, accounts: Sequence[Account], journal_file: Path) -> Read
     return ReadBack(time.time(), len(expected), journal.find_lost(expected, observed))
 
 
+class LoadClock:
+    """When the load started (Locust's test_start), and whether it has ended."""
+
+    def __init__(self, launched_at: float) -> None:
+        self.at = launched_at
+        self.started = threading.Event()
+        self.ended = threading.Event()
+
+    def start(self, at: float) -> None:
+        self.at = at
+        self.started.set()
+
+    def end(self) -> None:
+        self.ended.set()
+        self.started.set()
+
+
 @dataclass
 class FaultRun:
     injection: Injection | None = None
@@ -274,21 +291,20 @@ class FaultSchedule(threading.Thread):
         kinds: Sequence[FaultKind],
         faults: Faults,
         profile: Profile,
-        started: threading.Event,
-        started_at: list[float],
+        clock: LoadClock,
         api: Api,
         accounts: Sequence[Account],
         journal_file: Path,
     ) -> None:
         super().__init__(name="faults", daemon=True)
         self.kinds, self.faults, self.profile = list(kinds), faults, profile
-        self.started, self.started_at = started, started_at
+        self.clock = clock
         self.api, self.accounts, self.journal_file = api, accounts, journal_file
         self.runs: list[FaultRun] = []
 
     def run(self) -> None:
-        self.started.wait()
-        begin = self.started_at[0]
+        self.clock.started.wait()
+        begin = self.clock.at
         duration = self.profile.duration
         next_at = begin + min(
             max(FIRST_FAULT_MIN_SECONDS, duration * FIRST_FAULT_FRACTION), duration / 2
@@ -296,10 +312,11 @@ class FaultSchedule(threading.Thread):
         for kind in self.kinds:
             record = FaultRun()
             self.runs.append(record)
-            if next_at > begin + duration - SETTLE_SECONDS:
+            # Waits for its turn; a load that ended first (or never started) takes no fault.
+            late = next_at > begin + duration - SETTLE_SECONDS
+            if late or self.clock.ended.wait(max(0.0, next_at - time.time())):
                 record.skipped = "the load ended before its turn: lengthen --duration"
                 continue
-            time.sleep(max(0.0, next_at - time.time()))
             try:
                 record.injection = self.faults.inject(kind)
             except CommandError as error:
@@ -353,8 +370,8 @@ def _locust(
         "WARNING",
         "--only-summary",
     ]
-    log = (report_dir / "locust.log").open("wb")
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 (argument list)
+    with (report_dir / "locust.log").open("wb") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 (argument list)
 
 
 def _figures(figures: Figures) -> dict[str, Any]:
@@ -447,15 +464,14 @@ def run(
             )
         launched_at = time.time()
         locust = _locust(target, profile, report_dir, accounts_file, started_file, stamp.lower())
-        started, started_at = threading.Event(), [launched_at]
+        clock = LoadClock(launched_at)
         schedule = None
         if faults is not None and args.fault:
             schedule = FaultSchedule(
                 args.fault,
                 faults,
                 profile,
-                started,
-                started_at,
+                clock,
                 api,
                 accounts,
                 report_dir / "journal.jsonl",
@@ -463,9 +479,8 @@ def run(
             schedule.start()
         deadline = launched_at + profile.duration + LOCUST_GRACE_SECONDS
         while locust.poll() is None and time.time() < deadline:
-            if not started.is_set() and started_file.exists():
-                started_at[0] = float(started_file.read_text())
-                started.set()
+            if not clock.started.is_set() and started_file.exists():
+                clock.start(float(started_file.read_text()))
             time.sleep(0.5)
         if locust.poll() is None:
             locust.kill()
@@ -473,8 +488,7 @@ def run(
                 f"Locust did not stop within {LOCUST_GRACE_SECONDS:g} s after the profile's "
                 "end: killed."
             )
-        if not started.is_set():
-            started.set()  # the fault schedule then finds no time left and says so
+        clock.end()
         if schedule is not None:
             schedule.join(timeout=READY_WITHIN_SECONDS + 2 * 1800)
         if sampler is not None:
@@ -496,7 +510,7 @@ def run(
         profile,
         target,
         report_dir,
-        started_at[0],
+        clock.at,
         sampler,
         schedule,
         final,
@@ -532,10 +546,11 @@ def write_report(
     recovered: dict[str, bool] = {}
     read_backs = [] if final is None else [final]
     read_back_missing = final is None
-    for index, (kind, fault_run) in enumerate(
-        zip(args.fault, schedule.runs if schedule else [], strict=False)
-    ):
+    runs = schedule.runs if schedule is not None else []
+    for index, kind in enumerate(args.fault):
         label = f"{index + 1}. {kind}"
+        # A fault the schedule never reached (it was still waiting on the one before) fails too.
+        fault_run = runs[index] if index < len(runs) else FaultRun(skipped="never reached")
         injection = fault_run.injection
         row: dict[str, Any] = {"kind": kind, "skipped": fault_run.skipped}
         if injection is not None:
@@ -566,6 +581,7 @@ def write_report(
                 "read_back": None
                 if read is None
                 else {
+                    "at_seconds": round(read.at - started_at, 2),
                     "checked": read.checked,
                     "lost": len(read.lost),
                     "lost_examples": _lost_rows(read.lost),
@@ -657,6 +673,7 @@ def write_report(
         "stress": stress,
         "faults": fault_rows,
         "data_loss": {
+            "at_seconds": None if final is None else round(final.at - started_at, 2),
             "checked": None if final is None else final.checked,
             "lost": None if final is None else len(final.lost),
             "lost_examples": [] if final is None else _lost_rows(final.lost),
