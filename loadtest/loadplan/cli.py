@@ -594,7 +594,7 @@ def write_report(
                     f"{label}: the load ended before the app was whole again; its window "
                     "stops with the load."
                 )
-            spans.append(FaultSpan(label, start, window.end))
+            spans.append(FaultSpan(label, start, window.end if ready is None else ready))
             if read is None:
                 read_back_missing = True
             else:

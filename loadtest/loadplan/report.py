@@ -19,7 +19,8 @@ class FaultSpan:
     label: str
     start: float
     end: float
-    """Seconds since the run started: from the injection to full readiness (or the window's end)."""
+    """Seconds since the run started: from the injection to full readiness (or, when it never
+    came, the end of the fault's window)."""
 
 
 def _table(title: str, rows: Sequence[Sequence[str]]) -> str:
@@ -175,6 +176,7 @@ def write_page(
             xanchor="left",
             yanchor="bottom",
         )
+    figure.update_yaxes(title_text="users", rangemode="tozero", secondary_y=True, row=2, col=1)
     figure.update_xaxes(title_text="seconds since the load started", row=rows, col=1)
     figure.update_layout(height=300 * rows, title=title, legend={"groupclick": "toggleitem"})
     chart = figure.to_html(include_plotlyjs=True, full_html=False)
