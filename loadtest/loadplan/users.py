@@ -2,9 +2,9 @@
 
 `BrowserUser` is a person in a browser: it logs in with the login page's server action, opens
 the list page, and adds, completes and deletes todos with the list's server actions, exactly
-as the pages send them (see nextjs.py); now and then it logs out and back in. `ApiUser` is a
-client of the API behind the frontend (an MCP or script user): the same work through the
-backend's REST endpoints with a bearer token.
+as the pages send them (see nextjs.py); about once in 60 actions it logs out and back in.
+`ApiUser` is a client of the API behind the frontend (an MCP or script user): the same work
+through the backend's REST endpoints with a bearer token.
 
 Every acknowledged write goes to the journal (journal.py), every request to the request log
 (analysis.py). Both the run (the profile's steps, `LoadPlanShape`) and each user (a task
@@ -203,7 +203,7 @@ class BrowserUser(PlanUser):
                     f"log in answered {answer.status_code}: {_describe(_result(answer))}"
                 )
 
-    @task(6)
+    @task(30)
     def open_list(self) -> None:
         self.spend_budget()
         if not self.signed_in:
@@ -244,7 +244,7 @@ class BrowserUser(PlanUser):
             self.open_list()
         return self.actions.get(key) or _script_actions.get(key)
 
-    @task(3)
+    @task(15)
     def add_todo(self) -> None:
         self.spend_budget()
         action_id = self.todo_action("action")
@@ -286,7 +286,7 @@ class BrowserUser(PlanUser):
             answer.failure(f"{name} answered {answer.status_code}: {_describe(result)}")
             return False
 
-    @task(2)
+    @task(10)
     def complete_todo(self) -> None:
         self.spend_budget()
         todo_id = self.take(self.open_ids)
@@ -300,7 +300,7 @@ class BrowserUser(PlanUser):
             self.record("complete", todo_id)
             self.done_ids.append(todo_id)
 
-    @task(1)
+    @task(5)
     def delete_todo(self) -> None:
         self.spend_budget()
         todo_id = self.take(self.open_ids, self.done_ids)
@@ -310,6 +310,7 @@ class BrowserUser(PlanUser):
         if self.one_click("deleteTodo", "deleteTodo", todo_id, {"id": str(todo_id)}):
             self.record("delete", todo_id)
 
+    # About once in 60 actions: a session lasts a while, and each login hashes a password.
     @task(1)
     def log_out_and_in(self) -> None:
         self.spend_budget()
