@@ -243,5 +243,11 @@ def gates_of(
         )
     )
     for fault, recovered in faults_recovered.items():
-        result.append(Gate(f"{fault}: fully ready again", recovered, "yes" if recovered else "no"))
+        result.append(
+            Gate(
+                f"{fault}: injected, then fully ready again",
+                recovered,
+                "yes" if recovered else "no",
+            )
+        )
     return result

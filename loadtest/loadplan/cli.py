@@ -152,15 +152,22 @@ def _local_addresses() -> set[str]:
 
 
 @dataclass
+class Cluster:
+    """The stack's cluster, when there is one (--stack)."""
+
+    kubectl: Kubectl
+    pulumi: Pulumi
+    namespace: str
+    node_cpu_capacity: dict[str, float]
+    node_is_this_machine: bool
+
+
+@dataclass
 class Target:
     frontend_url: str
     api_url: str
     how: str
-    namespace: str | None = None
-    kubectl: Kubectl | None = None
-    pulumi: Pulumi | None = None
-    node_cpu_capacity: dict[str, float] = field(default_factory=dict)
-    node_is_this_machine: bool = False
+    cluster: Cluster | None = None
     forwards: list[PortForward] = field(default_factory=list)
 
 
@@ -184,19 +191,17 @@ def find_target(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> Targ
         for address in node.get("status", {}).get("addresses", [])
         if address["type"] == "InternalIP"
     }
-    target = Target(
-        "",
-        "",
-        "",
-        outputs.namespace,
+    cluster = Cluster(
         kubectl,
         pulumi,
+        outputs.namespace,
         {
             node["metadata"]["name"]: cpu_millicores(node["status"]["allocatable"]["cpu"])
             for node in nodes
         },
         bool(node_addresses & _local_addresses()),
     )
+    target = Target("", "", "", cluster)
     allowed = cluster_hosts(outputs, node_addresses, _resolve)
     if args.url is not None:
         if (reason := refusal(args.url, allowed)) is not None:
@@ -403,25 +408,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report_dir = (args.out / f"{args.stack or 'url'}-{profile.name}-{stamp}").resolve()
-    report_dir.mkdir(parents=True)
     with contextlib.ExitStack() as cleanup:
         try:
             target = find_target(args, cleanup)
             api = Api(target.api_url)
             cleanup.callback(api.close)
             faults = None
-            if target.kubectl is not None and target.namespace is not None:
+            if (cluster := target.cluster) is not None:
                 faults = Faults(
-                    target.kubectl, target.namespace, target.pulumi, report_dir / "pulumi.log"
+                    cluster.kubectl, cluster.namespace, cluster.pulumi, report_dir / "pulumi.log"
                 )
                 for kind in args.fault:
                     if (reason := faults.refusal(kind)) is not None:
                         raise SetupError(f"--fault {kind}: {reason}")
-            key = f"{args.stack}-{target.namespace}" if args.stack else target.frontend_url
+            key = f"{args.stack}-{cluster.namespace}" if cluster else target.frontend_url
             accounts = ensure_accounts(api, pool_file(key), profile.peak_users)
         except (SetupError, ApiError, CommandError) as error:
             print(f"loadtest: {error}", file=sys.stderr)
             return 2
+        report_dir.mkdir(parents=True)
         print(
             f"loadtest: {profile.name}, up to {profile.peak_users} users for "
             f"{profile.duration:g} s against {target.frontend_url} ({target.how}), "
@@ -449,11 +454,11 @@ def run(
         started_file = Path(private) / "started"
         (report_dir / "journal.jsonl").touch()
         sampler = None
-        if target.kubectl is not None and target.namespace is not None:
+        if (cluster := target.cluster) is not None:
             sampler = Sampler(
-                target.kubectl,
-                target.namespace,
-                target.node_cpu_capacity,
+                cluster.kubectl,
+                cluster.namespace,
+                cluster.node_cpu_capacity,
                 report_dir / "samples.jsonl",
             )
             sampler.start()
@@ -519,6 +524,51 @@ def run(
     )
 
 
+def _injected_fault(
+    label: str,
+    fault_run: FaultRun,
+    injection: Injection,
+    events: Sequence[RequestEvent],
+    started_at: float,
+    duration: float,
+    notes: list[str],
+) -> tuple[dict[str, Any], FaultSpan]:
+    """An injected fault's figures, over its window: injection to full readiness plus the
+    settling time, cut at the load's end."""
+    start = injection.injected_at - started_at
+    ready = None if injection.ready_at is None else injection.ready_at - started_at
+    end = min((ready if ready is not None else duration) + SETTLE_SECONDS, duration)
+    window: WindowFigures = window_figures(events, started_at, start, end)
+    read = fault_run.read_back
+    if ready is not None and ready > duration:
+        notes.append(
+            f"{label}: the load ended before the app was whole again; its window "
+            "stops with the load."
+        )
+    figures = {
+        "detail": injection.detail,
+        "injected_at_seconds": round(start, 2),
+        "fully_ready_at_seconds": None if ready is None else round(ready, 2),
+        "time_to_full_readiness_seconds": None if ready is None else round(ready - start, 2),
+        "problem": injection.problem,
+        "window": asdict(window),
+        "failed_requests": window.failures,
+        "failed_share": round(window.failure_share, 4),
+        "longest_gap_without_success_seconds": window.longest_gap_seconds,
+        "read_back": None
+        if read is None
+        else {
+            "at_seconds": round(read.at - started_at, 2),
+            "checked": read.checked,
+            "lost": len(read.lost),
+            "lost_examples": _lost_rows(read.lost),
+        },
+        "read_back_problem": fault_run.read_back_problem,
+        "acknowledged_writes_lost": None if read is None else len(read.lost),
+    }
+    return figures, FaultSpan(label, start, window.end if ready is None else ready)
+
+
 def write_report(
     args: argparse.Namespace,
     profile: Profile,
@@ -554,51 +604,15 @@ def write_report(
         injection = fault_run.injection
         row: dict[str, Any] = {"kind": kind, "skipped": fault_run.skipped}
         if injection is not None:
-            start = injection.injected_at - started_at
-            ready = None if injection.ready_at is None else injection.ready_at - started_at
-            window: WindowFigures = window_figures(
-                events,
-                started_at,
-                start,
-                min(
-                    (ready if ready is not None else profile.duration) + SETTLE_SECONDS,
-                    profile.duration,
-                ),
+            figures, span = _injected_fault(
+                label, fault_run, injection, events, started_at, profile.duration, notes
             )
-            read = fault_run.read_back
-            row |= {
-                "detail": injection.detail,
-                "injected_at_seconds": round(start, 2),
-                "fully_ready_at_seconds": None if ready is None else round(ready, 2),
-                "time_to_full_readiness_seconds": None
-                if ready is None
-                else round(ready - start, 2),
-                "problem": injection.problem,
-                "window": asdict(window),
-                "failed_requests": window.failures,
-                "failed_share": round(window.failure_share, 4),
-                "longest_gap_without_success_seconds": window.longest_gap_seconds,
-                "read_back": None
-                if read is None
-                else {
-                    "at_seconds": round(read.at - started_at, 2),
-                    "checked": read.checked,
-                    "lost": len(read.lost),
-                    "lost_examples": _lost_rows(read.lost),
-                },
-                "read_back_problem": fault_run.read_back_problem,
-                "acknowledged_writes_lost": None if read is None else len(read.lost),
-            }
-            if ready is not None and ready > profile.duration:
-                notes.append(
-                    f"{label}: the load ended before the app was whole again; its window "
-                    "stops with the load."
-                )
-            spans.append(FaultSpan(label, start, window.end if ready is None else ready))
-            if read is None:
+            row |= figures
+            spans.append(span)
+            if fault_run.read_back is None:
                 read_back_missing = True
             else:
-                read_backs.append(read)
+                read_backs.append(fault_run.read_back)
         recovered[label] = injection is not None and injection.ready_at is not None
         fault_rows.append(row)
 
@@ -655,7 +669,7 @@ def write_report(
             "frontend_url": target.frontend_url,
             "api_url": target.api_url,
             "how": target.how,
-            "namespace": target.namespace,
+            "namespace": target.cluster.namespace if target.cluster else None,
             "context": args.context,
         },
         "overall": _figures(overall),
@@ -683,7 +697,7 @@ def write_report(
             "enabled": sampler is not None,
             "interval_seconds": 5.0,
             "samples": len(samples),
-            "node_is_this_machine": target.node_is_this_machine,
+            "node_is_this_machine": bool(target.cluster and target.cluster.node_is_this_machine),
             "max_ready_replicas": _max_ready(samples),
             "restarts_at_end": {name: pod.restarts for name, pod in samples[-1].pods.items()}
             if samples

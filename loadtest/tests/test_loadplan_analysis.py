@@ -123,7 +123,7 @@ def test_a_lost_or_unread_write_and_an_unrecovered_fault_fail() -> None:
     }
     assert failed == {
         "acknowledged writes lost = 0": "1",
-        "1. backend-pod: fully ready again": "no",
+        "1. backend-pod: injected, then fully ready again": "no",
     }
     unread = [g for g in gates_of(profile, good, None, {}) if not g.passed]
     assert [(g.name, g.value) for g in unread] == [
