@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from loadplan.kube import CommandError, Kubectl, Pulumi
+from loadplan.sampler import COMPONENT_LABEL
 
 FaultKind = Literal[
     "backend-pod", "frontend-pod", "postgres-pod", "rolling-restart", "image-change"
@@ -35,7 +36,6 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
 )
 BASE_IMAGE_KEY = "todo:pythonImage"
 POSTGRES_STATEFULSET = "postgres"
-COMPONENT_LABEL = "app.kubernetes.io/component"
 READY_POLL_SECONDS = 1.0
 PULUMI_UP_TIMEOUT_SECONDS = 1800.0
 

@@ -53,17 +53,21 @@ def _sampled_rows(
                 col=1,
             )
     for name in sorted({name for sample in samples for name in sample.autoscalers}):
-        values = [s.autoscalers[name].desired if name in s.autoscalers else None for s in samples]
-        figure.add_trace(
-            go.Scatter(
-                x=seconds,
-                y=values,
-                name=f"hpa/{name} desired",
-                line={"dash": "dash", "shape": "hv"},
-            ),
-            row=first_row,
-            col=1,
-        )
+        for field, dash in (("desired", "dash"), ("current", "longdash")):
+            values = [
+                getattr(s.autoscalers[name], field) if name in s.autoscalers else None
+                for s in samples
+            ]
+            figure.add_trace(
+                go.Scatter(
+                    x=seconds,
+                    y=values,
+                    name=f"hpa/{name} {field}",
+                    line={"dash": dash, "shape": "hv"},
+                ),
+                row=first_row,
+                col=1,
+            )
     pods = sorted({name for sample in samples for name in sample.pods})
     for name in pods:
         cpu = [s.pods[name].cpu_millicores if name in s.pods else None for s in samples]

@@ -15,6 +15,7 @@ from typing import Any
 from loadplan.kube import CommandError, Kubectl
 
 SAMPLE_SECONDS = 5.0
+# The label components/contract.ts gives every pod of the app: frontend, backend, database.
 COMPONENT_LABEL = "app.kubernetes.io/component"
 
 _CPU_UNITS = {"n": 1e-6, "u": 1e-3, "m": 1.0}

@@ -35,8 +35,6 @@ class StackOutputs:
 
     namespace: str
     frontend_url: str
-    environment: str
-    backend_image: str
 
     @staticmethod
     def parse(text: str) -> StackOutputs:
@@ -47,20 +45,18 @@ class StackOutputs:
             raise OutputsError(f"the stack's outputs are not JSON: {error}") from None
         if not isinstance(raw, dict):
             raise OutputsError("the stack's outputs are not an object")
-        keys = {
-            "namespace": "namespace",
-            "frontendUrl": "frontend_url",
-            "stackEnvironment": "environment",
-            "backendImage": "backend_image",
-        }
-        missing = [key for key in keys if not isinstance(raw.get(key), str) or not raw[key]]
+        missing = [
+            key
+            for key in ("namespace", "frontendUrl")
+            if not isinstance(raw.get(key), str) or not raw[key]
+        ]
         if missing:
             raise OutputsError(
                 "the stack has no output "
                 + ", ".join(missing)
                 + " (is it deployed? `pulumi up` first)"
             )
-        return StackOutputs(**{field: str(raw[key]) for key, field in keys.items()})
+        return StackOutputs(raw["namespace"], raw["frontendUrl"])
 
     @property
     def frontend_host(self) -> str:

@@ -40,9 +40,9 @@ def test_a_port_forward_stack_has_neither() -> None:
     assert (stack.node_port, stack.ingress_host) == (None, None)
 
 
-def test_outputs_without_the_app_name_what_is_missing() -> None:
+def test_missing_outputs_are_named() -> None:
     with pytest.raises(OutputsError, match="namespace, frontendUrl"):
-        StackOutputs.parse(json.dumps({"stackEnvironment": "dev", "backendImage": "x"}))
+        StackOutputs.parse(json.dumps({"stackEnvironment": "dev", "frontendUrl": ""}))
     with pytest.raises(OutputsError, match="not JSON"):
         StackOutputs.parse("error: no stack named 'dev' found")
 
