@@ -268,3 +268,11 @@ describe("resource quantities", () => {
         expect(parseQuantity(text)).toBeUndefined();
     });
 });
+
+test("the checked-in stack files hold no secrets salt and no encrypted value", () => {
+    // A salt made by one machine's passphrase makes `pulumi stack init` fail on every other.
+    for (const stack of ["dev", "prod"]) {
+        const text = readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8");
+        expect([stack, /^encryptionsalt:|secure:/m.test(text)]).toEqual([stack, false]);
+    }
+});

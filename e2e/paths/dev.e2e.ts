@@ -16,6 +16,7 @@ import {
     WORKLOADS,
 } from "../support/checks";
 import { buildAndLoadImages, imageTargets } from "../support/images";
+import { registerMonitoringChecks } from "../support/monitoring";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { deploymentImage, kubectl } from "../support/kube";
 import { type PlannedStep, TestStack } from "../support/stack";
@@ -54,7 +55,7 @@ const EXPECTED_CREATES = [
     "pulumi-nodejs:dynamic/todo:GeneratedSecret::postgres-password",
 ];
 
-const path = new E2ePath("dev", 24);
+const path = new E2ePath("dev", 31);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;
@@ -125,6 +126,9 @@ registerNetworkPolicyChecks(path, {
     backendService: `backend.${NAMESPACE}.svc.cluster.local`,
 });
 
+// The Prometheus checks leave todo:monitoring on: the checks after them hold with it as well.
+const monitoring = registerMonitoringChecks(path, { namespace: NAMESPACE, frontendUrl: () => `http://${target.nodeAddress}:${NODE_PORT}` });
+
 path.check("the namespace enforces PSA restricted", () => namespaceEnforcesRestricted(path, NAMESPACE));
 
 path.check("admission refuses a privileged pod and a root pod in the namespace", async () =>
@@ -138,3 +142,5 @@ path.check("every container of every pod (Job and init containers included) runs
 path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => path.stack().up({ expectNoChanges: true })));
 
 registerTeardown(path, NAMESPACE);
+// After the stack is gone: its monitors need the CRDs until then.
+monitoring.teardown();

@@ -190,7 +190,7 @@ path.check("every container of every pod (Job and init containers included) runs
 );
 
 path.require("the frontend answers through a port-forward on 127.0.0.1", async () => {
-    forward = await PortForward.open(NAMESPACE, "frontend", LOCAL_PORT, "http");
+    forward = await PortForward.open(NAMESPACE, "service/frontend", LOCAL_PORT, "http");
 });
 
 path.require("sign up, add a todo and list it", async () => {

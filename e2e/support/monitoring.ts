@@ -1,0 +1,292 @@
+// todo:monitoring proven on a cluster: the Prometheus operator's CRDs (from its Go module's
+// sources), the app's monitors, rules and dashboard from `pulumi up`, and a real Prometheus (the
+// project's build, test/tools/prometheus.sh) configured from those very objects the way the
+// operator configures one: a scrape job per monitor endpoint with the operator's relabelling,
+// the PrometheusRule's groups as its rule file. The checks then ask Prometheus, through a
+// port-forward, whether the app's targets are up, whether the five alerts are loaded, and
+// whether the request rate shows the traffic the check sends.
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import * as path from "node:path";
+
+import { expect } from "@jest/globals";
+
+import { E2E_DIR } from "../local-cluster";
+import { MONITORING } from "../../components/contract";
+import { alertRules } from "../../components/monitoring";
+import { namespacesFree } from "./checks";
+import type { E2ePath } from "./path";
+import { kubectl, kubectlJson } from "./kube";
+import { PortForward } from "./port-forward";
+import { eventually, output, run } from "./shell";
+
+const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
+/** The newest release whose root module (it holds example/prometheus-operator-crd) the Go module proxy serves here. */
+const OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator";
+const OPERATOR_VERSION = "v0.94.0";
+const CRD_NAMES = ["servicemonitors", "podmonitors", "prometheusrules"] as const;
+/**
+ * A namespace of the suite's own, never a cluster's `monitoring` (a user's kube-prometheus-stack
+ * may live there), named to the program by todo:prometheusNamespace; the pods carry the label of
+ * todo:prometheusPodSelector's default. The app's policies let exactly these pods in.
+ */
+const PROMETHEUS_NAMESPACE = "todo-e2e-monitoring";
+const PROMETHEUS_LABELS = { "app.kubernetes.io/name": "prometheus" };
+const PROMETHEUS_IMAGE = "todo-e2e.local/prometheus:v3.16.0";
+const PROMETHEUS_PORT = 9090;
+const LOCAL_PORT = 19090;
+const TRAFFIC_REQUESTS = 20;
+
+interface MonitorEndpoint {
+    port: string;
+    path?: string;
+    interval?: string;
+}
+
+interface Monitor {
+    metadata: { name: string; namespace: string };
+    spec: { jobLabel?: string; selector: { matchLabels?: Record<string, string> }; endpoints?: MonitorEndpoint[]; podMetricsEndpoints?: MonitorEndpoint[] };
+}
+
+interface RuleGroups {
+    groups: { name: string; rules: Record<string, unknown>[] }[];
+}
+
+/** A label name as Prometheus's Kubernetes discovery writes it into its meta labels. */
+const metaName = (label: string): string => label.replace(/[^a-zA-Z0-9_]/g, "_");
+
+/**
+ * The scrape jobs the operator makes of a ServiceMonitor (endpoint slices of the selected
+ * Services, kept by port name) or a PodMonitor (the selected pods' container ports): the job
+ * label from `jobLabel`, the namespace and pod as target labels.
+ */
+export function scrapeJobs(kind: "ServiceMonitor" | "PodMonitor", monitor: Monitor): Record<string, unknown>[] {
+    const { name, namespace } = monitor.metadata;
+    const service = kind === "ServiceMonitor";
+    const owner = service ? "service" : "pod";
+    const endpoints = (service ? monitor.spec.endpoints : monitor.spec.podMetricsEndpoints) ?? [];
+    const portLabel = service ? "__meta_kubernetes_endpointslice_port_name" : "__meta_kubernetes_pod_container_port_name";
+    return endpoints.map((endpoint, index) => ({
+        job_name: `${kind.toLowerCase()}/${namespace}/${name}/${index}`,
+        metrics_path: endpoint.path ?? "/metrics",
+        scrape_interval: endpoint.interval ?? "30s",
+        kubernetes_sd_configs: [{ role: service ? "endpointslice" : "pod", namespaces: { names: [namespace] } }],
+        relabel_configs: [
+            ...Object.entries(monitor.spec.selector.matchLabels ?? {}).map(([label, value]) => ({
+                action: "keep",
+                source_labels: [`__meta_kubernetes_${owner}_label_${metaName(label)}`],
+                regex: value,
+            })),
+            { action: "keep", source_labels: [portLabel], regex: endpoint.port },
+            { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+            { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
+            monitor.spec.jobLabel
+                ? { source_labels: [`__meta_kubernetes_${owner}_label_${metaName(monitor.spec.jobLabel)}`], target_label: "job" }
+                : { target_label: "job", replacement: name },
+        ],
+    }));
+}
+
+/** The CRDs' manifests from the operator's module, downloaded through the Go module proxy into the toolchain's module cache. */
+async function operatorCrdFiles(): Promise<string[]> {
+    const env = { GOMODCACHE: path.join(CACHE_DIR, "toolchain", "go", "mod"), GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" };
+    const download = JSON.parse(await output("go", ["mod", "download", "-json", `${OPERATOR_MODULE}@${OPERATOR_VERSION}`], { env, timeoutSeconds: 600 })) as { Dir?: string; Error?: string };
+    if (!download.Dir) throw new Error(`go mod download ${OPERATOR_MODULE}@${OPERATOR_VERSION}: ${download.Error ?? "no folder"}`);
+    return CRD_NAMES.map((name) => path.join(download.Dir ?? "", "example", "prometheus-operator-crd", `monitoring.coreos.com_${name}.yaml`));
+}
+
+async function crdsServed(): Promise<boolean> {
+    const result = await run("kubectl", ["get", "--raw", "/apis/monitoring.coreos.com/v1"], { timeoutSeconds: 60 });
+    return result.status === 0 && CRD_NAMES.every((name) => result.stdout.includes(`"name":"${name}"`));
+}
+
+/** A one-file image of the Prometheus server built for the tests, put where the cluster's node finds it. */
+async function providePrometheusImage(path_: E2ePath): Promise<void> {
+    const binaries = (await output("bash", [path.join(E2E_DIR, "..", "test", "tools", "prometheus.sh")], { timeoutSeconds: 1800 })).trim().split("\n").pop() ?? "";
+    const context = mkdtempSync(path.join(tmpdir(), "todo-prometheus-image-"));
+    try {
+        copyFileSync(path.join(binaries, "prometheus"), path.join(context, "prometheus"));
+        writeFileSync(path.join(context, "Dockerfile"), 'FROM scratch\nCOPY prometheus /bin/prometheus\nUSER 65534:65534\nENTRYPOINT ["/bin/prometheus"]\n');
+        await output(process.env.DOCKER ?? "docker", ["build", "-q", "-t", PROMETHEUS_IMAGE, context], { env: { DOCKER_BUILDKIT: "0" }, timeoutSeconds: 300 });
+    } finally {
+        rmSync(context, { recursive: true, force: true });
+    }
+    const [command, ...args] = path_.run.target.loadImagesCommand;
+    if (command) await output(command, [...args, PROMETHEUS_IMAGE], { timeoutSeconds: 600 });
+}
+
+/** Prometheus in its namespace, with in-cluster discovery rights, configured from the app's monitors and rules. */
+function prometheusObjects(config: string, rules: string): Record<string, unknown>[] {
+    const metadata = (name: string) => ({ name, namespace: PROMETHEUS_NAMESPACE, labels: PROMETHEUS_LABELS });
+    return [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: PROMETHEUS_NAMESPACE } },
+        { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata("prometheus") },
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRole",
+            metadata: { name: "todo-e2e-prometheus", labels: PROMETHEUS_LABELS },
+            rules: [
+                { apiGroups: [""], resources: ["pods", "services", "endpoints"], verbs: ["get", "list", "watch"] },
+                { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+            ],
+        },
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: "todo-e2e-prometheus", labels: PROMETHEUS_LABELS },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "todo-e2e-prometheus" },
+            subjects: [{ kind: "ServiceAccount", name: "prometheus", namespace: PROMETHEUS_NAMESPACE }],
+        },
+        { apiVersion: "v1", kind: "ConfigMap", metadata: metadata("prometheus-config"), data: { "prometheus.yml": config, "todo-app.rules.yml": rules } },
+        {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: metadata("prometheus"),
+            spec: {
+                serviceAccountName: "prometheus",
+                securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                containers: [
+                    {
+                        name: "prometheus",
+                        image: PROMETHEUS_IMAGE,
+                        imagePullPolicy: "IfNotPresent",
+                        args: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", `--web.listen-address=:${PROMETHEUS_PORT}`],
+                        ports: [{ name: "web", containerPort: PROMETHEUS_PORT }],
+                        readinessProbe: { httpGet: { path: "/-/ready", port: "web" }, periodSeconds: 2 },
+                        resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+                        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                        volumeMounts: [
+                            { name: "config", mountPath: "/etc/prometheus" },
+                            { name: "data", mountPath: "/prometheus" },
+                        ],
+                    },
+                ],
+                volumes: [
+                    { name: "config", configMap: { name: "prometheus-config" } },
+                    { name: "data", emptyDir: { sizeLimit: "256Mi" } },
+                ],
+            },
+        },
+    ];
+}
+
+interface QueryResult {
+    metric: Record<string, string>;
+    value: [number, string];
+}
+
+async function query(promql: string): Promise<QueryResult[]> {
+    const response = await fetch(`http://127.0.0.1:${LOCAL_PORT}/api/v1/query?query=${encodeURIComponent(promql)}`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await response.json()) as { status: string; error?: string; data?: { result: QueryResult[] } };
+    if (body.status !== "success") throw new Error(`${promql}: ${body.error ?? response.status}`);
+    return body.data?.result ?? [];
+}
+
+export interface MonitoringCheckArgs {
+    namespace: string;
+    /** Where the frontend answers (its NodePort), for the traffic the request-rate check sends. */
+    frontendUrl: () => string;
+}
+
+/**
+ * The checks, in order: the CRDs (installed unless the cluster serves them already), `pulumi up`
+ * with todo:monitoring on, Prometheus from the monitors, targets up, rules loaded, traffic seen.
+ * A teardown check removes Prometheus and the CRDs it installed, after the stack is gone.
+ */
+export function registerMonitoringChecks(path_: E2ePath, args: MonitoringCheckArgs): { teardown: () => void } {
+    let installedCrds = false;
+    let forward: PortForward | undefined;
+    const { namespace } = args;
+
+    path_.require("the Prometheus operator's CRDs are served (installed from its Go module's sources)", async () => {
+        await namespacesFree([PROMETHEUS_NAMESPACE]);
+        if (await crdsServed()) {
+            path_.say("the cluster serves them already (kube-prometheus-stack?): left as they are");
+            return;
+        }
+        const files = await path_.time("operator CRDs from the Go module proxy", operatorCrdFiles);
+        await kubectl(["apply", "--server-side", ...files.flatMap((file) => ["-f", file])]);
+        installedCrds = true;
+        await kubectl(["wait", "--for=condition=Established", "--timeout=60s", ...CRD_NAMES.map((name) => `crd/${name}.monitoring.coreos.com`)]);
+        expect(await crdsServed()).toBe(true);
+    });
+
+    path_.require("pulumi up with todo:monitoring true adds the monitors, the alert rules and the dashboard", async () => {
+        await path_.stack().stack.setAllConfig({ "todo:monitoring": { value: "true" }, "todo:prometheusNamespace": { value: PROMETHEUS_NAMESPACE } });
+        await path_.time("up with monitoring", () => path_.stack().up());
+        const names = async (kind: string): Promise<string[]> => (await kubectl(["-n", namespace, "get", kind, "-o", "name"])).trim().split("\n").filter(Boolean);
+        expect(await names("servicemonitors.monitoring.coreos.com")).toEqual(["servicemonitor.monitoring.coreos.com/backend"]);
+        expect(await names("podmonitors.monitoring.coreos.com")).toEqual(["podmonitor.monitoring.coreos.com/frontend"]);
+        expect(await names("prometheusrules.monitoring.coreos.com")).toEqual(["prometheusrule.monitoring.coreos.com/todo-app"]);
+        const dashboard = await kubectlJson<{ metadata: { labels?: Record<string, string> } }>(["-n", namespace, "get", "configmap", "todo-app-dashboard"]);
+        expect(dashboard.metadata.labels?.grafana_dashboard).toBe("1");
+    }, { timeoutSeconds: 900 });
+
+    path_.require("a Prometheus configured from the ServiceMonitor, the PodMonitor and the PrometheusRule runs", async () => {
+        const serviceMonitors = (await kubectlJson<{ items: Monitor[] }>(["-n", namespace, "get", "servicemonitors.monitoring.coreos.com"])).items;
+        const podMonitors = (await kubectlJson<{ items: Monitor[] }>(["-n", namespace, "get", "podmonitors.monitoring.coreos.com"])).items;
+        const rules = (await kubectlJson<{ items: { spec: RuleGroups }[] }>(["-n", namespace, "get", "prometheusrules.monitoring.coreos.com"])).items;
+        const config = {
+            global: { evaluation_interval: "30s" },
+            rule_files: ["/etc/prometheus/todo-app.rules.yml"],
+            scrape_configs: [...serviceMonitors.flatMap((m) => scrapeJobs("ServiceMonitor", m)), ...podMonitors.flatMap((m) => scrapeJobs("PodMonitor", m))],
+        };
+        const ruleFile: RuleGroups = { groups: rules.flatMap((rule) => rule.spec.groups) };
+        await path_.time("Prometheus image", () => providePrometheusImage(path_));
+        await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: prometheusObjects(JSON.stringify(config), JSON.stringify(ruleFile)) }));
+        await kubectl(["-n", PROMETHEUS_NAMESPACE, "wait", "--for=condition=Ready", "--timeout=120s", "pod/prometheus"]);
+        forward = await PortForward.open(PROMETHEUS_NAMESPACE, "pod/prometheus", LOCAL_PORT, String(PROMETHEUS_PORT), "/-/ready");
+    }, { timeoutSeconds: 2100 });
+
+    path_.check("Prometheus scrapes the backend and the frontend through the monitors: their targets are up", async () => {
+        const up = await eventually(120, `both jobs up in ${namespace}`, async () => {
+            const results = await query(`up{namespace="${namespace}"}`);
+            const jobs = new Set(results.filter((result) => result.value[1] === "1").map((result) => result.metric.job));
+            return jobs.has("backend") && jobs.has("frontend") ? results : undefined;
+        });
+        for (const result of up) path_.say(`target ${result.metric.job} ${result.metric.instance} (${result.metric.pod}): up=${result.value[1]}`);
+    });
+
+    path_.check("Prometheus loaded the PrometheusRule's five alerts, every rule healthy", async () => {
+        const response = await fetch(`http://127.0.0.1:${LOCAL_PORT}/api/v1/rules?type=alert`, { signal: AbortSignal.timeout(10_000) });
+        const body = (await response.json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
+        const loaded = body.data.groups.flatMap((group) => group.rules);
+        path_.say(`alerts: ${loaded.map((rule) => `${rule.name} (${rule.health})`).join(", ")}`);
+        // The alerts the rule file holds (helm/todo-app/monitoring/alert-rules.yaml): five of them.
+        const alerts = alertRules(namespace).groups.flatMap((group) => group.rules).flatMap((rule) => ("alert" in rule ? [String(rule.alert)] : []));
+        expect(alerts).toHaveLength(5);
+        expect(loaded.map((rule) => rule.name).sort()).toEqual(alerts.sort());
+        expect(loaded.filter((rule) => rule.health === "err")).toEqual([]);
+    });
+
+    path_.check(`after ${TRAFFIC_REQUESTS} page requests, the request rate of both jobs returns data and counts them`, async () => {
+        for (let request = 0; request < TRAFFIC_REQUESTS; request++) {
+            const response = await fetch(`${args.frontendUrl()}/login`, { signal: AbortSignal.timeout(10_000) });
+            expect(response.status).toBe(200);
+            await response.arrayBuffer();
+        }
+        // Two scrapes at the monitors' interval make a rate.
+        const seconds = 2 * Number.parseInt(MONITORING.scrapeInterval, 10) + 60;
+        await eventually(seconds, "the /login requests in Prometheus", async () => {
+            const logins = await query(`sum(http_requests_total{namespace="${namespace}", job="frontend", route="/login", method="GET"})`);
+            return Number(logins[0]?.value[1] ?? 0) >= TRAFFIC_REQUESTS ? true : undefined;
+        });
+        const rates = await eventually(seconds, "a request rate for both jobs", async () => {
+            const results = await query(`sum by (job) (rate(http_requests_total{namespace="${namespace}"}[2m]))`);
+            const jobs = new Set(results.filter((result) => Number(result.value[1]) > 0).map((result) => result.metric.job));
+            return jobs.has("backend") && jobs.has("frontend") ? results : undefined;
+        });
+        for (const rate of rates) path_.say(`request rate of ${rate.metric.job}: ${Number(rate.value[1]).toFixed(3)}/s`);
+    }, { timeoutSeconds: 420 });
+
+    return {
+        teardown: () => {
+            path_.teardown("Prometheus and the operator CRDs the suite installed are removed", async () => {
+                forward?.close();
+                await kubectl(["delete", "--ignore-not-found", "--wait=true", "namespace", PROMETHEUS_NAMESPACE]);
+                await kubectl(["delete", "--ignore-not-found", "clusterrolebinding/todo-e2e-prometheus", "clusterrole/todo-e2e-prometheus"]);
+                if (installedCrds) await kubectl(["delete", "--ignore-not-found", ...CRD_NAMES.map((name) => `crd/${name}.monitoring.coreos.com`)]);
+            });
+        },
+    };
+}
