@@ -77,8 +77,9 @@ function stepRecorder(): { onEvent: (event: EngineEvent) => void; steps: Map<str
         const [, , typePath = "", name = ""] = urn.split("::");
         return `${typePath.split("$").pop() ?? typePath}::${name}`;
     };
-    // A replacement's deletion of the old object comes later under the same URN: the step is the new object's.
-    const counted = (op: string): boolean => !["delete-replaced", "discard-replaced", "delete"].includes(op);
+    // A replacement is three steps under one URN: creating the new object (the one that takes the
+    // time), an instant `replace` marker, and deleting the old one later. The first is the step.
+    const counted = (op: string): boolean => !["replace", "delete-replaced", "discard-replaced", "delete"].includes(op);
     const onEvent = (event: EngineEvent): void => {
         const pre = event.resourcePreEvent?.metadata;
         if (pre && counted(pre.op)) started.set(pre.urn, event.timestamp);
