@@ -305,6 +305,11 @@ describe("dev stack", () => {
             { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
         ]);
         expect(statefulSet.spec.template.spec.containers[0].imagePullPolicy).toBe("IfNotPresent");
+        // Stopped the fast way: a smart shutdown would wait for the pooled connections, then be killed.
+        expect(statefulSet.spec.template.spec.containers[0].lifecycle).toEqual({
+            preStop: { exec: { command: ["pg_ctl", "stop", "-D", "/var/lib/postgresql/data/pgdata", "-m", "fast", "--no-wait"] } },
+        });
+        expect(statefulSet.spec.template.spec.containers[0].readinessProbe).toMatchObject({ initialDelaySeconds: 2, periodSeconds: 2 });
         expect((findManifest(dev, "Service", "postgres")).spec.clusterIP).toBe("None");
         const password = dev.resources.find((r) => r.type === GENERATED_SECRET_TYPE && r.name === "postgres-password");
         expect(password?.inputs).toMatchObject({ length: 32 });

@@ -410,6 +410,8 @@ def test_postgres(dev: list[Manifest]) -> None:
     ready = ["pg_isready", "-h", "127.0.0.1", "-U", "todo", "-d", "todo"]
     assert postgres["readinessProbe"]["exec"]["command"] == ready
     assert postgres["livenessProbe"]["tcpSocket"] == {"port": 5432}
+    assert postgres["lifecycle"] == {"preStop": {"exec": {"command": [
+        "pg_ctl", "stop", "-D", "/var/lib/postgresql/data/pgdata", "-m", "fast", "--no-wait"]}}}
     assert postgres["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
                                      "limits": {"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "256Mi"}}
     assert {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"} in postgres["env"]
