@@ -13,12 +13,12 @@ import { expect } from "@jest/globals";
 
 import { E2E_DIR } from "../local-cluster";
 import { MONITORING } from "../../components/contract";
-import { alertRules } from "../../components/monitoring";
+import { alertRules, dashboardJson } from "../../components/monitoring";
 import { namespacesFree } from "./checks";
 import type { E2ePath } from "./path";
 import { kubectl, kubectlJson } from "./kube";
 import { PortForward } from "./port-forward";
-import { eventually, output, run } from "./shell";
+import { eventually, output, run, sleep } from "./shell";
 
 const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
 /** The newest release whose root module (it holds example/prometheus-operator-crd) the Go module proxy serves here. */
@@ -126,7 +126,8 @@ function prometheusObjects(config: string, rules: string): Record<string, unknow
             kind: "ClusterRole",
             metadata: { name: "todo-e2e-prometheus", labels: PROMETHEUS_LABELS },
             rules: [
-                { apiGroups: [""], resources: ["pods", "services", "endpoints"], verbs: ["get", "list", "watch"] },
+                { apiGroups: [""], resources: ["pods", "services", "endpoints", "nodes"], verbs: ["get", "list", "watch"] },
+                { apiGroups: [""], resources: ["nodes/metrics"], verbs: ["get"] },
                 { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
             ],
         },
@@ -170,9 +171,42 @@ function prometheusObjects(config: string, rules: string): Record<string, unknow
     ];
 }
 
+/** The containers' CPU and memory from each kubelet's cAdvisor, as kube-prometheus-stack scrapes them (the dashboard's CPU and memory panels). */
+const KUBELET_CADVISOR_JOB = {
+    job_name: "kubelet-cadvisor",
+    scheme: "https",
+    metrics_path: "/metrics/cadvisor",
+    authorization: { credentials_file: "/var/run/secrets/kubernetes.io/serviceaccount/token" },
+    // The kubelet's serving certificate is signed by the cluster's CA for the node's names only.
+    tls_config: { insecure_skip_verify: true },
+    kubernetes_sd_configs: [{ role: "node" }],
+};
+
 interface QueryResult {
     metric: Record<string, string>;
     value: [number, string];
+}
+
+/** The minutes of data the dashboard's picture shows. */
+const DASHBOARD_WINDOW_SECONDS = 600;
+
+/** What the dashboard's panels showed, saved with the run's results (docs/dashboard.png is drawn from such a file). */
+export interface DashboardData {
+    namespace: string;
+    panels: { title: string; series: { legend: string; points: [number, number][] }[] }[];
+}
+
+/** A Grafana legend format (`{{job}} p95`) filled from a series' labels; its labels when there is none. */
+function legendOf(format: string | undefined, labels: Record<string, string>): string {
+    if (format) return format.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => labels[name] ?? "");
+    return Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(", ");
+}
+
+async function queryRange(promql: string, start: number, end: number): Promise<{ metric: Record<string, string>; values: [number, string][] }[]> {
+    const url = `http://127.0.0.1:${LOCAL_PORT}/api/v1/query_range?query=${encodeURIComponent(promql)}&start=${start}&end=${end}&step=15`;
+    const body = (await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+    if (body.status !== "success") throw new Error(`${promql}: ${body.error ?? "failed"}`);
+    return body.data?.result ?? [];
 }
 
 async function query(promql: string): Promise<QueryResult[]> {
@@ -229,7 +263,7 @@ export function registerMonitoringChecks(path_: E2ePath, args: MonitoringCheckAr
         const config = {
             global: { evaluation_interval: "30s" },
             rule_files: ["/etc/prometheus/todo-app.rules.yml"],
-            scrape_configs: [...serviceMonitors.flatMap((m) => scrapeJobs("ServiceMonitor", m)), ...podMonitors.flatMap((m) => scrapeJobs("PodMonitor", m))],
+            scrape_configs: [...serviceMonitors.flatMap((m) => scrapeJobs("ServiceMonitor", m)), ...podMonitors.flatMap((m) => scrapeJobs("PodMonitor", m)), KUBELET_CADVISOR_JOB],
         };
         const ruleFile: RuleGroups = { groups: rules.flatMap((rule) => rule.spec.groups) };
         await path_.time("Prometheus image", () => providePrometheusImage(path_));
@@ -278,6 +312,37 @@ export function registerMonitoringChecks(path_: E2ePath, args: MonitoringCheckAr
         });
         for (const rate of rates) path_.say(`request rate of ${rate.metric.job}: ${Number(rate.value[1]).toFixed(3)}/s`);
     }, { timeoutSeconds: 420 });
+
+    path_.check("the dashboard's panels read real data: requests, errors by status, latencies, slowest routes, CPU, memory", async () => {
+        // A few pages that do not exist, so that the errors-by-status panel has a 404 to show.
+        for (let request = 0; request < 5; request++) {
+            const response = await fetch(`${args.frontendUrl()}/no-such-page`, { signal: AbortSignal.timeout(10_000) });
+            expect(response.status).toBe(404);
+            await response.arrayBuffer();
+        }
+        const dashboard = JSON.parse(dashboardJson()) as { panels: { title: string; targets?: { expr: string; legendFormat?: string }[] }[] };
+        const end = Math.floor(Date.now() / 1000);
+        const panels: DashboardData["panels"] = [];
+        // Two scrapes after the 404s, so that a rate over them exists.
+        await sleep(2 * Number.parseInt(MONITORING.scrapeInterval, 10) * 1000 + 5000);
+        for (const panel of dashboard.panels) {
+            const series: DashboardData["panels"][number]["series"] = [];
+            for (const target of panel.targets ?? []) {
+                const expr = target.expr.replaceAll("$namespace", namespace).replaceAll("$__rate_interval", "1m");
+                for (const result of await queryRange(expr, end - DASHBOARD_WINDOW_SECONDS, Math.floor(Date.now() / 1000))) {
+                    series.push({ legend: legendOf(target.legendFormat, result.metric), points: result.values.map(([time, value]) => [time, Number(value)]) });
+                }
+            }
+            path_.say(`panel "${panel.title}": ${series.length} series`);
+            panels.push({ title: panel.title, series });
+        }
+        writeFileSync(path.join(path_.run.resultsDir, "dashboard-data.json"), `${JSON.stringify({ namespace, panels } satisfies DashboardData, null, 2)}\n`);
+        // Without 5xx answers the error ratio has nothing to divide, and the replica panel needs
+        // kube-state-metrics (kube-prometheus-stack runs it; this cluster does not).
+        const mustShow = ["Requests per second", "Errors per second by status", "Response time p50 / p95 / p99", "Slowest routes (p95)", "CPU", "Memory"];
+        const empty = mustShow.filter((title) => !panels.some((panel) => panel.title === title && panel.series.length > 0));
+        expect(empty).toEqual([]);
+    }, { timeoutSeconds: 300 });
 
     return {
         teardown: () => {
