@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import type { IPod } from "kubernetes-models/v1/Pod";
 
-import { type Component, selectorLabels, WORKLOADS } from "../../components/contract";
+import { selectorLabels, WORKLOADS } from "../../components/contract";
 import { signUpAndAddTodo, uniqueTitle } from "./browser";
 import type { E2ePath } from "./path";
 import { activePods, deployment, deploymentImage, kubectl, kubectlJson } from "./kube";
@@ -298,17 +298,16 @@ async function runMatrix(path: E2ePath, subject: PolicySubject): Promise<void> {
     const { namespace } = subject;
     const runtime = await probeRuntime(namespace);
     const database = subject.database();
-    const appLabels = (component: Component) => selectorLabels(component);
     const stranger = await makeNamespace("e2e-netpol-stranger", "restricted");
     // A host outside the pod network: a listener in the node's own network namespace.
     const outside = await makeNamespace("e2e-netpol-outside", "privileged");
     const started = Date.now();
     try {
         const specs: ProbeSpec[] = [
-            { name: "probe-frontend", namespace, labels: appLabels("frontend") },
-            { name: "probe-backend", namespace, labels: appLabels("backend"), listens: [BACKEND_PORT, OTHER_PORT] },
-            { name: "probe-migration", namespace, labels: appLabels("migration") },
-            ...(database.inCluster ? [{ name: "probe-postgres", namespace, labels: appLabels("database") }] : []),
+            { name: "probe-frontend", namespace, labels: selectorLabels("frontend") },
+            { name: "probe-backend", namespace, labels: selectorLabels("backend"), listens: [BACKEND_PORT, OTHER_PORT] },
+            { name: "probe-migration", namespace, labels: selectorLabels("migration") },
+            ...(database.inCluster ? [{ name: "probe-postgres", namespace, labels: selectorLabels("database") }] : []),
             { name: "probe-stranger", namespace: stranger, labels: { role: "stranger" } },
             { name: "listener-outside", namespace: stranger, labels: { role: "listener" }, listens: [BACKEND_PORT, database.port] },
             { name: "listener-node", namespace: outside, labels: { role: "listener" }, listens: [NODE_PORT], hostNetwork: true },
