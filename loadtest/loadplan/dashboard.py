@@ -52,8 +52,16 @@ def page(data: DashboardData) -> str:
         for series in panel["series"]:
             times = [datetime.fromtimestamp(point[0], UTC) for point in series["points"]]
             values = [point[1] for point in series["points"]]
+            # One legend for the page, grouped under each panel's title.
             figure.add_trace(
-                go.Scatter(x=times, y=values, name=series["legend"], mode="lines"),
+                go.Scatter(
+                    x=times,
+                    y=values,
+                    name=series["legend"],
+                    mode="lines",
+                    legendgroup=panel["title"],
+                    legendgrouptitle_text=panel["title"],
+                ),
                 row=row,
                 col=col,
             )
@@ -61,10 +69,12 @@ def page(data: DashboardData) -> str:
         height=280 * rows,
         width=1400,
         title=f"Todo app, namespace {data['namespace']}",
-        showlegend=False,
+        legend={"groupclick": "toggleitem", "font": {"size": 10}},
         margin={"l": 40, "r": 20, "t": 80, "b": 30},
     )
-    whole_page: str = figure.to_html(include_plotlyjs=True, full_html=True)
+    whole_page: str = figure.to_html(
+        include_plotlyjs=True, full_html=True, config={"displayModeBar": False}
+    )
     return whole_page
 
 

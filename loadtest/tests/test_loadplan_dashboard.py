@@ -23,7 +23,9 @@ def test_every_panel_is_drawn_offline_and_an_empty_one_says_so() -> None:
         ],
     }
     text = page(data)
-    titles = re.findall(r'"text":"([^"]+)"', text)
+    # Subplot titles are layout annotations, in the dashboard's order.
+    annotations = text[text.index('"annotations":[') :]
+    titles = re.findall(r'"text":"([^"]+)"', annotations)
     assert titles[:3] == ["Requests per second", "Replicas (no data here)", "CPU"]
     assert "Todo app, namespace todo-dev" in text
     # Three traces with their legends, plotly's code inline and no script from elsewhere.
