@@ -127,7 +127,7 @@ function prometheusObjects(config: string, rules: string): Record<string, unknow
             metadata: { name: "todo-e2e-prometheus", labels: PROMETHEUS_LABELS },
             rules: [
                 { apiGroups: [""], resources: ["pods", "services", "endpoints", "nodes"], verbs: ["get", "list", "watch"] },
-                { apiGroups: [""], resources: ["nodes/metrics"], verbs: ["get"] },
+                { apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] },
                 { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
             ],
         },
@@ -171,15 +171,22 @@ function prometheusObjects(config: string, rules: string): Record<string, unknow
     ];
 }
 
-/** The containers' CPU and memory from each kubelet's cAdvisor, as kube-prometheus-stack scrapes them (the dashboard's CPU and memory panels). */
+/**
+ * The containers' CPU and memory from each kubelet's cAdvisor (the dashboard's CPU and memory
+ * panels), through the API server's node proxy: a pod reaches the API server by its Service,
+ * whatever the network between pods and the node's own address.
+ */
 const KUBELET_CADVISOR_JOB = {
     job_name: "kubelet-cadvisor",
+    scrape_interval: MONITORING.scrapeInterval,
     scheme: "https",
-    metrics_path: "/metrics/cadvisor",
     authorization: { credentials_file: "/var/run/secrets/kubernetes.io/serviceaccount/token" },
-    // The kubelet's serving certificate is signed by the cluster's CA for the node's names only.
-    tls_config: { insecure_skip_verify: true },
+    tls_config: { ca_file: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
     kubernetes_sd_configs: [{ role: "node" }],
+    relabel_configs: [
+        { target_label: "__address__", replacement: "kubernetes.default.svc:443" },
+        { source_labels: ["__meta_kubernetes_node_name"], target_label: "__metrics_path__", replacement: "/api/v1/nodes/$1/proxy/metrics/cadvisor" },
+    ],
 };
 
 interface QueryResult {
