@@ -146,6 +146,9 @@ for (const fault of ["backend-pod", "postgres-pod"] as const) {
     }, { timeoutSeconds: 900 });
 }
 
+// Last of the monitoring checks: the dashboard's panels over the load plan's ten minutes.
+monitoring.dashboardCheck();
+
 path.check("the namespace enforces PSA restricted", () => namespaceEnforcesRestricted(path, NAMESPACE));
 
 path.check("admission refuses a privileged pod and a root pod in the namespace", async () =>
