@@ -10,6 +10,7 @@
 //   npm run bench:devloop                              # on the offline cluster (as root)
 //   npm run bench:devloop -- --context minikube        # into that kube context instead
 //   npm run bench:devloop -- --rounds 3
+import { randomUUID } from "node:crypto";
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import * as path from "node:path";
@@ -36,12 +37,16 @@ const IMAGE_TYPE = "docker-build:index:Image";
 
 type Workload = "backend" | "frontend";
 
-/** The one line each round adds: a comment, so behaviour is unchanged, yet the image's content changes. */
+/**
+ * The one line each round adds: a comment, so behaviour is unchanged, yet the image's content
+ * changes; the run's own token makes it new to BuildKit's cache, which outlives a run.
+ */
 const CHANGED_FILE: Record<Workload, string> = {
     backend: "apps/backend/src/todo_api/routes.py",
     frontend: "apps/frontend/src/app/layout.tsx",
 };
-const commentLine = (workload: Workload, round: number): string => `${workload === "backend" ? "#" : "//"} dev loop round ${round}\n`;
+const RUN_TOKEN = randomUUID();
+const commentLine = (workload: Workload, round: number): string => `${workload === "backend" ? "#" : "//"} dev loop ${RUN_TOKEN} round ${round}\n`;
 
 /** Seconds of one round, by phase. */
 interface RoundFigures {
