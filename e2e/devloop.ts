@@ -24,7 +24,7 @@ import { copyProject } from "./support/project";
 import type { Target } from "./support/run";
 import { output, run, sleep } from "./support/shell";
 import { TestStack } from "./support/stack";
-import { setupGivenContext, setupOfflineCluster, useThrowawayBackend } from "./support/targets";
+import { setupTarget, useThrowawayBackend } from "./support/targets";
 
 const ROOT_DIR = path.resolve(E2E_DIR, "..");
 const NAMESPACE = "todo-devloop";
@@ -149,20 +149,26 @@ async function deployedImage(stack: TestStack, workload: Workload): Promise<stri
     return stack.output(`${workload}Image`);
 }
 
+/**
+ * Where the node has an image store of its own (a load command), as `npm run up:dev` does: a
+ * targeted `up` of the images, then the images onto the node; returns the seconds the copy took
+ * (0 without a load command: the full `up` builds where the node runs).
+ */
+async function imagesOntoNode(stack: TestStack, target: Target, imageUrns: string[], onEvent?: (event: EngineEvent) => void): Promise<number> {
+    const [loadCommand, ...loadArgs] = target.loadImagesCommand;
+    if (!loadCommand) return 0;
+    await stack.up({ targets: imageUrns, onEvent });
+    const loadStarted = Date.now();
+    await output(loadCommand, [...loadArgs, ...(await builtImageTags(stack))], { timeoutSeconds: 600 });
+    return (Date.now() - loadStarted) / 1000;
+}
+
 /** One round: change a line of WORKLOAD in the copy, bring it to the cluster the way a developer does, time each phase. */
 async function measureRound(stack: TestStack, target: Target, projectDir: string, workload: Workload, round: number, imageUrns: string[]): Promise<RoundFigures> {
     const started = Date.now();
     appendFileSync(path.join(projectDir, CHANGED_FILE[workload]), commentLine(workload, round));
     const build = stepRecorder();
-    let loadSeconds = 0;
-    const [loadCommand, ...loadArgs] = target.loadImagesCommand;
-    if (loadCommand) {
-        // As `npm run up:dev` does on a node with its own image store: the images first, onto the node, then the rest.
-        await stack.up({ targets: imageUrns, onEvent: build.onEvent });
-        const loadStarted = Date.now();
-        await output(loadCommand, [...loadArgs, ...(await builtImageTags(stack))], { timeoutSeconds: 600 });
-        loadSeconds = (Date.now() - loadStarted) / 1000;
-    }
+    const loadSeconds = await imagesOntoNode(stack, target, imageUrns, build.onEvent);
     const update = stepRecorder();
     await stack.up({ onEvent: update.onEvent });
     const upReturned = Date.now();
@@ -211,14 +217,9 @@ async function main(): Promise<void> {
     let startedCluster = false;
     let stack: TestStack | undefined;
     try {
-        let target: Target;
-        if (context) {
-            target = await setupGivenContext(context, workDir, usageError);
-        } else {
-            const offline = await setupOfflineCluster(workDir, usageError);
-            target = offline.target;
-            startedCluster = offline.startedCluster;
-        }
+        const setup = await setupTarget(context, workDir, usageError);
+        const { target } = setup;
+        startedCluster = setup.startedCluster;
         useThrowawayBackend(workDir);
         const projectDir = path.join(workDir, "project");
         copyForChanges(projectDir);
@@ -230,11 +231,7 @@ async function main(): Promise<void> {
         });
         const imageUrns = imageTargets(await stack.preview());
         const firstStarted = Date.now();
-        const [loadCommand, ...loadArgs] = target.loadImagesCommand;
-        if (loadCommand) {
-            await stack.up({ targets: imageUrns });
-            await output(loadCommand, [...loadArgs, ...(await builtImageTags(stack))], { timeoutSeconds: 600 });
-        }
+        await imagesOntoNode(stack, target, imageUrns);
         await stack.up();
         const firstDeploySeconds = (Date.now() - firstStarted) / 1000;
         process.stdout.write(`devloop: first deploy ${seconds(firstDeploySeconds)}\n`);

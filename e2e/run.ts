@@ -14,9 +14,9 @@ import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
 import { CLUSTER, E2E_DIR, lockLocalCluster } from "./local-cluster";
-import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo, type Target } from "./support/run";
+import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo } from "./support/run";
 import { output, run } from "./support/shell";
-import { setupGivenContext, setupOfflineCluster, useThrowawayBackend } from "./support/targets";
+import { setupTarget, useThrowawayBackend } from "./support/targets";
 
 const ROOT_DIR = path.resolve(E2E_DIR, "..");
 const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
@@ -113,14 +113,9 @@ async function main(): Promise<void> {
     let startedCluster = false;
     let ok = false;
     try {
-        let target: Target;
-        if (context) {
-            target = await setupGivenContext(context, workDir, usageError);
-        } else {
-            const offline = await setupOfflineCluster(workDir, usageError);
-            target = offline.target;
-            startedCluster = offline.startedCluster;
-        }
+        const setup = await setupTarget(context, workDir, usageError);
+        const { target } = setup;
+        startedCluster = setup.startedCluster;
         console.log(`target: ${context ?? "the offline cluster"}; NodePorts on ${target.nodeAddress}; paths: ${paths.join(" ")}`);
 
         useThrowawayBackend(workDir);

@@ -99,3 +99,9 @@ export function useThrowawayBackend(workDir: string): void {
     });
     mkdirSync(path.join(workDir, "state"));
 }
+
+/** The target a run names (a kube context), else the offline cluster; `startedCluster`: this call started it. */
+export async function setupTarget(context: string | undefined, workDir: string, refuse: Refuse): Promise<{ target: Target; startedCluster: boolean }> {
+    if (context) return { target: await setupGivenContext(context, workDir, refuse), startedCluster: false };
+    return setupOfflineCluster(workDir, refuse);
+}
