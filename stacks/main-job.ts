@@ -5,6 +5,7 @@
 //   npm run up:dev                          # Minikube, or the current context if it is local
 //   npm run up:dev -- --context NAME        # that context, named on purpose
 //   npm run up:dev -- --yes                 # any other argument goes to `pulumi up` / `destroy`
+//   npm run up:dev -- --config todo:KEY=VALUE   # a setting, also on the project's own cluster
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import * as yaml from "js-yaml";
 
 import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, toolchainPlan, useToolchain } from "../e2e/local-cluster";
 import { output } from "../e2e/support/shell";
+import { configArguments, parseMainJobArgs, USAGE, UsageError } from "./main-job-args";
 import { type DevTarget, preflightDev, systemProbe } from "./preflight";
 
 const STACK = "dev";
@@ -24,21 +26,8 @@ const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "
 const LOCAL_CLUSTER_DIR = path.join(CACHE_DIR, "local-cluster-dev");
 
 function usage(message: string): never {
-    process.stderr.write(`${message}\nusage: npm run up:dev|down:dev -- [--context KUBE_CONTEXT] [pulumi arguments...]\n`);
+    process.stderr.write(`${message}\n${USAGE}\n`);
     process.exit(2);
-}
-
-function parse(argv: string[]): { action: "up" | "down"; context: string | undefined; pulumiArgs: string[] } {
-    const [action, ...rest] = argv;
-    if (action !== "up" && action !== "down") usage(`unknown action '${action ?? ""}'; accepted: up, down`);
-    let context: string | undefined;
-    const pulumiArgs: string[] = [];
-    for (let arg = rest.shift(); arg !== undefined; arg = rest.shift()) {
-        if (arg === "--context") context = rest.shift() ?? usage("--context needs the name of a kube context");
-        else if (arg.startsWith("--context=")) context = arg.slice("--context=".length);
-        else pulumiArgs.push(arg);
-    }
-    return { action, context, pulumiArgs };
 }
 
 /** Runs a command with the terminal attached; resolves with its exit status. */
@@ -106,13 +95,15 @@ async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label
             process.stderr.write(`${label}: stopping the project's own cluster\n`);
             return await attached(CLUSTER, ["down"], env);
         }
+        const { settings, rest } = configArguments(pulumiArgs, PROJECT);
         const { bases, postgresImage } = await provideStandInImages(registry, workDir);
         let status = await attached(pulumi, ["stack", "select", "--create", STACK], env);
         if (status !== 0) return status;
         // After `stack select --create`, which writes the stack's secrets salt into Pulumi.dev.yaml.
-        const configFile = localClusterConfigFile({ ...bases, "todo:postgresImage": postgresImage });
+        // Settings given on the command line win over the stand-in bases.
+        const configFile = localClusterConfigFile({ ...bases, "todo:postgresImage": postgresImage, ...settings });
         status = await buildAndLoadImages(pulumi, env, configFile);
-        if (status === 0) status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, ...pulumiArgs], env);
+        if (status === 0) status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, ...rest], env);
         if (status === 0) {
             const url = (await output(pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], { env })).trim().replace("<node-ip>", "127.0.0.1");
             process.stderr.write(`${label}: the app answers at ${url}; npm run down:dev removes it and stops the cluster\n`);
@@ -124,7 +115,15 @@ async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label
 }
 
 async function main(): Promise<void> {
-    const { action, context, pulumiArgs } = parse(process.argv.slice(2));
+    let parsed: ReturnType<typeof parseMainJobArgs>;
+    try {
+        parsed = parseMainJobArgs(process.argv.slice(2));
+        configArguments(parsed.pulumiArgs, PROJECT);
+    } catch (error) {
+        if (error instanceof UsageError) usage(error.message);
+        throw error;
+    }
+    const { action, context, pulumiArgs } = parsed;
     const label = `${action}:${STACK}`;
     const workDir = mkdtempSync(path.join(tmpdir(), "todo-main-job-"));
     let status = 1;

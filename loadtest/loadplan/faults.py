@@ -3,11 +3,13 @@
 - backend-pod / frontend-pod: one ready pod of that component is deleted.
 - postgres-pod: the in-cluster database's pod (StatefulSet `postgres`) is deleted.
 - rolling-restart: `kubectl rollout restart` of both Deployments.
-- image-change: `pulumi up` with `todo:pythonImage` spelt another way that names the same base
-  image (`python:3.12-alpine` <-> `docker.io/library/python:3.12-alpine`). The backend's
-  content tag hashes its build args, so the image gets a new tag and the backend rolls out
-  through the migration Job, as a code change would, with the very same base; `revert()`
-  restores the setting (and runs `pulumi up` again) after the run.
+- image-change: the stack's deploy (`npm run up:dev` for dev, else `pulumi up`) with
+  `todo:pythonImage` spelt another way that names the same base image as the deployed backend's
+  (`python:3.12-alpine` <-> `docker.io/library/python:3.12-alpine`; `registry/python:3.12` <->
+  `registry/python:3.12@sha256:...`). The backend's content tag hashes its build args, so the
+  image gets a new tag and the backend rolls out through the migration Job, as a code change
+  would, with the very same base; `revert()` puts the stack's file back as it was and deploys
+  again after the run.
 
 Fully ready: every Deployment and StatefulSet of the namespace has all its replicas ready and
 updated, no pod of the namespace is shutting down, and what the fault changed has changed
@@ -16,12 +18,14 @@ updated, no pod of the namespace is shutting down, and what the fault changed ha
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from loadplan.kube import CommandError, Kubectl, Pulumi
+from loadplan.kube import COMMAND_TIMEOUT_SECONDS, CommandError, Kubectl, Pulumi, run_command
 from loadplan.sampler import COMPONENT_LABEL
 
 FaultKind = Literal[
@@ -35,24 +39,64 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
     "image-change",
 )
 BASE_IMAGE_KEY = "todo:pythonImage"
+# The backend's build argument that BASE_IMAGE_KEY gives (components/images.ts).
+BACKEND_BASE_BUILD_ARG = "PYTHON_IMAGE"
 POSTGRES_STATEFULSET = "postgres"
 READY_POLL_SECONDS = 1.0
-PULUMI_UP_TIMEOUT_SECONDS = 1800.0
+DEPLOY_TIMEOUT_SECONDS = 1800.0
 
 
-def same_image_spelt_otherwise(reference: str) -> str:
+def _repository(reference: str) -> str:
+    """REFERENCE without its tag: `host:5000/name:tag` -> `host:5000/name`."""
+    colon = reference.rfind(":")
+    return reference[:colon] if colon > reference.rfind("/") else reference
+
+
+def docker_repo_digest(reference: str) -> str | None:
+    """The digest this machine's Docker recorded for REFERENCE when it pushed or pulled it."""
+    try:
+        found = run_command(
+            ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", reference],
+            COMMAND_TIMEOUT_SECONDS,
+        )
+    except (CommandError, FileNotFoundError):
+        return None
+    repository = _repository(reference)
+    for repo_digest in json.loads(found) or []:
+        name, _, digest = str(repo_digest).partition("@")
+        if name == repository and digest:
+            return digest
+    return None
+
+
+def same_image_spelt_otherwise(
+    reference: str, repo_digest: Callable[[str], str | None] = docker_repo_digest
+) -> str:
     """Another name Docker resolves to the same image: a Docker Hub reference with or without
-    its `docker.io/library/` (or `docker.io/`) prefix. Other registries have no second name."""
+    its `docker.io/library/` (or `docker.io/`) prefix; another registry's `name:tag` with or
+    without the digest the tag points to (REPO_DIGEST finds it)."""
+    if "@" in reference:
+        named = reference.split("@", 1)[0]
+        if _repository(named) == named:
+            raise ValueError(
+                f"{BASE_IMAGE_KEY} is {reference!r}, pinned by digest alone: it has no second "
+                "name (image-change needs a tag beside the digest, name:tag@sha256:...)"
+            )
+        return named
     for prefix in ("docker.io/library/", "docker.io/"):
         if reference.startswith(prefix):
             return reference[len(prefix) :]
     first = reference.split("/", 1)[0]
-    if "/" in reference and ("." in first or ":" in first or first == "localhost"):
+    if "/" not in reference or not ("." in first or ":" in first or first == "localhost"):
+        return ("docker.io/" if "/" in reference else "docker.io/library/") + reference
+    digest = repo_digest(reference)
+    if digest is None:
         raise ValueError(
-            f"{BASE_IMAGE_KEY} is {reference!r}, an image of another registry than Docker Hub: "
-            "it has no second name that keeps the same base (image-change needs a Docker Hub base)"
+            f"{BASE_IMAGE_KEY} is {reference!r}, an image of another registry than Docker Hub "
+            "that this machine's Docker has no digest for: pull it (docker pull), or pin it as "
+            "name:tag@sha256:digest"
         )
-    return ("docker.io/" if "/" in reference else "docker.io/library/") + reference
+    return f"{reference}@{digest}"
 
 
 @dataclass(frozen=True)
@@ -117,8 +161,9 @@ class Faults:
         self.namespace = namespace
         self.pulumi = pulumi
         self.log = log
-        self._restore_base_image: str | None = None
-        self._base_image_was_set = False
+        # image-change's stack file as it was (None: there was none), to put back after the run.
+        self._stack_file_before: bytes | None = None
+        self._changed_image = False
 
     def objects(self) -> dict[str, Any]:
         result: dict[str, Any] = self.kubectl.json(
@@ -143,8 +188,8 @@ class Faults:
             if self.pulumi is None:
                 return "image-change runs `pulumi up`: give --stack"
             try:
-                same_image_spelt_otherwise(self.pulumi.config_get(BASE_IMAGE_KEY))
-            except ValueError as error:
+                same_image_spelt_otherwise(self._deployed_base_image())
+            except (ValueError, CommandError) as error:
                 return str(error)
         return None
 
@@ -199,10 +244,13 @@ class Faults:
             )
         return self._change_image()
 
+    def _deployed_base_image(self) -> str:
+        assert self.pulumi is not None
+        return self.pulumi.deployed_build_arg("backend", BACKEND_BASE_BUILD_ARG)
+
     def _change_image(self) -> Injection:
         assert self.pulumi is not None  # refusal() stops image-change without a stack
-        before = self.pulumi.config_get(BASE_IMAGE_KEY)
-        self._base_image_was_set = self.pulumi.setting_in_stack_file(BASE_IMAGE_KEY)
+        before = self._deployed_base_image()
         image_before = self.kubectl.run(
             "-n",
             self.namespace,
@@ -213,17 +261,20 @@ class Faults:
             "jsonpath={.spec.template.spec.containers[0].image}",
         ).strip()
         other = same_image_spelt_otherwise(before)
-        self.pulumi.config_set(BASE_IMAGE_KEY, other)
-        self._restore_base_image = before
+        stack_file = self.pulumi.stack_file
+        self._stack_file_before = stack_file.read_bytes() if stack_file.exists() else None
+        self._changed_image = True
         injection = Injection(
             "image-change",
             time.time(),
-            f"pulumi up with {BASE_IMAGE_KEY} {before} -> {other} "
-            "(same base image, new backend tag)",
+            f"{' '.join(self.pulumi.deploy_command({}, self.kubectl.context)[:3])} with "
+            f"{BASE_IMAGE_KEY} {before} -> {other} (same base image, new backend tag)",
             WorkloadChange(backend_image_before=image_before),
         )
         try:
-            self.pulumi.up(self.log, PULUMI_UP_TIMEOUT_SECONDS)
+            self.pulumi.deploy(
+                {BASE_IMAGE_KEY: other}, self.kubectl.context, self.log, DEPLOY_TIMEOUT_SECONDS
+            )
         except CommandError as error:
             injection.problem = str(error)
         return injection
@@ -246,13 +297,15 @@ class Faults:
         injection.problem = f"not fully ready within {within:g} s: " + "; ".join(reasons)
 
     def revert(self) -> str | None:
-        """Undoes image-change's setting with `pulumi up`; says what it did, or None."""
-        if self._restore_base_image is None or self.pulumi is None:
+        """Undoes image-change: the stack's file as it was, deployed again; says what it did,
+        or None when there was nothing to undo."""
+        if not self._changed_image or self.pulumi is None:
             return None
-        if self._base_image_was_set:
-            self.pulumi.config_set(BASE_IMAGE_KEY, self._restore_base_image)
+        stack_file = self.pulumi.stack_file
+        if self._stack_file_before is None:
+            stack_file.unlink(missing_ok=True)
         else:
-            self.pulumi.config_remove(BASE_IMAGE_KEY)
-        self._restore_base_image = None
-        self.pulumi.up(self.log, PULUMI_UP_TIMEOUT_SECONDS)
-        return f"{BASE_IMAGE_KEY} restored and pulumi up run again"
+            stack_file.write_bytes(self._stack_file_before)
+        self._changed_image = False
+        self.pulumi.deploy({}, self.kubectl.context, self.log, DEPLOY_TIMEOUT_SECONDS)
+        return f"{stack_file.name} put back as it was and deployed again"

@@ -26,7 +26,7 @@ class CommandError(RuntimeError):
     """A kubectl or pulumi command failed; the message holds what it printed."""
 
 
-def _run(command: list[str], timeout: float, cwd: Path | None = None) -> str:
+def run_command(command: list[str], timeout: float, cwd: Path | None = None) -> str:
     try:
         done = subprocess.run(  # noqa: S603 (argument list, no shell)
             command, capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False
@@ -51,7 +51,7 @@ class Kubectl:
         return ["kubectl", *chosen, *args]
 
     def run(self, *args: str, timeout: float = COMMAND_TIMEOUT_SECONDS) -> str:
-        return _run(self.command(*args), timeout)
+        return run_command(self.command(*args), timeout)
 
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "-o", "json"))
@@ -60,41 +60,68 @@ class Kubectl:
         return json.loads(self.run("get", "--raw", path))
 
 
+def build_arg_in_state(state: dict[str, Any], image: str, name: str) -> str | None:
+    """Build argument NAME of the docker-build Image named IMAGE in `pulumi stack export`'s
+    STATE: what the running image was built from, whichever config file gave it."""
+    for resource in state.get("deployment", {}).get("resources", []):
+        if resource.get("type") == "docker-build:index:Image" and str(
+            resource.get("urn", "")
+        ).endswith(f"::{image}"):
+            value = resource.get("inputs", {}).get("buildArgs", {}).get(name)
+            if isinstance(value, str):
+                return value
+    return None
+
+
 @dataclass(frozen=True)
 class Pulumi:
     stack: str
     project_dir: Path
 
     def run(self, *args: str, timeout: float = COMMAND_TIMEOUT_SECONDS * 4) -> str:
-        return _run(
+        return run_command(
             ["pulumi", *args, "--stack", self.stack, "--non-interactive"], timeout, self.project_dir
         )
 
     def outputs_json(self) -> str:
         return self.run("stack", "output", "--json")
 
-    def config_get(self, key: str) -> str:
-        return self.run("config", "get", key).strip()
+    def deployed_build_arg(self, image: str, name: str) -> str:
+        """Build argument NAME of the stack's image resource IMAGE as last deployed."""
+        found = build_arg_in_state(json.loads(self.run("stack", "export")), image, name)
+        if found is None:
+            raise CommandError(
+                f"stack {self.stack} has no image {image!r} with build argument {name} in its state"
+            )
+        return found
 
-    def setting_in_stack_file(self, key: str) -> bool:
-        """Whether the stack's own file sets `key` (else `config get` shows the project's
-        default from Pulumi.yaml)."""
-        stack_file = self.project_dir / f"Pulumi.{self.stack}.yaml"
-        if not stack_file.exists():
-            return False
-        return any(
-            line.strip().startswith(f"{key}:") for line in stack_file.read_text().splitlines()
-        )
+    @property
+    def stack_file(self) -> Path:
+        return self.project_dir / f"Pulumi.{self.stack}.yaml"
 
-    def config_set(self, key: str, value: str) -> None:
-        self.run("config", "set", key, value)
-
-    def config_remove(self, key: str) -> None:
-        self.run("config", "rm", key)
-
-    def up(self, log: Path, timeout: float) -> None:
-        """`pulumi up --yes --skip-preview`, its output into `log`; raises when it fails."""
-        command = [
+    def deploy_command(self, settings: dict[str, str], kube_context: str | None) -> list[str]:
+        """How this stack is deployed, with SETTINGS for this once. The dev stack goes through
+        the main job (`npm run up:dev`): it points Docker at Minikube, or builds into the
+        project's own cluster and loads the images onto its node, which a bare `pulumi up`
+        does not. Other stacks push their images to a registry: `pulumi up`."""
+        config = [
+            argument
+            for key, value in settings.items()
+            for argument in ("--config", f"{key}={value}")
+        ]
+        if self.stack == "dev" and (self.project_dir / "stacks" / "main-job.ts").exists():
+            context = ["--context", kube_context] if kube_context else []
+            return [
+                "npm",
+                "run",
+                "up:dev",
+                "--",
+                *context,
+                "--yes",
+                "--skip-preview",
+                *config,
+            ]
+        return [
             "pulumi",
             "up",
             "--yes",
@@ -104,7 +131,18 @@ class Pulumi:
             "--non-interactive",
             "--color",
             "never",
+            *config,
         ]
+
+    def deploy(
+        self,
+        settings: dict[str, str],
+        kube_context: str | None,
+        log: Path,
+        timeout: float,
+    ) -> None:
+        """Runs `deploy_command`, its output into LOG; raises when it fails."""
+        command = self.deploy_command(settings, kube_context)
         with log.open("a") as output:
             output.write(f"$ {' '.join(command)}\n")
             output.flush()
@@ -119,10 +157,12 @@ class Pulumi:
                 )
             except subprocess.TimeoutExpired:
                 raise CommandError(
-                    f"pulumi up: not done within {timeout:g} s (see {log.name})"
+                    f"{' '.join(command[:3])}: not done within {timeout:g} s (see {log.name})"
                 ) from None
         if done.returncode != 0:
-            raise CommandError(f"pulumi up exited with {done.returncode} (see {log.name})")
+            raise CommandError(
+                f"{' '.join(command[:3])} exited with {done.returncode} (see {log.name})"
+            )
 
 
 def free_port() -> int:

@@ -1,11 +1,13 @@
-"""The sampler's reading of the cluster, faults' readiness and the image-change's second name."""
+"""The sampler's reading of the cluster, faults' readiness, and image-change's name and deploy."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from loadplan.faults import WorkloadChange, not_ready, same_image_spelt_otherwise
+from loadplan.faults import Faults, WorkloadChange, not_ready, same_image_spelt_otherwise
+from loadplan.kube import Kubectl, Pulumi, build_arg_in_state
 from loadplan.sampler import cpu_millicores, memory_mib, parse_sample
 
 
@@ -93,6 +95,13 @@ def test_not_whole_until_the_deleted_pod_and_the_old_image_are_gone() -> None:
     ]
 
 
+DIGEST = "sha256:" + "ab" * 32
+
+
+def no_digest(reference: str) -> str | None:
+    raise AssertionError(f"a Docker Hub name needs no digest lookup ({reference})")
+
+
 @pytest.mark.parametrize(
     ("reference", "other"),
     [
@@ -103,16 +112,71 @@ def test_not_whole_until_the_deleted_pod_and_the_old_image_are_gone() -> None:
     ],
 )
 def test_a_docker_hub_base_has_a_second_name(reference: str, other: str) -> None:
-    assert same_image_spelt_otherwise(reference) == other
+    assert same_image_spelt_otherwise(reference, no_digest) == other
+
+
+def test_another_registry_names_the_same_image_by_its_tag_and_digest() -> None:
+    asked: list[str] = []
+
+    def digest_of(reference: str) -> str | None:
+        asked.append(reference)
+        return DIGEST
+
+    spelt = same_image_spelt_otherwise("127.0.0.1:5000/python:3.12-alpine", digest_of)
+    assert spelt == f"127.0.0.1:5000/python:3.12-alpine@{DIGEST}"
+    assert asked == ["127.0.0.1:5000/python:3.12-alpine"]
+    # and back: the digest dropped, the tag kept
+    assert same_image_spelt_otherwise(spelt, no_digest) == "127.0.0.1:5000/python:3.12-alpine"
 
 
 @pytest.mark.parametrize(
     "reference",
-    ["127.0.0.1:5000/todo-base/python:3.12", "ghcr.io/acme/python:3.12", "localhost/python"],
+    [
+        "127.0.0.1:5000/todo-base/python:3.12",
+        "ghcr.io/acme/python:3.12",
+        "localhost/python",
+    ],
 )
-def test_another_registry_has_none(reference: str) -> None:
-    with pytest.raises(ValueError, match="another registry"):
-        same_image_spelt_otherwise(reference)
+def test_another_registry_without_a_known_digest_is_refused(reference: str) -> None:
+    with pytest.raises(
+        ValueError, match=r"another registry than Docker Hub that .* no digest for: pull it"
+    ):
+        same_image_spelt_otherwise(reference, lambda _: None)
+
+
+def test_a_base_pinned_by_digest_alone_is_refused() -> None:
+    with pytest.raises(ValueError, match="pinned by digest alone"):
+        same_image_spelt_otherwise(f"ghcr.io/acme/python@{DIGEST}", no_digest)
+
+
+def test_the_dev_stack_deploys_through_the_main_job_others_with_pulumi_up(
+    tmp_path: Path,
+) -> None:
+    settings = {"todo:pythonImage": "docker.io/library/python:3.12-alpine"}
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "main-job.ts").write_text("")
+    dev = Pulumi("dev", tmp_path)
+    assert dev.deploy_command(settings, "minikube") == [
+        "npm", "run", "up:dev", "--", "--context", "minikube", "--yes", "--skip-preview",
+        "--config", "todo:pythonImage=docker.io/library/python:3.12-alpine",
+    ]  # fmt: skip
+    assert dev.deploy_command({}, None) == [
+        "npm",
+        "run",
+        "up:dev",
+        "--",
+        "--yes",
+        "--skip-preview",
+    ]
+    assert Pulumi("prod", tmp_path).deploy_command(settings, "minikube") == [
+        "pulumi", "up", "--yes", "--skip-preview", "--stack", "prod", "--non-interactive",
+        "--color", "never", "--config", "todo:pythonImage=docker.io/library/python:3.12-alpine",
+    ]  # fmt: skip
+    # a project without the main job (another checkout layout) deploys dev with pulumi up too
+    assert Pulumi("dev", tmp_path / "elsewhere").deploy_command({}, None)[:2] == [
+        "pulumi",
+        "up",
+    ]
 
 
 def test_a_sample_reads_replicas_autoscalers_pods_and_nodes() -> None:
@@ -175,3 +239,71 @@ def test_a_sample_without_the_metrics_api_still_has_replicas() -> None:
     )
     assert sample.pods["backend-1"].cpu_millicores is None
     assert sample.node_cpu_percent == {}
+
+
+def test_the_deployed_base_is_read_from_the_backend_image_in_the_state() -> None:
+    urn = "urn:pulumi:dev::todo::todo:components:Images$docker-build:index:Image::"
+    state = {
+        "deployment": {
+            "resources": [
+                {"type": "docker-build:index:Image", "urn": urn + "frontend",
+                 "inputs": {"buildArgs": {"NODE_IMAGE": "node:24-alpine"}}},
+                {"type": "docker-build:index:Image", "urn": urn + "backend",
+                 "inputs": {"buildArgs": {"PYTHON_IMAGE": "127.0.0.1:5000/python:3.12"}}},
+            ]
+        }
+    }  # fmt: skip
+    assert build_arg_in_state(state, "backend", "PYTHON_IMAGE") == "127.0.0.1:5000/python:3.12"
+    assert build_arg_in_state(state, "frontend", "PYTHON_IMAGE") is None
+    assert build_arg_in_state({}, "backend", "PYTHON_IMAGE") is None
+
+
+class RecordingPulumi(Pulumi):
+    """Deploys by writing what `pulumi up --config` would into the stack file."""
+
+    deployed: list[dict[str, str]]
+
+    def deployed_build_arg(self, image: str, name: str) -> str:
+        return "python:3.12-alpine"
+
+    def deploy(
+        self,
+        settings: dict[str, str],
+        kube_context: str | None,
+        log: Path,
+        timeout: float,
+    ) -> None:
+        self.deployed.append(settings)
+        for key, value in settings.items():
+            with self.stack_file.open("a") as file:
+                file.write(f"  {key}: {value}\n")
+
+
+class FixedKubectl(Kubectl):
+    def run(self, *args: str, timeout: float = 30.0) -> str:
+        return "todo-backend:before"
+
+
+@pytest.mark.parametrize("had_stack_file", [True, False])
+def test_image_change_deploys_the_second_name_then_puts_the_stack_file_back(
+    tmp_path: Path, had_stack_file: bool
+) -> None:
+    pulumi = RecordingPulumi("dev", tmp_path)
+    object.__setattr__(pulumi, "deployed", [])
+    original = b"config:\n  todo:namespace: todo-app\n"
+    if had_stack_file:
+        pulumi.stack_file.write_bytes(original)
+    faults = Faults(FixedKubectl(), "todo-app", pulumi, tmp_path / "pulumi.log")
+
+    injection = faults.inject("image-change")
+    assert injection.problem is None
+    assert injection.change == WorkloadChange(backend_image_before="todo-backend:before")
+    assert "python:3.12-alpine -> docker.io/library/python:3.12-alpine" in injection.detail
+    assert pulumi.deployed == [{"todo:pythonImage": "docker.io/library/python:3.12-alpine"}]
+
+    assert faults.revert() == "Pulumi.dev.yaml put back as it was and deployed again"
+    assert pulumi.deployed[-1] == {}
+    assert pulumi.stack_file.exists() == had_stack_file
+    if had_stack_file:
+        assert pulumi.stack_file.read_bytes() == original
+    assert faults.revert() is None  # once only
