@@ -49,7 +49,7 @@ from loadplan.faults import FAULT_KINDS, FaultKind, Faults, Injection
 from loadplan.kube import CommandError, Kubectl, PortForward, Pulumi
 from loadplan.profiles import PROFILE_NAMES, Profile, build_profile
 from loadplan.report import FaultSpan, write_page
-from loadplan.sampler import Sample, Sampler, cpu_millicores
+from loadplan.sampler import Sample, Sampler, cpu_millicores, scale_outs
 from loadplan.target import (
     OutputsError,
     StackOutputs,
@@ -699,6 +699,10 @@ def write_report(
             "samples": len(samples),
             "node_is_this_machine": bool(target.cluster and target.cluster.node_is_this_machine),
             "max_ready_replicas": _max_ready(samples),
+            "scale_outs": [
+                {**asdict(out), "seconds_to_ready": out.seconds_to_ready}
+                for out in scale_outs(samples, started_at)
+            ],
             "restarts_at_end": {name: pod.restarts for name, pod in samples[-1].pods.items()}
             if samples
             else {},
@@ -828,6 +832,28 @@ def _tables(summary: dict[str, Any]) -> list[tuple[str, list[list[str]]]]:
                 ]
             )
         tables.append(("Faults", rows))
+    if outs := summary["sampling"]["scale_outs"]:
+        tables.append(
+            (
+                "Scale-outs (seen every 5 s)",
+                [
+                    ["autoscaler", "replicas", "decided at s", "CPU %", "all ready at s", "took s"],
+                    *(
+                        [
+                            out["autoscaler"],
+                            f"{out['from_replicas']} -> {out['to_replicas']}",
+                            f"{out['decided_at']:g}",
+                            "-" if out["cpu_percent"] is None else str(out["cpu_percent"]),
+                            "never" if out["ready_at"] is None else f"{out['ready_at']:g}",
+                            "-"
+                            if out["seconds_to_ready"] is None
+                            else f"{out['seconds_to_ready']:g}",
+                        ]
+                        for out in outs
+                    ),
+                ],
+            )
+        )
     loss = summary["data_loss"]
     tables.append(
         (

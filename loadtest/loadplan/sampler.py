@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ class Autoscaler:
     desired: int
     current: int
     cpu_percent: int | None
+    target: str = ""
+    """What it scales, as in `workloads`: "deployment/backend"."""
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,12 @@ def parse_sample(
                 ),
                 None,
             )
+            ref = spec.get("scaleTargetRef", {})
             autoscalers[name] = Autoscaler(
-                int(status.get("desiredReplicas", 0)), int(status.get("currentReplicas", 0)), cpu
+                int(status.get("desiredReplicas", 0)),
+                int(status.get("currentReplicas", 0)),
+                cpu,
+                f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}",
             )
         elif kind == "Pod":
             cpu, memory = usage.get(name, (None, None))
@@ -211,3 +218,56 @@ class Sampler(threading.Thread):
     def stop(self) -> None:
         self._stop_requested.set()
         self.join(timeout=60)
+
+
+@dataclass(frozen=True)
+class ScaleOut:
+    """One decision of an autoscaler to add replicas, seen by the sampler."""
+
+    autoscaler: str
+    from_replicas: int
+    to_replicas: int
+    decided_at: float
+    """Seconds from the run's start: the first sample with the higher desired count."""
+    cpu_percent: int | None
+    """The autoscaler's CPU reading in that sample."""
+    ready_at: float | None
+    """The first sample where the target had that many replicas ready; None: never."""
+
+    @property
+    def seconds_to_ready(self) -> float | None:
+        return None if self.ready_at is None else round(self.ready_at - self.decided_at, 2)
+
+
+def scale_outs(samples: Sequence[Sample], started_at: float) -> list[ScaleOut]:
+    """Every rise of an autoscaler's desired replicas between two samples, and when its target
+    first had them all ready (a later decision does not wait for the earlier one's readiness:
+    each is timed on its own). Resolution: the sampling interval."""
+    found: list[ScaleOut] = []
+    previous: dict[str, int] = {}
+    for index, sample in enumerate(samples):
+        for name, autoscaler in sample.autoscalers.items():
+            before = previous.get(name)
+            previous[name] = autoscaler.desired
+            if before is None or autoscaler.desired <= before:
+                continue
+            ready_at = next(
+                (
+                    later.at
+                    for later in samples[index:]
+                    if (replicas := later.workloads.get(autoscaler.target)) is not None
+                    and replicas.ready >= autoscaler.desired
+                ),
+                None,
+            )
+            found.append(
+                ScaleOut(
+                    name,
+                    before,
+                    autoscaler.desired,
+                    round(sample.at - started_at, 2),
+                    autoscaler.cpu_percent,
+                    None if ready_at is None else round(ready_at - started_at, 2),
+                )
+            )
+    return found

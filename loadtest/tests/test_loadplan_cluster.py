@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from loadplan.faults import Faults, WorkloadChange, not_ready, same_image_spelt_otherwise
 from loadplan.kube import Kubectl, Pulumi, build_arg_in_state
-from loadplan.sampler import cpu_millicores, memory_mib, parse_sample
+from loadplan.sampler import (
+    Autoscaler,
+    Replicas,
+    Sample,
+    cpu_millicores,
+    memory_mib,
+    parse_sample,
+    scale_outs,
+)
 
 
 def test_quantities() -> None:
@@ -192,7 +200,7 @@ def test_a_sample_reads_replicas_autoscalers_pods_and_nodes() -> None:
             {
                 "kind": "HorizontalPodAutoscaler",
                 "metadata": {"name": "backend"},
-                "spec": {},
+                "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "backend"}},
                 "status": {
                     "desiredReplicas": 3,
                     "currentReplicas": 2,
@@ -219,10 +227,7 @@ def test_a_sample_reads_replicas_autoscalers_pods_and_nodes() -> None:
     sample = parse_sample(5.0, objects, pod_metrics, node_metrics, {"node-a": 2000.0}, 40.0, [])
     assert sample.workloads["deployment/backend"].ready == 1
     assert sample.workloads["statefulset/postgres"].desired == 1
-    assert (sample.autoscalers["backend"].desired, sample.autoscalers["backend"].cpu_percent) == (
-        3,
-        85,
-    )
+    assert sample.autoscalers["backend"] == Autoscaler(3, 2, 85, "deployment/backend")
     backend = sample.pods["backend-1"]
     assert (backend.component, backend.restarts, backend.cpu_millicores, backend.memory_mib) == (
         "backend",
@@ -239,6 +244,46 @@ def test_a_sample_without_the_metrics_api_still_has_replicas() -> None:
     )
     assert sample.pods["backend-1"].cpu_millicores is None
     assert sample.node_cpu_percent == {}
+
+
+def scaling_sample(at: float, desired: int, ready: int, cpu: int) -> Sample:
+    return Sample(
+        at,
+        {"deployment/backend": Replicas(desired, ready)},
+        {"backend": Autoscaler(desired, ready, cpu, "deployment/backend")},
+        {},
+        {},
+        None,
+    )
+
+
+def test_a_scale_out_is_timed_from_the_decision_to_all_its_replicas_ready() -> None:
+    samples = [
+        scaling_sample(1005.0, 1, 1, 40),
+        scaling_sample(1010.0, 1, 1, 95),
+        scaling_sample(1015.0, 3, 1, 120),  # decided: 1 -> 3
+        scaling_sample(1020.0, 3, 2, 80),
+        scaling_sample(1025.0, 4, 3, 75),  # decided: 3 -> 4, while the first is complete
+        scaling_sample(1030.0, 4, 3, 70),
+        scaling_sample(1035.0, 2, 2, 20),  # a scale-in is not a scale-out
+        scaling_sample(1040.0, 5, 2, 90),  # never all ready within the run
+    ]
+    outs = scale_outs(samples, started_at=1000.0)
+    assert [(o.from_replicas, o.to_replicas, o.decided_at, o.cpu_percent) for o in outs] == [
+        (1, 3, 15.0, 120),
+        (3, 4, 25.0, 75),
+        (2, 5, 40.0, 90),
+    ]
+    assert [(o.ready_at, o.seconds_to_ready) for o in outs] == [
+        (25.0, 10.0),
+        (None, None),
+        (None, None),
+    ]
+
+
+def test_no_rise_no_scale_out() -> None:
+    assert scale_outs([scaling_sample(1005.0 + i, 2, 2, 50) for i in range(5)], 1000.0) == []
+    assert scale_outs([], 1000.0) == []
 
 
 def test_the_deployed_base_is_read_from_the_backend_image_in_the_state() -> None:

@@ -1,0 +1,37 @@
+// Client connections are closed once they are MAX_CONNECTION_AGE_MS old, so that pods the
+// autoscaler adds get their share of the traffic. The frontend's Service balances connections,
+// not requests: kube-proxy picks a pod when a connection opens, and a client that keeps its
+// connection alive (a browser, a proxy, a load generator) stays on the pod it first reached for
+// as long as it sends a request every few seconds. Measured under the load plan's 50 users
+// (loadtest/README.md): the one pod that was there before the scale-out served all of them
+// while four new ones idled. The first answer on a connection past its age says
+// `Connection: close`; the client opens a new connection for its next request, which can land
+// on any ready pod. The price: one TCP handshake per client every MAX_CONNECTION_AGE_MS.
+import diagnosticsChannel from "node:diagnostics_channel";
+import type { Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/** How long a kept-alive client connection serves requests before it is closed. */
+export const MAX_CONNECTION_AGE_MS = 30_000;
+
+interface ServerRequestMessage {
+  request: IncomingMessage;
+  response: ServerResponse;
+  socket: Socket;
+}
+
+/**
+ * From now on, answers of the process's HTTP servers on a connection older than `maxAgeMs` ask
+ * the client to close it. Returns a function that stops doing so.
+ */
+export function limitConnectionAge(maxAgeMs: number = MAX_CONNECTION_AGE_MS, now: () => number = Date.now): () => void {
+  const openedAt = new WeakMap<Socket, number>();
+  const onStart = (message: unknown): void => {
+    const { response, socket } = message as ServerRequestMessage;
+    const opened = openedAt.get(socket);
+    if (opened === undefined) openedAt.set(socket, now());
+    else if (now() - opened >= maxAgeMs && !response.headersSent) response.setHeader("connection", "close");
+  };
+  diagnosticsChannel.subscribe("http.server.request.start", onStart);
+  return () => diagnosticsChannel.unsubscribe("http.server.request.start", onStart);
+}
