@@ -17,7 +17,7 @@ from starlette.routing import Route
 from todo_api import __version__
 from todo_api.database import DATABASE_ERRORS, create_engine
 from todo_api.dependencies import Services
-from todo_api.draining import DrainingMiddleware
+from todo_api.draining import ConnectionCloseMiddleware
 from todo_api.mcp_server import McpEndpoint, build_mcp_server
 from todo_api.migrations import upgrade_to_head
 from todo_api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -131,5 +131,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     # Outermost: every answer, the 500s of RequestContextMiddleware included.
-    app.add_middleware(DrainingMiddleware)
+    app.add_middleware(ConnectionCloseMiddleware)
     return app
