@@ -87,7 +87,7 @@ export interface LoadPlanRun {
 }
 
 // On top of the load: accounts, port-forwards, the fault's readiness wait, the read-backs and,
-// for image-change, two `pulumi up` runs with an image build each.
+// for image-change, two deploys (`npm run up:dev` or `pulumi up`) with an image build each.
 const SETUP_AND_FAULT_SECONDS = 2 * 1800 + 600;
 
 export async function runLoadPlan(options: LoadPlanOptions): Promise<LoadPlanRun> {
