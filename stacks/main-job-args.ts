@@ -11,9 +11,17 @@ export interface MainJobArgs {
     context: string | undefined;
     /** Everything else, for `pulumi up` / `pulumi destroy`. */
     pulumiArgs: string[];
+    /** pulumiArgs split by `configArguments`: the --config settings and the other arguments. */
+    config: ConfigArguments;
 }
 
-export function parseMainJobArgs(argv: readonly string[]): MainJobArgs {
+export interface ConfigArguments {
+    settings: Record<string, string>;
+    rest: string[];
+}
+
+/** The main job's command line; `--config` keys without a namespace go into PROJECT's. */
+export function parseMainJobArgs(argv: readonly string[], project: string): MainJobArgs {
     const [action, ...rest] = argv;
     if (action !== "up" && action !== "down") throw new UsageError(`unknown action '${action ?? ""}'; accepted: up, down`);
     let context: string | undefined;
@@ -26,7 +34,7 @@ export function parseMainJobArgs(argv: readonly string[]): MainJobArgs {
         } else if (arg.startsWith("--context=")) context = arg.slice("--context=".length);
         else pulumiArgs.push(arg);
     }
-    return { action, context, pulumiArgs };
+    return { action, context, pulumiArgs, config: configArguments(pulumiArgs, project) };
 }
 
 /**
@@ -34,7 +42,7 @@ export function parseMainJobArgs(argv: readonly string[]): MainJobArgs {
  * namespace in PROJECT's. On the project's own cluster the settings go into its config file, so
  * that the image build before the `up` sees them too.
  */
-export function configArguments(args: readonly string[], project: string): { settings: Record<string, string>; rest: string[] } {
+export function configArguments(args: readonly string[], project: string): ConfigArguments {
     const settings: Record<string, string> = {};
     const rest: string[] = [];
     for (let index = 0; index < args.length; index++) {

@@ -15,7 +15,7 @@ import * as yaml from "js-yaml";
 
 import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, toolchainPlan, useToolchain } from "../e2e/local-cluster";
 import { output } from "../e2e/support/shell";
-import { configArguments, parseMainJobArgs, USAGE, UsageError } from "./main-job-args";
+import { type MainJobArgs, parseMainJobArgs, USAGE, UsageError } from "./main-job-args";
 import { type DevTarget, preflightDev, systemProbe } from "./preflight";
 
 const STACK = "dev";
@@ -76,7 +76,7 @@ async function buildAndLoadImages(pulumi: string, env: NodeJS.ProcessEnv, config
 }
 
 /** up:dev and down:dev on the project's own cluster: toolchain, cluster, stand-in images, then Pulumi. */
-async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label: string, workDir: string): Promise<number> {
+async function onLocalCluster({ action, pulumiArgs, config }: MainJobArgs, label: string, workDir: string): Promise<number> {
     const unlock = lockLocalCluster(label, (line) => {
         process.stderr.write(`${label}: ${line}\n`);
         process.exit(2);
@@ -95,15 +95,14 @@ async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label
             process.stderr.write(`${label}: stopping the project's own cluster\n`);
             return await attached(CLUSTER, ["down"], env);
         }
-        const { settings, rest } = configArguments(pulumiArgs, PROJECT);
         const { bases, postgresImage } = await provideStandInImages(registry, workDir);
         let status = await attached(pulumi, ["stack", "select", "--create", STACK], env);
         if (status !== 0) return status;
         // After `stack select --create`, which writes the stack's secrets salt into Pulumi.dev.yaml.
         // Settings given on the command line win over the stand-in bases.
-        const configFile = localClusterConfigFile({ ...bases, "todo:postgresImage": postgresImage, ...settings });
+        const configFile = localClusterConfigFile({ ...bases, "todo:postgresImage": postgresImage, ...config.settings });
         status = await buildAndLoadImages(pulumi, env, configFile);
-        if (status === 0) status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, ...rest], env);
+        if (status === 0) status = await attached(pulumi, ["up", "--stack", STACK, "--config-file", configFile, ...config.rest], env);
         if (status === 0) {
             const url = (await output(pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], { env })).trim().replace("<node-ip>", "127.0.0.1");
             process.stderr.write(`${label}: the app answers at ${url}; npm run down:dev removes it and stops the cluster\n`);
@@ -115,22 +114,21 @@ async function onLocalCluster(action: "up" | "down", pulumiArgs: string[], label
 }
 
 async function main(): Promise<void> {
-    let parsed: ReturnType<typeof parseMainJobArgs>;
+    let args: MainJobArgs;
     try {
-        parsed = parseMainJobArgs(process.argv.slice(2));
-        configArguments(parsed.pulumiArgs, PROJECT);
+        args = parseMainJobArgs(process.argv.slice(2), PROJECT);
     } catch (error) {
         if (error instanceof UsageError) usage(error.message);
         throw error;
     }
-    const { action, context, pulumiArgs } = parsed;
+    const { action, context, pulumiArgs } = args;
     const label = `${action}:${STACK}`;
     const workDir = mkdtempSync(path.join(tmpdir(), "todo-main-job-"));
     let status = 1;
     try {
         // A dev stack up:dev put on the project's own cluster goes down from there.
         if (action === "down" && !context && existsSync(LOCAL_CLUSTER_DIR)) {
-            process.exit(await onLocalCluster(action, pulumiArgs, label, workDir));
+            process.exit(await onLocalCluster(args, label, workDir));
         }
         const toolchainPulumi = path.join(CACHE_DIR, "toolchain", "bin", "pulumi");
         const found = await preflightDev(systemProbe(existsSync(toolchainPulumi) ? toolchainPulumi : undefined), { context });
@@ -140,7 +138,7 @@ async function main(): Promise<void> {
         if (found.errors.length > 0 || !target) process.exit(1);
         if (target.kind === "local-cluster") {
             process.stderr.write(`${label}: ${target.reason}: using the project's own cluster (e2e/cluster; for Minikube instead: minikube start, then npm run up:dev)\n`);
-            process.exit(await onLocalCluster(action, pulumiArgs, label, workDir));
+            process.exit(await onLocalCluster(args, label, workDir));
         }
         if (!found.pulumi) process.exit(1);
         process.stderr.write(`${label}: kube context ${target.context}${target.kind === "minikube" ? ", images built into Minikube's Docker" : ""}\n`);

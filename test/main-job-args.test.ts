@@ -3,13 +3,18 @@ import { configArguments, parseMainJobArgs, UsageError } from "../stacks/main-jo
 
 describe("npm run up:dev's arguments", () => {
     test("--context is the main job's; the rest goes to pulumi", () => {
-        expect(parseMainJobArgs(["up", "--context", "minikube", "--yes", "--skip-preview"])).toEqual({ action: "up", context: "minikube", pulumiArgs: ["--yes", "--skip-preview"] });
-        expect(parseMainJobArgs(["down", "--context=kind-dev"])).toEqual({ action: "down", context: "kind-dev", pulumiArgs: [] });
+        expect(parseMainJobArgs(["up", "--context", "minikube", "--yes", "--skip-preview"], "todo")).toEqual({
+            action: "up",
+            context: "minikube",
+            pulumiArgs: ["--yes", "--skip-preview"],
+            config: { settings: {}, rest: ["--yes", "--skip-preview"] },
+        });
+        expect(parseMainJobArgs(["down", "--context=kind-dev"], "todo")).toEqual({ action: "down", context: "kind-dev", pulumiArgs: [], config: { settings: {}, rest: [] } });
     });
 
     test("an unknown action or a --context without a name is refused with what to write", () => {
-        expect(() => parseMainJobArgs(["deploy"])).toThrow(new UsageError("unknown action 'deploy'; accepted: up, down"));
-        expect(() => parseMainJobArgs(["up", "--context"])).toThrow("--context needs the name of a kube context");
+        expect(() => parseMainJobArgs(["deploy"], "todo")).toThrow(new UsageError("unknown action 'deploy'; accepted: up, down"));
+        expect(() => parseMainJobArgs(["up", "--context"], "todo")).toThrow("--context needs the name of a kube context");
     });
 
     test("--config settings are split from pulumi's other arguments, keys without a namespace in the project's", () => {
@@ -18,6 +23,16 @@ describe("npm run up:dev's arguments", () => {
             rest: ["--yes", "--skip-preview"],
         });
         expect(configArguments(["--yes"], "todo")).toEqual({ settings: {}, rest: ["--yes"] });
+    });
+
+    test("the command line keeps its --config settings for the project's own cluster, and pulumi's arguments as given", () => {
+        expect(parseMainJobArgs(["up", "--yes", "-c", "backendMinReplicas=2"], "todo")).toEqual({
+            action: "up",
+            context: undefined,
+            pulumiArgs: ["--yes", "-c", "backendMinReplicas=2"],
+            config: { settings: { "todo:backendMinReplicas": "2" }, rest: ["--yes"] },
+        });
+        expect(() => parseMainJobArgs(["up", "--config", "todo:pythonImage"], "todo")).toThrow(UsageError);
     });
 
     test("a --config that is not KEY=VALUE is refused with an example", () => {
