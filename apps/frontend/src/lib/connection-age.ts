@@ -9,16 +9,12 @@
 // on any ready pod. The price: one TCP handshake per client every MAX_CONNECTION_AGE_MS.
 import diagnosticsChannel from "node:diagnostics_channel";
 import type { Socket } from "node:net";
-import type { IncomingMessage, ServerResponse } from "node:http";
+
+// A type only: the metrics module is not loaded by this import.
+import type { ServerRequestMessage } from "./request-metrics";
 
 /** How long a kept-alive client connection serves requests before it is closed. */
 export const MAX_CONNECTION_AGE_MS = 30_000;
-
-interface ServerRequestMessage {
-  request: IncomingMessage;
-  response: ServerResponse;
-  socket: Socket;
-}
 
 /**
  * From now on, answers of the process's HTTP servers on a connection older than `maxAgeMs` ask
@@ -28,9 +24,11 @@ export function limitConnectionAge(maxAgeMs: number = MAX_CONNECTION_AGE_MS, now
   const openedAt = new WeakMap<Socket, number>();
   const onStart = (message: unknown): void => {
     const { response, socket } = message as ServerRequestMessage;
+    const at = now();
     const opened = openedAt.get(socket);
-    if (opened === undefined) openedAt.set(socket, now());
-    else if (now() - opened >= maxAgeMs && !response.headersSent) response.setHeader("connection", "close");
+    // At the request's start nothing of its answer is written yet, so the header can be set.
+    if (opened === undefined) openedAt.set(socket, at);
+    else if (at - opened >= maxAgeMs) response.setHeader("connection", "close");
   };
   diagnosticsChannel.subscribe("http.server.request.start", onStart);
   return () => diagnosticsChannel.unsubscribe("http.server.request.start", onStart);

@@ -7,6 +7,7 @@
 // (METRICS_PORT, src/instrumentation.ts), off the frontend's public Service.
 import diagnosticsChannel from "node:diagnostics_channel";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
 
@@ -75,10 +76,11 @@ export function createRequestMetrics(): RequestMetrics {
   };
 }
 
-/** What Node's HTTP server publishes on its request channels. */
-interface ServerRequestMessage {
+/** What Node's HTTP server publishes on its request channels (also read by connection-age.ts). */
+export interface ServerRequestMessage {
   request: IncomingMessage;
   response: ServerResponse;
+  socket: Socket;
   server: Server;
 }
 
