@@ -17,16 +17,16 @@ import * as path from "node:path";
 
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 
-import { CLUSTER, E2E_DIR, lockLocalCluster } from "./local-cluster";
+import { CLUSTER, lockLocalCluster } from "../local-cluster/local-cluster";
 import { builtImageTags, imageTargets } from "./support/images";
 import { activePods, isReady } from "./support/kube";
 import { copyProject } from "./support/project";
 import type { Target } from "./support/run";
-import { output, run, sleep } from "./support/shell";
+import { output, run, sleep } from "../local-cluster/shell";
 import { TestStack } from "./support/stack";
 import { setupTarget, useThrowawayBackend } from "./support/targets";
 
-const ROOT_DIR = path.resolve(E2E_DIR, "..");
+const ROOT_DIR = path.resolve(__dirname, "..");
 const NAMESPACE = "todo-devloop";
 // Not the dev stack's 30000 or the suite's: the benchmark may run beside a user's dev stack.
 const NODE_PORT = 30002;
@@ -243,7 +243,7 @@ async function main(): Promise<void> {
         const resultsDir = path.join(ROOT_DIR, "loadtest", "results");
         mkdirSync(resultsDir, { recursive: true });
         const file = path.join(resultsDir, `devloop-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
-        const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", node: process.version, target: context ?? "offline cluster (e2e/cluster)" };
+        const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", node: process.version, target: context ?? "offline cluster (local-cluster/cluster)" };
         writeFileSync(file, `${JSON.stringify({ machine, firstDeploySeconds, rounds: figures }, null, 2)}\n`);
         process.stdout.write(`\n==== dev loop (${machine.target}, ${machine.cpus} CPUs)\n  first deploy: ${seconds(firstDeploySeconds)}\n`);
         for (const round of figures) process.stdout.write(`  ${describe(round)}\n`);

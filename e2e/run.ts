@@ -5,7 +5,7 @@
 //   npm run test:e2e -- prod chart            # some of them
 //   npm run test:e2e -- --context minikube    # into that kube context instead (see e2e/README.md)
 //
-// Without --context (or E2E_KUBE_CONTEXT) the target is the offline cluster (e2e/cluster),
+// Without --context (or E2E_KUBE_CONTEXT) the target is the offline cluster (local-cluster/cluster),
 // started when it is down and stopped again at the end, with the toolchain's CLIs and plugins.
 // Either way: a local Pulumi backend in a temp folder and a throwaway passphrase.
 import { spawn } from "node:child_process";
@@ -13,11 +13,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
-import { CLUSTER, E2E_DIR, lockLocalCluster } from "./local-cluster";
+import { CLUSTER, lockLocalCluster } from "../local-cluster/local-cluster";
 import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo } from "./support/run";
-import { output, run } from "./support/shell";
+import { output, run } from "../local-cluster/shell";
 import { setupTarget, useThrowawayBackend } from "./support/targets";
 
+const E2E_DIR = __dirname;
 const ROOT_DIR = path.resolve(E2E_DIR, "..");
 const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
 // Diagnostics of the newest runs are kept; older ones are removed at the start of a run.

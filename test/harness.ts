@@ -12,7 +12,7 @@ import * as yaml from "js-yaml";
 
 import { CLUSTER_CHECK_TYPE } from "../components/cluster";
 import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
-import { MONITORING_API } from "../stacks/preflight";
+import { MONITORING_API } from "../components/cluster";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "todo";

@@ -1,5 +1,5 @@
 // The command line of `npm run up:dev` / `down:dev`: what reaches Pulumi, what the main job keeps.
-import { configArguments, parseMainJobArgs, UsageError } from "../stacks/main-job-args";
+import { configArguments, parseMainJobArgs, UsageError } from "../launcher/args";
 
 describe("npm run up:dev's arguments", () => {
     test("--context is the main job's; the rest goes to pulumi", () => {

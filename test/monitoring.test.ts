@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { MONITORING, WORKLOADS } from "../components/contract";
 import { dashboardJson, MONITORING_API_VERSION, NAMESPACE_PLACEHOLDER } from "../components/monitoring";
-import { monitoringApiMissing } from "../stacks/preflight";
+import { monitoringApiMissing } from "../components/cluster";
 import { ensureHelm, renderChart } from "./chart/render";
 import { findManifest, type Inputs, manifests, type ProgramRun, PROJECT_ROOT, runProgram } from "./harness";
 

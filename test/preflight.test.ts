@@ -8,19 +8,9 @@ import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { requireMonitoringApi } from "../components/cluster";
-import {
-    checkMonitoringApi,
-    type CommandResult,
-    minimumPulumiVersion,
-    monitoringApiMissing,
-    parseDockerEnv,
-    type Preflight,
-    preflightDev,
-    type Probe,
-    type SyncRunner,
-    systemSyncRunner,
-} from "../stacks/preflight";
+import { checkMonitoringApi, monitoringApiMissing, requireMonitoringApi } from "../components/cluster";
+import { type CommandResult, type SyncRunner, systemSyncRunner } from "../components/commands";
+import { minimumPulumiVersion, parseDockerEnv, type Preflight, preflightDev, type Probe } from "../launcher/preflight";
 
 const MINIKUBE_DOCKER_ENV = 'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://192.168.49.2:2376"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n';
 
@@ -115,7 +105,7 @@ describe("npm run up:dev's preflight", () => {
         const own = await preflightDev(machine(fresh, { canRunLocalCluster: true }));
         expect(own.errors).toEqual([]);
         expect(own.target).toEqual({ kind: "local-cluster", reason: "no minikube on PATH and there is no current kube context" });
-        expect(own.notes).toEqual(["no pulumi on PATH: the offline toolchain builds one (e2e/toolchain)"]);
+        expect(own.notes).toEqual(["no pulumi on PATH: the offline toolchain builds one (local-cluster/toolchain)"]);
 
         const elsewhere = await preflightDev(machine({ ...fresh, "pulumi version": HEALTHY["pulumi version"] }));
         expect(elsewhere.errors).toEqual([
@@ -208,7 +198,7 @@ describe("npm run up:dev on a machine with nothing on PATH", () => {
         const empty = mkdtempSync(path.join(tmpdir(), "todo-empty-path-"));
         try {
             const tsx = path.join(__dirname, "..", "node_modules", "tsx", "dist", "cli.mjs");
-            const result = spawnSync(process.execPath, [tsx, path.join(__dirname, "..", "stacks", "main-job.ts"), "up"], {
+            const result = spawnSync(process.execPath, [tsx, path.join(__dirname, "..", "launcher", "main-job.ts"), "up"], {
                 env: { PATH: empty, HOME: empty, TODO_CACHE_DIR: empty },
                 encoding: "utf8",
                 timeout: 60_000,
@@ -217,7 +207,7 @@ describe("npm run up:dev on a machine with nothing on PATH", () => {
             const ownCluster = process.platform === "linux" && process.getuid?.() === 0;
             expect(result.stderr.trim().split("\n")).toEqual(
                 ownCluster
-                    ? ["up:dev: no pulumi on PATH: the offline toolchain builds one (e2e/toolchain)", "up:dev: no docker on PATH: the images are built with it (apt-get install docker.io)"]
+                    ? ["up:dev: no pulumi on PATH: the offline toolchain builds one (local-cluster/toolchain)", "up:dev: no docker on PATH: the images are built with it (apt-get install docker.io)"]
                     : [
                           "up:dev: no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)",
                           "up:dev: no minikube on PATH and no kubectl on PATH; the project's own cluster needs Linux and root: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",

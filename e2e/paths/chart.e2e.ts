@@ -19,7 +19,7 @@ import { deploymentImage } from "../support/kube";
 import { E2ePath } from "../support/path";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack } from "../support/rollout-checks";
-import { output } from "../support/shell";
+import { output } from "../../local-cluster/shell";
 import { TestStack } from "../support/stack";
 
 const NAMESPACE = "todo-chart";

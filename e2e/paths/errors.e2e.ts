@@ -9,7 +9,7 @@ import { expect } from "@jest/globals";
 
 import { E2ePath } from "../support/path";
 import { copyProject } from "../support/project";
-import { run } from "../support/shell";
+import { run } from "../../local-cluster/shell";
 import { type Setting, TestStack } from "../support/stack";
 
 const path = new E2ePath("errors", 5);

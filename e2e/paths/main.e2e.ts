@@ -9,10 +9,10 @@ import { dirname, join } from "node:path";
 
 import { expect } from "@jest/globals";
 
-import { CLUSTER, LOCK_OWNER_VARIABLE } from "../local-cluster";
+import { CLUSTER, LOCK_OWNER_VARIABLE } from "../../local-cluster/local-cluster";
 import { signUpAndAddTodo, uniqueTitle } from "../support/browser";
 import { E2ePath } from "../support/path";
-import { run } from "../support/shell";
+import { run } from "../../local-cluster/shell";
 
 const path = new E2ePath("main", 6);
 const { workDir } = path.run;
@@ -96,7 +96,7 @@ path.teardown("npm run down:dev destroys the stack and stops the cluster", async
     expect((await run(CLUSTER, ["status"])).status).not.toBe(0);
 });
 
-// What the cluster makes while it runs (e2e/cluster): its processes, mounts, chains and links.
+// What the cluster makes while it runs (local-cluster/cluster): its processes, mounts, chains and links.
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "coredns", "metrics-server", "buildkitd", "traefik"];
 path.teardown("nothing of the cluster is left: no process, mount, iptables chain or network link", async () => {
     const left: string[] = [];

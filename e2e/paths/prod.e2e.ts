@@ -27,7 +27,7 @@ import { readRunInfo } from "../support/run";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack, type RolloutSubject } from "../support/rollout-checks";
 import { Load } from "../support/loads";
-import { eventually, run } from "../support/shell";
+import { eventually, run } from "../../local-cluster/shell";
 import { TestStack } from "../support/stack";
 import { selfSignedTlsSecret } from "../support/tls";
 

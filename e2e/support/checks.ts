@@ -4,7 +4,7 @@ import type { IPod } from "kubernetes-models/v1/Pod";
 import type { Component } from "../../components/contract";
 import type { E2ePath } from "./path";
 import { hpasNotAtRest, kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
-import { eventually, run } from "./shell";
+import { eventually, run } from "../../local-cluster/shell";
 
 export const WORKLOADS: readonly Component[] = ["backend", "frontend"];
 // The design's requirement, not the program's value: a program that lowered its level must fail here.
@@ -14,7 +14,7 @@ const POD_SECURITY_LEVEL = "restricted";
 export async function namespacesFree(namespaces: readonly string[]): Promise<void> {
     for (const namespace of namespaces) {
         if (await namespaceExists(namespace)) {
-            throw new Error(`namespace ${namespace} already exists in this cluster: delete it (kubectl delete namespace ${namespace}) or run the suite on a fresh cluster (e2e/cluster down)`);
+            throw new Error(`namespace ${namespace} already exists in this cluster: delete it (kubectl delete namespace ${namespace}) or run the suite on a fresh cluster (local-cluster/cluster down)`);
         }
     }
 }

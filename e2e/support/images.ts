@@ -2,7 +2,7 @@
 // `up` of the Images component) and handed to the target's load command, which gets them onto the
 // node (the offline cluster's containerd imports them; Minikube's Docker has them already).
 import type { E2ePath } from "./path";
-import { output } from "./shell";
+import { output } from "../../local-cluster/shell";
 import type { PlannedStep, TestStack } from "./stack";
 
 const IMAGE_TYPE = "docker-build:index:Image";

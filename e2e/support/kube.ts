@@ -8,7 +8,7 @@ import type { IPersistentVolume } from "kubernetes-models/v1/PersistentVolume";
 import type { IPod } from "kubernetes-models/v1/Pod";
 
 import { type Component, selectorLabels } from "../../components/contract";
-import { eventually, output, run } from "./shell";
+import { eventually, output, run } from "../../local-cluster/shell";
 
 export const kubectl = (args: readonly string[], input?: string): Promise<string> => output("kubectl", args, { input, timeoutSeconds: 120 });
 

@@ -8,7 +8,7 @@ import * as path from "node:path";
 
 import { z } from "zod";
 
-import { run } from "./shell";
+import { run } from "../../local-cluster/shell";
 
 export const LOAD_PLAN_FAULTS = ["backend-pod", "frontend-pod", "postgres-pod", "rolling-restart", "image-change"] as const;
 export type LoadPlanFault = (typeof LOAD_PLAN_FAULTS)[number];

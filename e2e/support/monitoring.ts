@@ -11,14 +11,13 @@ import * as path from "node:path";
 
 import { expect } from "@jest/globals";
 
-import { E2E_DIR } from "../local-cluster";
 import { MONITORING } from "../../components/contract";
 import { alertRules, dashboardJson } from "../../components/monitoring";
 import { namespacesFree } from "./checks";
 import type { E2ePath } from "./path";
 import { kubectl, kubectlJson } from "./kube";
 import { PortForward } from "./port-forward";
-import { eventually, output, run, sleep } from "./shell";
+import { eventually, output, run, sleep } from "../../local-cluster/shell";
 
 const CACHE_DIR = process.env.TODO_CACHE_DIR ?? path.join(homedir(), ".cache", "todo-k8s");
 /** The newest release whose root module (it holds example/prometheus-operator-crd) the Go module proxy serves here. */
@@ -102,7 +101,7 @@ async function crdsServed(): Promise<boolean> {
 
 /** A one-file image of the Prometheus server built for the tests, put where the cluster's node finds it. */
 async function providePrometheusImage(path_: E2ePath): Promise<void> {
-    const binaries = (await output("bash", [path.join(E2E_DIR, "..", "test", "tools", "prometheus.sh")], { timeoutSeconds: 1800 })).trim().split("\n").pop() ?? "";
+    const binaries = (await output("bash", [path.join(__dirname, "..", "..", "test", "tools", "prometheus.sh")], { timeoutSeconds: 1800 })).trim().split("\n").pop() ?? "";
     const context = mkdtempSync(path.join(tmpdir(), "todo-prometheus-image-"));
     try {
         copyFileSync(path.join(binaries, "prometheus"), path.join(context, "prometheus"));

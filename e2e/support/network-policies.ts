@@ -13,7 +13,7 @@ import { selectorLabels, WORKLOADS } from "../../components/contract";
 import { signUpAndAddTodo, uniqueTitle } from "./browser";
 import type { E2ePath } from "./path";
 import { activePods, deployment, deploymentImage, kubectl, kubectlJson } from "./kube";
-import { eventually, run } from "./shell";
+import { eventually, run } from "../../local-cluster/shell";
 
 /** What a probe does: listen on ports, connect with a deadline, or resolve a name. One JSON line per action. */
 const PROBE_SCRIPT = `
@@ -282,7 +282,7 @@ export function registerNetworkPolicyChecks(path: E2ePath, subject: PolicySubjec
         const seconds = await enforcementCanary(path, await probeRuntime(subject.namespace));
         if (seconds !== undefined) return;
         notEnforced = `the cluster does not enforce NetworkPolicies (a deny-all policy left the canary's connection open for ${ENFORCEMENT_WAIT_SECONDS} s)`;
-        if (path.run.target.kind === "offline") throw new Error(`${notEnforced}: is kube-router running? (e2e/cluster status)`);
+        if (path.run.target.kind === "offline") throw new Error(`${notEnforced}: is kube-router running? (local-cluster/cluster status)`);
         path.skip(notEnforced);
     }, { timeoutSeconds: 240 });
     path.check("the connectivity matrix: the app's policies allow what it needs and refuse the rest", async () => {

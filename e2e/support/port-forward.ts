@@ -1,7 +1,7 @@
 // `kubectl port-forward` to a Service or a pod on 127.0.0.1 (a ClusterIP frontend, the test Prometheus).
 import { type ChildProcess, spawn } from "node:child_process";
 
-import { eventually } from "./shell";
+import { eventually } from "../../local-cluster/shell";
 
 export class PortForward {
     private constructor(private readonly child: ChildProcess) {}

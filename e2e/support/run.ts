@@ -7,7 +7,7 @@ export const PATH_NAMES = ["errors", "dev", "prod", "chart", "main"] as const;
 export type PathName = (typeof PATH_NAMES)[number];
 
 export interface Target {
-    /** "offline": the cluster of e2e/cluster; "context": a kube context of the user's. */
+    /** "offline": the cluster of local-cluster/cluster; "context": a kube context of the user's. */
     kind: "offline" | "context";
     /** The kube context's name (context mode). */
     contextName?: string;

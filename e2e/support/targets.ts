@@ -1,11 +1,11 @@
-// The clusters a run can target: the project's own offline cluster (e2e/cluster), or a kube
+// The clusters a run can target: the project's own offline cluster (local-cluster/cluster), or a kube
 // context the user names (e.g. Minikube). The end-to-end suite and the dev-loop benchmark share them.
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
-import { CLUSTER, cluster, provideStandInImages, startLocalCluster, useToolchain } from "../local-cluster";
+import { CLUSTER, cluster, provideStandInImages, startLocalCluster, useToolchain } from "../../local-cluster/local-cluster";
 import type { Target } from "./run";
-import { output, run } from "./shell";
+import { output, run } from "../../local-cluster/shell";
 
 /** How a setup reports a usage error (it exits). */
 export type Refuse = (message: string) => never;

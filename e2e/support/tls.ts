@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 
 import { kubectl } from "./kube";
-import { output } from "./shell";
+import { output } from "../../local-cluster/shell";
 
 /** A TLS Secret NAME in NAMESPACE for HOST; its files (tls.crt, tls.key) stay in DIR for clients to trust. */
 export async function selfSignedTlsSecret(namespace: string, name: string, host: string, dir: string): Promise<{ certificate: string }> {

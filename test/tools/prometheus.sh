@@ -4,7 +4,7 @@
 # afterwards; prints that folder as its last line. promtool tests the alert rules and checks the
 # dashboard's queries (test/monitoring-rules.test.ts); the server is the e2e suite's Prometheus.
 # Both come from one `go install`, so they share one compilation of the packages they have in
-# common. The Go module and build caches are the offline toolchain's (e2e/toolchain), shared.
+# common. The Go module and build caches are the offline toolchain's (local-cluster/toolchain), shared.
 #   bash test/tools/prometheus.sh   ->  .../prometheus-v0.316.0-<tags>   (holds prometheus, promtool)
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The manifest scanners of the tests, built from the Go module proxy on first use into
 # ${TODO_CACHE_DIR:-$HOME/.cache/todo-k8s}/toolchain/<tool>-<version>/ and reused afterwards.
-# Their Go module and build caches are the offline toolchain's (e2e/toolchain), shared.
+# Their Go module and build caches are the offline toolchain's (local-cluster/toolchain), shared.
 #   bash scanners.sh trivy-config   Trivy's config checks (trivy-config/main.go), prints its path last
 #   bash scanners.sh kube-score     the same for kube-score
 set -euo pipefail

@@ -143,7 +143,7 @@ async function imageFigures(backendUrl: string): Promise<ImageFigures> {
     return { skipped: `no Docker daemon answers ${DOCKER}` };
   }
   if (spawnSync(DOCKER, ["image", "inspect", NODE_IMAGE], { stdio: "ignore" }).status !== 0) {
-    return { skipped: `base image ${NODE_IMAGE} is not present (e2e/base-images.sh makes it offline)` };
+    return { skipped: `base image ${NODE_IMAGE} is not present (local-cluster/base-images.sh makes it offline)` };
   }
   buildImage("todo-frontend:bench", join(APP_DIR, "Dockerfile"));
   buildImage("todo-frontend:bench-single-stage", join(APP_DIR, "bench", "Dockerfile.single-stage"));

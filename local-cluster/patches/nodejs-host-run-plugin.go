@@ -1,4 +1,4 @@
-// RunPlugin for the v3.68.0 Node.js language host, which e2e/toolchain adds to the host's
+// RunPlugin for the v3.68.0 Node.js language host, which local-cluster/toolchain adds to the host's
 // sources in place of the release's stub ("not supported"). The v3.274.1 engine starts a Node.js
 // policy pack (`pulumi preview --policy-pack DIR`) only through this call whenever a nodejs
 // language host is installed; released hosts implement it the same way: node runs the SDK's

@@ -1,4 +1,4 @@
-// `npm run up:dev` and `npm run down:dev`: the preflight (stacks/preflight.ts), then the Pulumi
+// `npm run up:dev` and `npm run down:dev`: the preflight (launcher/preflight.ts), then the Pulumi
 // CLI on the dev stack, with Docker pointed at the cluster's daemon and the kube context chosen
 // by the preflight (the user's kubeconfig is left as it is).
 //
@@ -13,9 +13,9 @@ import * as path from "node:path";
 
 import * as yaml from "js-yaml";
 
-import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, toolchainPlan, useToolchain } from "../e2e/local-cluster";
-import { output } from "../e2e/support/shell";
-import { type MainJobArgs, parseMainJobArgs, USAGE, UsageError } from "./main-job-args";
+import { CLUSTER, lockLocalCluster, provideStandInImages, startLocalCluster, toolchainPlan, useToolchain } from "../local-cluster/local-cluster";
+import { output } from "../local-cluster/shell";
+import { type MainJobArgs, parseMainJobArgs, USAGE, UsageError } from "./args";
 import { type DevTarget, preflightDev, systemProbe } from "./preflight";
 
 const STACK = "dev";
@@ -59,7 +59,7 @@ function localClusterConfigFile(settings: Record<string, string>): string {
     stackConfig.config = { ...stackConfig.config, ...settings };
     mkdirSync(LOCAL_CLUSTER_DIR, { recursive: true });
     const file = path.join(LOCAL_CLUSTER_DIR, `Pulumi.${STACK}.yaml`);
-    writeFileSync(file, `# Written by npm run up:dev for the project's own cluster (stacks/main-job.ts): Pulumi.${STACK}.yaml plus its images.\n${yaml.dump(stackConfig)}`);
+    writeFileSync(file, `# Written by npm run up:dev for the project's own cluster (launcher/main-job.ts): Pulumi.${STACK}.yaml plus its images.\n${yaml.dump(stackConfig)}`);
     return file;
 }
 
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
         const { target } = found;
         if (found.errors.length > 0 || !target) process.exit(1);
         if (target.kind === "local-cluster") {
-            process.stderr.write(`${label}: ${target.reason}: using the project's own cluster (e2e/cluster; for Minikube instead: minikube start, then npm run up:dev)\n`);
+            process.stderr.write(`${label}: ${target.reason}: using the project's own cluster (local-cluster/cluster; for Minikube instead: minikube start, then npm run up:dev)\n`);
             process.exit(await onLocalCluster(args, label, workDir));
         }
         if (!found.pulumi) process.exit(1);

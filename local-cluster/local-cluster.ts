@@ -1,17 +1,17 @@
-// The project's own single-node cluster (e2e/cluster) made ready for a stack: the offline
+// The project's own single-node cluster (local-cluster/cluster) made ready for a stack: the offline
 // toolchain on PATH, the cluster up, the stand-in base images in its registry and the database
 // image on its node. The end-to-end suite (e2e/run.ts) and `npm run up:dev` without Minikube
-// (stacks/main-job.ts) both start from here.
+// (launcher/main-job.ts) both start from here.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 
-import { output, run } from "./support/shell";
+import { output, run } from "./shell";
 
-export const E2E_DIR = __dirname;
-export const CLUSTER = path.join(E2E_DIR, "cluster");
+export const LOCAL_CLUSTER_DIR = __dirname;
+export const CLUSTER = path.join(LOCAL_CLUSTER_DIR, "cluster");
 const DOCKER = process.env.DOCKER ?? "/usr/bin/docker";
-// The stand-ins of e2e/base-images.sh and the stack settings that take them.
+// The stand-ins of local-cluster/base-images.sh and the stack settings that take them.
 const STAND_IN_BASES = [
     ["todo-base/python:3.12", "todo:pythonImage"],
     ["todo-base/node:24", "todo:nodeImage"],
@@ -22,7 +22,7 @@ export const LOCK_OWNER_VARIABLE = "TODO_LOCAL_CLUSTER_LOCK_OWNER";
 
 const lastLine = (text: string): string => text.trim().split("\n").pop() ?? "";
 
-/** `e2e/cluster ARGS`: its last line of output. */
+/** `local-cluster/cluster ARGS`: its last line of output. */
 export async function cluster(...args: string[]): Promise<string> {
     return lastLine(await output(CLUSTER, args, { timeoutSeconds: 900, showProgress: args[0] === "up" }));
 }
@@ -31,16 +31,16 @@ export async function clusterRuns(): Promise<boolean> {
     return (await run(CLUSTER, ["status"])).status === 0;
 }
 
-/** What `e2e/toolchain` would build, and how long its last build took here; undefined when it is all cached. */
+/** What `local-cluster/toolchain` would build, and how long its last build took here; undefined when it is all cached. */
 export async function toolchainPlan(): Promise<string | undefined> {
-    const plan = await output(path.join(E2E_DIR, "toolchain"), ["--plan"]);
+    const plan = await output(path.join(LOCAL_CLUSTER_DIR, "toolchain"), ["--plan"]);
     return plan.includes("components to build") ? plan.trim() : undefined;
 }
 
 /** Builds what the toolchain lacks (progress on stderr), puts its bin directory first on PATH and returns it. */
 export async function useToolchain(options: { showProgress?: boolean } = {}): Promise<string> {
-    const toolchain = await run(path.join(E2E_DIR, "toolchain"), [], { timeoutSeconds: 7200, showProgress: options.showProgress });
-    if (toolchain.status !== 0) throw new Error(`e2e/toolchain failed:\n${toolchain.stderr.slice(-3000)}`);
+    const toolchain = await run(path.join(LOCAL_CLUSTER_DIR, "toolchain"), [], { timeoutSeconds: 7200, showProgress: options.showProgress });
+    if (toolchain.status !== 0) throw new Error(`local-cluster/toolchain failed:\n${toolchain.stderr.slice(-3000)}`);
     const bin = lastLine(toolchain.stdout);
     process.env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ""}`;
     // Plugins come from the toolchain only: nothing is downloaded from get.pulumi.com.
@@ -57,7 +57,7 @@ export interface LocalCluster {
     registry: string;
 }
 
-/** `e2e/cluster up`; KUBECONFIG and DOCKER_CONFIG of this process then point at it. */
+/** `local-cluster/cluster up`; KUBECONFIG and DOCKER_CONFIG of this process then point at it. */
 export async function startLocalCluster(): Promise<LocalCluster> {
     const startedCluster = !(await clusterRuns());
     await cluster("up");
@@ -75,7 +75,7 @@ export async function startLocalCluster(): Promise<LocalCluster> {
  * this machine's CA bundle, the way an organisation's own bases carry its CA.
  */
 export async function provideStandInImages(registry: string, workDir: string): Promise<{ bases: Record<string, string>; postgresImage: string }> {
-    await output(path.join(E2E_DIR, "base-images.sh"), [], { timeoutSeconds: 3600, showProgress: true });
+    await output(path.join(LOCAL_CLUSTER_DIR, "base-images.sh"), [], { timeoutSeconds: 3600, showProgress: true });
     const context = path.join(workDir, "base-context");
     const bases: Record<string, string> = {};
     for (const [base, key] of STAND_IN_BASES) {

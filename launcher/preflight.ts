@@ -1,21 +1,13 @@
 // What `npm run up:dev` checks before any `pulumi` command: each problem is one line naming what
 // is missing and the command that fixes it, so a fresh machine fails in words, not in a stack
 // trace from deep inside a provider. Every probe goes through `Probe`, which the tests replace.
-// The program itself asks one question the same way: whether the cluster serves the Prometheus
-// operator's API that todo:monitoring needs (checkMonitoringApi).
-import { execFile, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 
 import * as semver from "semver";
 
-/** What a command printed; `missing` when it is not on PATH. */
-export interface CommandResult {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-    missing: boolean;
-}
+import { COMMAND_TIMEOUT_MS, type CommandResult, firstLine } from "../components/commands";
 
 /** Runs one command with the environment given (PATH, KUBECONFIG, DOCKER_HOST...). */
 export type Runner = (command: string, args: string[], env: NodeJS.ProcessEnv) => Promise<CommandResult>;
@@ -24,9 +16,9 @@ export interface Probe {
     run: Runner;
     env: NodeJS.ProcessEnv;
     nodeVersion: string;
-    /** The project's own cluster (e2e/cluster) runs on Linux, as root. */
+    /** The project's own cluster (local-cluster/cluster) runs on Linux, as root. */
     canRunLocalCluster: boolean;
-    /** The offline toolchain's Pulumi CLI when e2e/toolchain has built it, else undefined. */
+    /** The offline toolchain's Pulumi CLI when local-cluster/toolchain has built it, else undefined. */
     toolchainPulumi: string | undefined;
 }
 
@@ -49,7 +41,6 @@ export interface Preflight {
     target: DevTarget | undefined;
 }
 
-const COMMAND_TIMEOUT_MS = 20_000;
 // Kubernetes contexts that name a cluster on this machine, where dev may go without asking.
 const LOCAL_CONTEXTS = /^(minikube|kind-.*|docker-desktop|rancher-desktop|k3d-.*|todo-k8s)$/;
 const START_MINIKUBE = "start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server";
@@ -62,11 +53,11 @@ export function minimumNodeVersion(): string {
     return minimum.version;
 }
 
-/** The Pulumi CLI every test runs with (e2e/versions.env): older ones are refused. */
+/** The Pulumi CLI every test runs with (local-cluster/versions.env): older ones are refused. */
 export function minimumPulumiVersion(): string {
-    const versions = readFileSync(path.join(__dirname, "..", "e2e", "versions.env"), "utf8");
+    const versions = readFileSync(path.join(__dirname, "..", "local-cluster", "versions.env"), "utf8");
     const version = /^PULUMI_VERSION=v?(\S+)$/m.exec(versions)?.[1];
-    if (!version) throw new Error("e2e/versions.env has no PULUMI_VERSION");
+    if (!version) throw new Error("local-cluster/versions.env has no PULUMI_VERSION");
     return version;
 }
 
@@ -82,11 +73,6 @@ export function systemProbe(toolchainPulumi: string | undefined): Probe {
     return { run, env: process.env, nodeVersion: process.versions.node, canRunLocalCluster: process.platform === "linux" && process.getuid?.() === 0, toolchainPulumi };
 }
 
-const firstLine = (result: CommandResult): string =>
-    `${result.stderr}\n${result.stdout}`
-        .split("\n")
-        .map((line) => line.trim())
-        .find((line) => line !== "") ?? `exit ${result.status}`;
 
 async function checkPulumi(probe: Probe, minimum: string, toolchainWillBuild: boolean, found: Preflight): Promise<void> {
     const onPath = await probe.run("pulumi", ["version"], probe.env);
@@ -95,7 +81,7 @@ async function checkPulumi(probe: Probe, minimum: string, toolchainWillBuild: bo
             found.pulumi = probe.toolchainPulumi;
             found.notes.push(`no pulumi on PATH: using the offline toolchain's (${found.pulumi})`);
         } else if (toolchainWillBuild) {
-            found.notes.push("no pulumi on PATH: the offline toolchain builds one (e2e/toolchain)");
+            found.notes.push("no pulumi on PATH: the offline toolchain builds one (local-cluster/toolchain)");
         } else {
             found.errors.push("no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)");
         }
@@ -178,7 +164,7 @@ export async function preflightDev(probe: Probe, options: { context?: string } =
         const fix = target.kind === "minikube" ? "minikube's Docker: minikube start" : "start the Docker daemon: systemctl start docker (or dockerd &)";
         found.errors.push(`no Docker daemon answers (${firstLine(docker)}): ${fix}`);
     }
-    // The project's own cluster is checked by its own start (e2e/cluster up).
+    // The project's own cluster is checked by its own start (local-cluster/cluster up).
     if (target.kind !== "local-cluster") await checkCluster(probe, target.context, found);
     return found;
 }
@@ -203,59 +189,4 @@ export async function checkCluster(probe: Probe, context: string, found: Preflig
     if (metrics.status !== 0 || metrics.stdout.trim() !== "True") {
         found.notes.push(`warning: kube context ${context} has no metrics-server: the HPAs stay at their minimum (minikube addons enable metrics-server)`);
     }
-}
-
-/** Runs one command and waits for it: for the program, which must know before it registers anything. */
-export type SyncRunner = (command: string, args: string[]) => CommandResult;
-
-/** The real one: through PATH, with the program's environment (KUBECONFIG...), bounded in time. */
-export function systemSyncRunner(): SyncRunner {
-    return (command, args) => {
-        // A command that could not start or was stopped has no output: its error says why.
-        const { error, status, stdout, stderr } = spawnSync(command, args, { env: process.env, timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" }) as Partial<SpawnSyncReturns<string>>;
-        if (error) {
-            return { status: null, stdout: "", stderr: error.message, missing: (error as NodeJS.ErrnoException).code === "ENOENT" };
-        }
-        return { status: status ?? null, stdout: stdout ?? "", stderr: stderr ?? "", missing: false };
-    };
-}
-
-/** The Prometheus operator's API (its CRDs), which the monitoring objects of both paths are made of. */
-export const MONITORING_API = { groupVersion: "monitoring.coreos.com/v1", resources: ["servicemonitors", "podmonitors", "prometheusrules"] } as const;
-
-/** What the cluster says of the operator's API: served, not served (with what is missing), or no answer to go by. */
-export type MonitoringApiCheck = { found: true } | { found: false; missing: string[] } | { found: "unknown"; reason: string };
-
-/** The one line `pulumi preview` and `pulumi up` stop with when todo:monitoring is on and the API is missing. */
-export function monitoringApiMissing(missing: string[]): string {
-    return (
-        `todo:monitoring is true, but the cluster does not serve ${MONITORING_API.groupVersion} ${missing.join(", ")} (the Prometheus operator's CRDs): ` +
-        "install kube-prometheus-stack (helm install kube-prometheus-stack prometheus-community/kube-prometheus-stack -n monitoring --create-namespace, README: Monitoring) " +
-        "or turn monitoring off (pulumi config set todo:monitoring false)"
-    );
-}
-
-/**
- * Asks the cluster's discovery (kubectl get --raw /apis/<group>/<version>) for the operator's
- * resources, in the kube context given or the current one. A cluster that does not answer is
- * "unknown": the program's cluster check reports that itself.
- */
-export function checkMonitoringApi(run: SyncRunner, context: string | undefined): MonitoringApiCheck {
-    const contextArgs = context === undefined ? [] : ["--context", context];
-    const answer = run("kubectl", [...contextArgs, "--request-timeout=10s", "get", "--raw", `/apis/${MONITORING_API.groupVersion}`]);
-    if (answer.missing) {
-        return { found: "unknown", reason: "no kubectl on PATH" };
-    }
-    if (answer.status !== 0) {
-        // What the API server answers for a group it does not serve.
-        return /\(NotFound\)/.test(answer.stderr) ? { found: false, missing: [...MONITORING_API.resources] } : { found: "unknown", reason: firstLine(answer) };
-    }
-    let served: string[];
-    try {
-        served = ((JSON.parse(answer.stdout) as { resources?: { name?: string }[] }).resources ?? []).map((resource) => resource.name ?? "");
-    } catch {
-        return { found: "unknown", reason: `kubectl printed no API resource list: ${firstLine(answer)}` };
-    }
-    const missing = MONITORING_API.resources.filter((resource) => !served.includes(resource));
-    return missing.length === 0 ? { found: true } : { found: false, missing };
 }

@@ -1,4 +1,4 @@
-// The command line of `npm run up:dev` / `down:dev` (stacks/main-job.ts).
+// The command line of `npm run up:dev` / `down:dev` (launcher/main-job.ts).
 
 export const USAGE = "usage: npm run up:dev|down:dev -- [--context KUBE_CONTEXT] [--config KEY=VALUE ...] [pulumi arguments...]";
 
