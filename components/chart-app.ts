@@ -8,7 +8,8 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { LogLevel, ResourceSettings, ServiceType, StackConfig } from "../stacks/config";
+import type { ResourceSettings, StackConfig } from "../stacks/config";
+import type { LogLevel, ServiceType } from "../stacks/schema";
 import { type AppArgs, imagePullPolicy, INSTANCE, migrationJobName, OBJECT_NAMES, objectLabels, secretsChecksum } from "./contract";
 import { inClusterDatabaseUrl } from "./database";
 import { GeneratedSecret } from "./generated-secret";
@@ -45,17 +46,9 @@ export interface ChartValues {
     backend: WorkloadValues;
     config: { logLevel: LogLevel; corsOrigins: string[]; webConcurrency: number; jwtExpireMinutes: number; passwordHashConcurrency: number };
     secrets: { existingSecret: string; checksum: pulumi.Input<string> };
-    database: {
-        inCluster:
-            | { enabled: false }
-            | {
-                  enabled: true;
-                  image: ImageValues;
-                  password: pulumi.Input<string>;
-                  storage: { size: string; storageClassName: string };
-              };
-        egressCidrs: string[];
-    };
+    database:
+        | { inCluster: { enabled: true; image: ImageValues; password: pulumi.Input<string>; storage: { size: string; storageClassName: string } } }
+        | { inCluster: { enabled: false }; egressCidrs: string[] };
     ingress: { enabled: false } | { enabled: true; className: string; host: string; tlsSecretName: string };
     monitoring: { enabled: false } | { enabled: true; prometheus: { namespace: string; podLabels: Record<string, string> } };
 }
@@ -115,7 +108,6 @@ export function chartValues(inputs: ChartValuesInputs): ChartValues {
                           password: inputs.postgresPassword ?? "",
                           storage: { size: database.storageSize, storageClassName: database.storageClass ?? "" },
                       },
-                      egressCidrs: ["0.0.0.0/0"],
                   }
                 : { inCluster: { enabled: false }, egressCidrs: database.egressCidrs },
         ingress: settings.ingress

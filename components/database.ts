@@ -4,8 +4,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { DatabaseSettings } from "../stacks/config";
+import { EPHEMERAL_STORAGE } from "../stacks/schema";
 import { GeneratedSecret } from "./generated-secret";
-import { EPHEMERAL_STORAGE, objectLabels, SCRATCH_VOLUME_SIZE_LIMIT, selectorLabels } from "./contract";
+import { objectLabels, SCRATCH_VOLUME_SIZE_LIMIT, selectorLabels } from "./contract";
 import { containerSecurityContext, podSecurityContext } from "./security";
 
 export const POSTGRES_NAME = "postgres";

@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+import { integerSettingProblem, replicaBoundsProblem } from "../stacks/config";
 import {
     type AppArgs,
     configChecksum,
@@ -33,15 +34,19 @@ export interface NativeAppArgs extends AppArgs {
 
 /** Checks what types cannot, for direct users of the component: the rules the stack config applies. */
 function validate({ settings }: NativeAppArgs): void {
-    for (const workload of ["backend", "frontend"] as const) {
-        const { minReplicas, maxReplicas } = settings[workload];
-        if (!Number.isInteger(minReplicas) || minReplicas < 1 || minReplicas > maxReplicas) {
-            throw new pulumi.RunError(`NativeApp ${workload}: minReplicas ${minReplicas} / maxReplicas ${maxReplicas}; accepted: integers with 1 <= min <= max (config todo:${workload}MinReplicas, todo:${workload}MaxReplicas)`);
-        }
-    }
-    const { nodePort } = settings.frontendService;
-    if (nodePort < 30000 || nodePort > 32767) {
-        throw new pulumi.RunError(`NativeApp frontendService.nodePort ${nodePort}; accepted: 30000-32767 (config todo:frontendNodePort)`);
+    const problems = [
+        ...(["backend", "frontend"] as const).flatMap((workload) => {
+            const { minReplicas, maxReplicas } = settings[workload];
+            return [
+                integerSettingProblem(`${workload}MinReplicas`, minReplicas),
+                integerSettingProblem(`${workload}MaxReplicas`, maxReplicas),
+                replicaBoundsProblem(workload, minReplicas, maxReplicas),
+            ];
+        }),
+        integerSettingProblem("frontendNodePort", settings.frontendService.nodePort),
+    ].filter((problem) => problem !== undefined);
+    if (problems.length > 0) {
+        throw new pulumi.RunError(`NativeApp: ${problems.join("; ")}`);
     }
 }
 

@@ -3,7 +3,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { ServiceType, WorkloadSettings } from "../stacks/config";
+import type { WorkloadSettings } from "../stacks/config";
+import type { ServiceType } from "../stacks/schema";
 import {
     objectLabels,
     type ProbeFacts,

@@ -1,173 +1,29 @@
-// The stack's configuration: every `todo:*` key, its default, and the rules that tie keys
-// together. Everything is checked here, before a single resource is registered, and every
-// problem is reported at once with the key to fix and the values it accepts.
+// The stack's configuration: the `todo:*` keys (stacks/schema.ts) checked one by one and
+// against each other, then shaped into the settings the components take. Everything is checked
+// here, before a single resource is registered, and every problem is reported at once with the
+// key to fix and the values it accepts.
 import { isIP } from "node:net";
 
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
 
-import { EPHEMERAL_STORAGE, MONITORING, SETTING_DEFAULTS } from "../components/contract";
+import {
+    CONFIG_KEYS,
+    CONFIG_NAMESPACE,
+    type ConfigKey,
+    type Environment,
+    type DeployMethod,
+    EPHEMERAL_STORAGE,
+    type LogLevel,
+    type RawConfig,
+    rawConfigSchema,
+    SECRET_KEYS,
+    type ServiceType,
+    settingMeta,
+} from "./schema";
 import { parseQuantity } from "./quantity";
 
-export const CONFIG_NAMESPACE = "todo";
-
-export const ENVIRONMENTS = ["dev", "prod"] as const;
-export const DEPLOY_METHODS = ["native", "chart"] as const;
-export const DATABASE_MODES = ["in-cluster", "external"] as const;
-export const SERVICE_TYPES = ["NodePort", "ClusterIP", "LoadBalancer"] as const;
-export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 /** libpq sslmode values that encrypt the connection. */
 export const TLS_SSL_MODES = ["require", "verify-ca", "verify-full"] as const;
-
-export type Environment = (typeof ENVIRONMENTS)[number];
-export type DeployMethod = (typeof DEPLOY_METHODS)[number];
-export type DatabaseMode = (typeof DATABASE_MODES)[number];
-export type ServiceType = (typeof SERVICE_TYPES)[number];
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Keys whose values are credentials: they must be set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["registryPassword", "databaseUrl", "jwtSecret"] as const;
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-// registry[:port]/path or a Docker Hub user/organisation: lower-case path components.
-const IMAGE_REPOSITORY = /^([a-z0-9.-]+(:\d+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
-const IMAGE_REFERENCE = /^[\w.-]+(:\d+)?(\/[\w.-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
-// A label's name (with an optional DNS prefix) and value, as Kubernetes accepts them.
-const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-    z.enum(values, { error: (issue) => `got ${JSON.stringify(issue.input)}; accepted: ${values.join(", ")}` });
-
-const flag = (fallback: boolean) =>
-    z
-        .enum(["true", "false"], { error: (issue) => `got ${JSON.stringify(issue.input)}; accepted: true, false` })
-        .default(fallback ? "true" : "false")
-        .transform((value) => value === "true");
-
-const integer = (fallback: number, min: number, max: number) =>
-    z
-        .string()
-        .default(String(fallback))
-        .transform((value, ctx) => {
-            const parsed = Number(value);
-            if (!/^-?\d+$/.test(value.trim()) || parsed < min || parsed > max) {
-                ctx.addIssue({ code: "custom", message: `got ${JSON.stringify(value)}; accepted: an integer from ${min} to ${max}` });
-                return z.NEVER;
-            }
-            return parsed;
-        });
-
-const quantity = (fallback: string, unit: "cpu" | "memory") =>
-    z
-        .string()
-        .default(fallback)
-        .refine((value) => parseQuantity(value) !== undefined && (parseQuantity(value) ?? 0) > 0, {
-            error:
-                unit === "cpu"
-                    ? "is not a CPU quantity; accepted: cores or millicores such as 0.5, 1, 250m"
-                    : "is not a memory quantity; accepted: bytes with a suffix such as 256Mi, 1Gi, 512M",
-        });
-
-const stringList = (fallback: string[]) =>
-    z
-        .string()
-        .default(JSON.stringify(fallback))
-        .transform((value, ctx) => {
-            let parsed: unknown;
-            try {
-                parsed = JSON.parse(value);
-            } catch {
-                parsed = undefined;
-            }
-            if (!Array.isArray(parsed) || !parsed.every((item): item is string => typeof item === "string")) {
-                ctx.addIssue({ code: "custom", message: `got ${JSON.stringify(value)}; accepted: a list of strings (pulumi config set --path 'todo:key[0]' value)` });
-                return z.NEVER;
-            }
-            return parsed;
-        });
-
-const text = (fallback: string) => z.string().default(fallback);
-
-/** `name=value[,name=value...]`, kubectl's -l form, as labels; undefined when it is not one. */
-export function parseLabelSelector(selector: string): Record<string, string> | undefined {
-    const labels: Record<string, string> = {};
-    for (const pair of selector.split(",")) {
-        const [name = "", value, ...rest] = pair.trim().split("=");
-        if (value === undefined || rest.length > 0 || !LABEL_NAME.test(name) || !LABEL_VALUE.test(value)) {
-            return undefined;
-        }
-        labels[name] = value;
-    }
-    return labels;
-}
-
-const imageReference = (fallback: string) =>
-    text(fallback).refine((value) => IMAGE_REFERENCE.test(value), { error: "is not an image reference; accepted: name[:tag][@sha256:digest], e.g. python:3.12-alpine" });
-
-/** The raw `todo:*` keys with their defaults (the app's from components/contract.ts; Pulumi.yaml declares the same). */
-export const rawConfigSchema = z.object({
-    environment: oneOf(ENVIRONMENTS).default("dev"),
-    deployMethod: oneOf(DEPLOY_METHODS).default("native"),
-    namespace: text("todo-app").refine((value) => value.length <= 63 && DNS_LABEL.test(value), {
-        error: "is not a namespace name; accepted: lower-case letters, digits and '-', at most 63 characters",
-    }),
-    pushImages: flag(false),
-    imageRepository: text("").refine((value) => value === "" || IMAGE_REPOSITORY.test(value), {
-        error: "is not a repository prefix; accepted: a Docker Hub user (alice), or registry/path (docker.io/alice, ghcr.io/acme, 127.0.0.1:5000/todo)",
-    }),
-    registryUsername: text(""),
-    registryPassword: text(""),
-    imagePullSecret: flag(false),
-    registryCache: flag(true),
-    pythonImage: imageReference("python:3.12-alpine"),
-    nodeImage: imageReference("node:24-alpine"),
-    databaseMode: oneOf(DATABASE_MODES).default("in-cluster"),
-    databaseUrl: text(""),
-    databaseRequireTls: flag(true),
-    databaseEgressCidrs: stringList(["0.0.0.0/0"]),
-    postgresImage: imageReference("postgres:16-alpine"),
-    postgresStorageSize: quantity("1Gi", "memory"),
-    postgresStorageClass: text(""),
-    jwtSecret: text(""),
-    jwtExpireMinutes: integer(SETTING_DEFAULTS.jwtExpireMinutes, 5, 1440),
-    backendMinReplicas: integer(SETTING_DEFAULTS.minReplicas, 1, 50),
-    backendMaxReplicas: integer(SETTING_DEFAULTS.maxReplicas, 1, 50),
-    frontendMinReplicas: integer(SETTING_DEFAULTS.minReplicas, 1, 50),
-    frontendMaxReplicas: integer(SETTING_DEFAULTS.maxReplicas, 1, 50),
-    backendCpuRequest: quantity(SETTING_DEFAULTS.resources.backend.requests.cpu, "cpu"),
-    backendCpuLimit: quantity(SETTING_DEFAULTS.resources.backend.limits.cpu, "cpu"),
-    backendMemoryRequest: quantity(SETTING_DEFAULTS.resources.backend.requests.memory, "memory"),
-    backendMemoryLimit: quantity(SETTING_DEFAULTS.resources.backend.limits.memory, "memory"),
-    frontendCpuRequest: quantity(SETTING_DEFAULTS.resources.frontend.requests.cpu, "cpu"),
-    frontendCpuLimit: quantity(SETTING_DEFAULTS.resources.frontend.limits.cpu, "cpu"),
-    frontendMemoryRequest: quantity(SETTING_DEFAULTS.resources.frontend.requests.memory, "memory"),
-    frontendMemoryLimit: quantity(SETTING_DEFAULTS.resources.frontend.limits.memory, "memory"),
-    cpuTargetUtilization: integer(SETTING_DEFAULTS.cpuTargetUtilization, 10, 100),
-    webConcurrency: integer(SETTING_DEFAULTS.webConcurrency, 1, 16),
-    passwordHashConcurrency: integer(SETTING_DEFAULTS.passwordHashConcurrency, 1, 16),
-    frontendServiceType: oneOf(SERVICE_TYPES).default("NodePort"),
-    frontendNodePort: integer(SETTING_DEFAULTS.nodePort, 30000, 32767),
-    ingressHost: text("").refine((value) => value === "" || DNS_NAME.test(value), {
-        error: "is not a host name; accepted: a DNS name such as todo.example.com",
-    }),
-    ingressClassName: text("nginx"),
-    ingressTlsSecret: text(""),
-    logLevel: oneOf(LOG_LEVELS).default("info"),
-    corsOrigins: stringList([]),
-    monitoring: flag(false),
-    prometheusNamespace: text(MONITORING.prometheus.namespace).refine((value) => value.length <= 63 && DNS_LABEL.test(value), {
-        error: "is not a namespace name; accepted: lower-case letters, digits and '-', at most 63 characters",
-    }),
-    prometheusPodSelector: text(MONITORING.prometheus.podSelector).refine((value) => parseLabelSelector(value) !== undefined, {
-        error: "is not a pod label selector; accepted: name=value pairs separated by commas, e.g. app.kubernetes.io/name=prometheus",
-    }),
-});
-
-export type RawConfig = z.output<typeof rawConfigSchema>;
-export type ConfigKey = keyof RawConfig;
-export const CONFIG_KEYS = Object.keys(rawConfigSchema.shape) as ConfigKey[];
 
 export interface ResourceSettings {
     requests: { cpu: string; memory: string; "ephemeral-storage": string };
@@ -277,6 +133,17 @@ export function normaliseDatabaseUrl(raw: string, requireTls: boolean): { url: s
     return { url: url.toString() };
 }
 
+/** An HPA's bounds the wrong way round: the one rule between them, for the stack config and the components alike. */
+export function replicaBoundsProblem(workload: "backend" | "frontend", min: number, max: number): string | undefined {
+    return min > max ? `${key(`${workload}MinReplicas`)}: ${min} is above ${key(`${workload}MaxReplicas`)} ${max}; accepted: min <= max` : undefined;
+}
+
+/** A value of an integer key outside the schema's bounds, for components given settings without the schema. */
+export function integerSettingProblem(name: ConfigKey, value: number): string | undefined {
+    const { minimum = -Infinity, maximum = Infinity } = settingMeta(name);
+    return Number.isInteger(value) && value >= minimum && value <= maximum ? undefined : `${key(name)}: got ${value}; accepted: an integer from ${minimum} to ${maximum}`;
+}
+
 function checkRelations(raw: RawConfig, isSecret: (name: ConfigKey) => boolean): string[] {
     const problems: string[] = [];
     for (const name of SECRET_KEYS) {
@@ -285,11 +152,8 @@ function checkRelations(raw: RawConfig, isSecret: (name: ConfigKey) => boolean):
         }
     }
     for (const workload of ["backend", "frontend"] as const) {
-        const min = raw[`${workload}MinReplicas`];
-        const max = raw[`${workload}MaxReplicas`];
-        if (min > max) {
-            problems.push(`${key(`${workload}MinReplicas`)}: ${min} is above ${key(`${workload}MaxReplicas`)} ${max}; accepted: min <= max`);
-        }
+        const replicas = replicaBoundsProblem(workload, raw[`${workload}MinReplicas`], raw[`${workload}MaxReplicas`]);
+        if (replicas !== undefined) problems.push(replicas);
         for (const resource of ["Cpu", "Memory"] as const) {
             const request = raw[`${workload}${resource}Request`];
             const limit = raw[`${workload}${resource}Limit`];
@@ -381,8 +245,7 @@ function toStackConfig(raw: RawConfig): StackConfig {
         ingress: raw.ingressHost === "" ? undefined : { host: raw.ingressHost, className: raw.ingressClassName, tlsSecretName: raw.ingressTlsSecret || undefined },
         logLevel: raw.logLevel,
         corsOrigins: raw.corsOrigins,
-        // Validated by the schema, so the selector parses.
-        monitoring: raw.monitoring ? { prometheus: { namespace: raw.prometheusNamespace, podLabels: parseLabelSelector(raw.prometheusPodSelector) ?? {} } } : undefined,
+        monitoring: raw.monitoring ? { prometheus: { namespace: raw.prometheusNamespace, podLabels: raw.prometheusPodSelector } } : undefined,
     };
 }
 

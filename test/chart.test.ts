@@ -45,7 +45,6 @@ describe("chartValues", () => {
         const values = chartValues({ settings: dev, images: { backend: image, frontend: image }, appSecret: { name: "todo-secrets", checksum: "c0ffee" }, postgresPassword: "p".repeat(32), imagePullSecrets: [] });
         expect(values.database).toEqual({
             inCluster: { enabled: true, image: { repository: "postgres", tag: "16-alpine", digest: "" }, password: "p".repeat(32), storage: { size: "1Gi", storageClassName: "" } },
-            egressCidrs: ["0.0.0.0/0"],
         });
         expect(values.frontend.service).toEqual({ type: "NodePort", nodePort: 30000 });
         expect(values.ingress).toEqual({ enabled: false });

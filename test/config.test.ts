@@ -5,7 +5,8 @@ import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { CONFIG_KEYS, ConfigError, type ConfigKey, normaliseDatabaseUrl, parseStackConfig, rawConfigSchema, SECRET_KEYS } from "../stacks/config";
+import { ConfigError, normaliseDatabaseUrl, parseStackConfig } from "../stacks/config";
+import { CONFIG_KEYS, type ConfigKey, rawConfigSchema, SECRET_KEYS } from "../stacks/schema";
 import { parseQuantity } from "../stacks/quantity";
 import { PROJECT, PROJECT_ROOT, projectConfigDeclarations, runProgram, stackConfig } from "./harness";
 

@@ -67,12 +67,12 @@ test.each([
     [
         "NativeApp: min replicas above max",
         () => new NativeApp("todo", nativeApp({ backend: workload(4, 3) })),
-        "NativeApp backend: minReplicas 4 / maxReplicas 3; accepted: integers with 1 <= min <= max (config todo:backendMinReplicas, todo:backendMaxReplicas)",
+        "NativeApp: todo:backendMinReplicas: 4 is above todo:backendMaxReplicas 3; accepted: min <= max",
     ],
     [
         "NativeApp: a node port outside the NodePort range",
         () => new NativeApp("todo", nativeApp({ frontendService: { type: "NodePort", nodePort: 8080 } })),
-        "NativeApp frontendService.nodePort 8080; accepted: 30000-32767 (config todo:frontendNodePort)",
+        "NativeApp: todo:frontendNodePort: got 8080; accepted: an integer from 30000 to 32767",
     ],
     [
         "ChartApp: a Helm timeout too short for the migration hook",
