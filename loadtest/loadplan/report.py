@@ -1,4 +1,6 @@
-"""The run's charts as one HTML page that opens offline: plotly, its JavaScript inlined."""
+"""The run's page, report.html: summary.json's tables above the charts, one HTML page that
+opens offline (plotly, its JavaScript inlined).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +8,16 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from loadplan.analysis import BUCKET_SECONDS, Bucket
 from loadplan.sampler import Sample
+
+# A table's title, then its header row and its rows.
+Table = tuple[str, list[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,128 @@ def _table(title: str, rows: Sequence[Sequence[str]]) -> str:
     )
     table = f"<table><thead><tr>{cells}</tr></thead><tbody>{lines}</tbody></table>"
     return f"<h2>{html.escape(title)}</h2>{table}"
+
+
+def summary_tables(summary: dict[str, Any]) -> list[Table]:
+    """The page's tables, from summary.json: the gates first, the writes read back last."""
+    overall = summary["overall"]
+    tables: list[Table] = [
+        (
+            "Gates",
+            [
+                ["gate", "value", "passed"],
+                *(
+                    [g["name"], g["value"], "yes" if g["passed"] else "NO"]
+                    for g in summary["gates"]
+                ),
+            ],
+        ),
+        (
+            "Overall",
+            [
+                ["requests", "failures", "error rate", "requests/s", "p50 ms", "p95 ms", "p99 ms"],
+                [
+                    str(overall["requests"]),
+                    str(overall["failures"]),
+                    f"{overall['error_rate']:.2%}",
+                    f"{overall['requests_per_second']:.1f}",
+                    f"{overall['p50_ms']:g}",
+                    f"{overall['p95_ms']:g}",
+                    f"{overall['p99_ms']:g}",
+                ],
+            ],
+        ),
+    ]
+    if summary["stress"] is not None:
+        tables.append(_stress_table(summary["stress"]))
+    if summary["faults"]:
+        tables.append(_faults_table(summary["faults"]))
+    if outs := summary["sampling"]["scale_outs"]:
+        tables.append(_scale_outs_table(outs))
+    loss = summary["data_loss"]
+    tables.append(
+        (
+            "Acknowledged writes read back",
+            [["checked", "lost"], [str(loss["checked"]), str(loss["lost"])]],
+        )
+    )
+    return tables
+
+
+def _stress_table(stress: dict[str, Any]) -> Table:
+    return (
+        "Stress steps (breaking point: " + stress["verdict"] + ")",
+        [
+            ["users", "requests", "error rate", "p95 ms", "broke"],
+            *(
+                [
+                    str(s["users"]),
+                    str(s["requests"]),
+                    f"{s['error_rate']:.2%}",
+                    f"{s['p95_ms']:g}",
+                    "yes" if s["broke"] else "",
+                ]
+                for s in stress["steps"]
+            ),
+        ],
+    )
+
+
+def _faults_table(faults: list[dict[str, Any]]) -> Table:
+    rows = [
+        [
+            "fault",
+            "what",
+            "failed (share)",
+            "longest gap s (all / frontend / api)",
+            "time to full readiness s",
+            "writes lost",
+        ]
+    ]
+    for fault in faults:
+        if fault.get("skipped"):
+            rows.append([fault["kind"], f"not injected: {fault['skipped']}", "", "", "", ""])
+            continue
+        gaps = fault["longest_gap_without_success_seconds"]
+        rows.append(
+            [
+                fault["kind"],
+                fault["detail"],
+                f"{fault['failed_requests']} ({fault['failed_share']:.2%})",
+                " / ".join(str(gaps.get(key, "-")) for key in ("all", "frontend", "api")),
+                str(
+                    fault["time_to_full_readiness_seconds"]
+                    if fault["time_to_full_readiness_seconds"] is not None
+                    else fault["problem"]
+                ),
+                str(
+                    fault["acknowledged_writes_lost"]
+                    if fault["acknowledged_writes_lost"] is not None
+                    else fault["read_back_problem"]
+                ),
+            ]
+        )
+    return ("Faults", rows)
+
+
+def _scale_outs_table(outs: list[dict[str, Any]]) -> Table:
+    return (
+        "Scale-outs (seen every 5 s)",
+        [
+            ["autoscaler", "replicas", "decided at s", "CPU %", "all ready at s", "took s"],
+            *(
+                [
+                    out["autoscaler"],
+                    f"{out['from_replicas']} -> {out['to_replicas']}",
+                    f"{out['decided_at']:g}",
+                    "-" if out["cpu_percent"] is None else str(out["cpu_percent"]),
+                    "never" if out["ready_at"] is None else f"{out['ready_at']:g}",
+                    "-" if out["seconds_to_ready"] is None else f"{out['seconds_to_ready']:g}",
+                ]
+                for out in outs
+            ),
+        ],
+    )
 
 
 def _sampled_rows(

@@ -1,4 +1,4 @@
-"""The simulated people of the load plan (a Locust file, run by cli.py in a subprocess).
+"""The simulated people of the load plan (a Locust file, run by running.py in a subprocess).
 
 `BrowserUser` is a person in a browser: it logs in with the login page's server action, opens
 the list page, and adds, completes and deletes todos with the list's server actions, exactly
@@ -8,7 +8,7 @@ through the backend's REST endpoints with a bearer token.
 
 Every acknowledged write goes to the journal (journal.py), every request to the request log
 (analysis.py). Both the run (the profile's steps, `LoadPlanShape`) and each user (a task
-budget) stop by themselves. Settings come from the environment cli.py sets (LOADPLAN_*).
+budget) stop by themselves. Settings come from the environment running.py sets (LOADPLAN_*).
 """
 
 from __future__ import annotations
