@@ -75,7 +75,7 @@ const READINESS = { initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3,
  */
 const STARTUP = { periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 150 };
 
-export const WORKLOADS: Record<Workload, WorkloadFacts> = {
+export const WORKLOAD_FACTS: Record<Workload, WorkloadFacts> = {
     backend: {
         port: 8000,
         probes: { startup: { path: "/health", ...STARTUP }, liveness: { path: "/health", ...LIVENESS }, readiness: { path: "/ready", ...READINESS } },

@@ -13,7 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
-import { MONITORING, objectLabels, selectorLabels, type Workload, WORKLOADS } from "./contract";
+import { MONITORING, objectLabels, selectorLabels, type Workload, WORKLOAD_FACTS } from "./contract";
 
 /** The chart's copy of the rules and the dashboard: the only one. */
 const MONITORING_FILES_DIR = path.resolve(__dirname, "..", "helm", "todo-app", "monitoring");
@@ -51,7 +51,7 @@ export interface MonitoringArgs {
 
 /** Where and how often Prometheus scrapes a workload, in the shape of a monitor's endpoint. */
 function scrapeEndpoint(workload: Workload, interval: string): { port: string; path: string; interval: string } {
-    const { portName, path: metricsPath } = WORKLOADS[workload].metrics;
+    const { portName, path: metricsPath } = WORKLOAD_FACTS[workload].metrics;
     return { port: portName, path: metricsPath, interval };
 }
 

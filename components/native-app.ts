@@ -16,7 +16,7 @@ import {
     PRE_STOP_PAUSE_SECONDS,
     SCRATCH_VOLUME_SIZE_LIMIT,
     secretsChecksum,
-    WORKLOADS,
+    WORKLOAD_FACTS,
 } from "./contract";
 import { deployMigration } from "./migration";
 import { deployMonitoring } from "./monitoring";
@@ -59,19 +59,20 @@ export class NativeApp extends pulumi.ComponentResource {
         // The component's former type: existing stacks keep their objects instead of replacing them.
         super("todo:components:NativeApp", name, {}, { ...opts, aliases: [...(opts?.aliases ?? []), { type: "todo:components:TodoApp" }] });
         const { namespace, settings } = args;
-        const named = { parent: this, deleteBeforeReplace: true };
+        // Every object has a fixed name (metadata.name), so a replacement must delete the old one first.
+        const fixedNameOptions = { parent: this, deleteBeforeReplace: true };
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(
             "service-account",
             { metadata: { name: OBJECT_NAMES.serviceAccount, namespace, labels: objectLabels("backend") }, automountServiceAccountToken: false },
-            named,
+            fixedNameOptions,
         );
         const config = new k8s.core.v1.ConfigMap(
             "config",
             {
                 metadata: { name: OBJECT_NAMES.configMap, namespace, labels: objectLabels("backend") },
                 data: {
-                    BACKEND_URL: pulumi.interpolate`http://backend.${namespace}.svc.cluster.local:${WORKLOADS.backend.port}`,
+                    BACKEND_URL: pulumi.interpolate`http://backend.${namespace}.svc.cluster.local:${WORKLOAD_FACTS.backend.port}`,
                     LOG_LEVEL: settings.logLevel,
                     CORS_ORIGINS: settings.corsOrigins.join(","),
                     WEB_CONCURRENCY: String(settings.webConcurrency),
@@ -79,7 +80,7 @@ export class NativeApp extends pulumi.ComponentResource {
                     DB_POOL_SIZE: String(DB_POOL_SIZE),
                 },
             },
-            named,
+            fixedNameOptions,
         );
         const credentials = [args.database.url, args.jwtSecret, args.forwardedAddressSecret];
         const secret = new k8s.core.v1.Secret(
@@ -93,7 +94,7 @@ export class NativeApp extends pulumi.ComponentResource {
                     FORWARDED_ADDRESS_SECRET: pulumi.secret(args.forwardedAddressSecret),
                 },
             },
-            named,
+            fixedNameOptions,
         );
         const registry = settings.images.pullSecret ? settings.images.registry : undefined;
         const pullSecret = registry ? imagePullSecret(namespace, registry, this) : undefined;
@@ -153,10 +154,10 @@ export class NativeApp extends pulumi.ComponentResource {
                     imagePullPolicy: pullPolicy,
                     env: [
                         { name: "BACKEND_URL", valueFrom: { configMapKeyRef: { name: config.metadata.name, key: "BACKEND_URL" } } },
-                        { name: "PORT", value: String(WORKLOADS.frontend.port) },
+                        { name: "PORT", value: String(WORKLOAD_FACTS.frontend.port) },
                         { name: "HOSTNAME", value: "0.0.0.0" },
                         // Where the frontend serves its request metrics (the backend's are on its API port).
-                        { name: "METRICS_PORT", value: String(WORKLOADS.frontend.metrics.port) },
+                        { name: "METRICS_PORT", value: String(WORKLOAD_FACTS.frontend.metrics.port) },
                         secretEnv("FORWARDED_ADDRESS_SECRET"),
                     ],
                     resources: settings.frontend.resources,

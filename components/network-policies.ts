@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 
 import type { DatabaseSettings, MonitoringSettings } from "../stacks/config";
-import { APP_NAME, type Component, INSTANCE, objectLabels, selectorLabels, type Workload, WORKLOADS } from "./contract";
+import { APP_NAME, type Component, INSTANCE, objectLabels, selectorLabels, type Workload, WORKLOAD_FACTS } from "./contract";
 import { POSTGRES_PORT } from "./database";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -29,7 +29,7 @@ function scrapeIngress(monitoring: MonitoringSettings | undefined, workload: Wor
     }
     const { namespace, podLabels } = monitoring.prometheus;
     const prometheus = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } }, podSelector: { matchLabels: podLabels } };
-    return [{ from: [prometheus], ports: [tcp(WORKLOADS[workload].metrics.port)] }];
+    return [{ from: [prometheus], ports: [tcp(WORKLOAD_FACTS[workload].metrics.port)] }];
 }
 
 /** Every policy carries the component label "backend", as on the chart path. */
@@ -55,14 +55,14 @@ export function deployNetworkPolicies(namespace: pulumi.Input<string>, database:
         podSelector: { matchLabels: selectorLabels("frontend") },
         policyTypes: ["Ingress", "Egress"],
         // The NodePort, an ingress controller or a port-forward: the frontend is the public face.
-        ingress: [{ ports: [tcp(WORKLOADS.frontend.port)] }, ...scrapeIngress(monitoring, "frontend")],
-        egress: [{ to: [peer("backend")], ports: [tcp(WORKLOADS.backend.port)] }],
+        ingress: [{ ports: [tcp(WORKLOAD_FACTS.frontend.port)] }, ...scrapeIngress(monitoring, "frontend")],
+        egress: [{ to: [peer("backend")], ports: [tcp(WORKLOAD_FACTS.backend.port)] }],
     });
     const databasePeers: NetworkPolicyPeer[] = database.mode === "in-cluster" ? [peer("database")] : database.egressCidrs.map((cidr) => ({ ipBlock: { cidr } }));
     policy("backend", {
         podSelector: peer("backend", "migration").podSelector ?? {},
         policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: [peer("frontend")], ports: [tcp(WORKLOADS.backend.port)] }, ...scrapeIngress(monitoring, "backend")],
+        ingress: [{ from: [peer("frontend")], ports: [tcp(WORKLOAD_FACTS.backend.port)] }, ...scrapeIngress(monitoring, "backend")],
         egress: [{ to: databasePeers, ports: [tcp(POSTGRES_PORT)] }],
     });
     if (database.mode === "in-cluster") {

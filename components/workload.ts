@@ -14,7 +14,7 @@ import {
     SPREAD_TOPOLOGY_KEYS,
     TERMINATION_GRACE_SECONDS,
     type Workload,
-    WORKLOADS,
+    WORKLOAD_FACTS,
 } from "./contract";
 import { APP_UID, podSecurityContext } from "./security";
 
@@ -27,7 +27,7 @@ function httpProbe({ path, ...timings }: ProbeFacts): Probe {
 
 /** The container's ports (its metrics' own, where it has one) and probes, as the contract states them for the workload. */
 export function servingFacts(workload: Workload): Pick<Container, "ports" | "startupProbe" | "livenessProbe" | "readinessProbe"> {
-    const { port, probes, metrics } = WORKLOADS[workload];
+    const { port, probes, metrics } = WORKLOAD_FACTS[workload];
     const metricsPort = metrics.portName === "http" ? [] : [{ name: metrics.portName, containerPort: metrics.port }];
     return {
         ports: [{ name: "http", containerPort: port }, ...metricsPort],
@@ -72,7 +72,8 @@ export interface WorkloadArgs {
 export function deployWorkload(workload: Workload, args: WorkloadArgs, parent: pulumi.Resource): { service: k8s.core.v1.Service } {
     const { namespace } = args;
     // Fixed names (kubectl rollout undo deployment/backend) mean a replacement must delete first.
-    const named = { parent, deleteBeforeReplace: true };
+    // Every object has a fixed name (metadata.name), so a replacement must delete the old one first.
+    const fixedNameOptions = { parent, deleteBeforeReplace: true };
     const metadata = { name: workload, namespace, labels: objectLabels(workload) };
     const selector = { matchLabels: selectorLabels(workload) };
     const deployment = new k8s.apps.v1.Deployment(
@@ -101,7 +102,7 @@ export function deployWorkload(workload: Workload, args: WorkloadArgs, parent: p
                 },
             },
         },
-        { ...named, dependsOn: args.dependsOn },
+        { ...fixedNameOptions, dependsOn: args.dependsOn },
     );
     const service = new k8s.core.v1.Service(
         workload,
@@ -110,10 +111,10 @@ export function deployWorkload(workload: Workload, args: WorkloadArgs, parent: p
             spec: {
                 type: args.service.type,
                 selector: selectorLabels(workload),
-                ports: [{ name: "http", port: WORKLOADS[workload].port, targetPort: "http", nodePort: args.service.type === "NodePort" ? args.service.nodePort : undefined }],
+                ports: [{ name: "http", port: WORKLOAD_FACTS[workload].port, targetPort: "http", nodePort: args.service.type === "NodePort" ? args.service.nodePort : undefined }],
             },
         },
-        named,
+        fixedNameOptions,
     );
     new k8s.autoscaling.v2.HorizontalPodAutoscaler(
         workload,
@@ -126,7 +127,7 @@ export function deployWorkload(workload: Workload, args: WorkloadArgs, parent: p
                 metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: args.cpuTargetUtilization } } }],
             },
         },
-        named,
+        fixedNameOptions,
     );
     new k8s.policy.v1.PodDisruptionBudget(
         workload,
@@ -135,7 +136,7 @@ export function deployWorkload(workload: Workload, args: WorkloadArgs, parent: p
             // maxUnavailable rather than minAvailable: a single-replica dev stack can still drain its node.
             spec: { maxUnavailable: 1, selector },
         },
-        named,
+        fixedNameOptions,
     );
     return { service };
 }

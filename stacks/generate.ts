@@ -9,7 +9,7 @@ import * as path from "node:path";
 
 import { isNode, parseDocument } from "yaml";
 
-import { DB_POOL_SIZE, MIGRATION, MONITORING, PRE_STOP_PAUSE_SECONDS, REVISION_HISTORY_LIMIT, SCRATCH_VOLUME_SIZE_LIMIT, TERMINATION_GRACE_SECONDS, WORKLOADS } from "../components/contract";
+import { DB_POOL_SIZE, MIGRATION, MONITORING, PRE_STOP_PAUSE_SECONDS, REVISION_HISTORY_LIMIT, SCRATCH_VOLUME_SIZE_LIMIT, TERMINATION_GRACE_SECONDS, WORKLOAD_FACTS } from "../components/contract";
 import { POSTGRES_PORT, POSTGRES_RESOURCES } from "../components/database";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, EPHEMERAL_STORAGE, rawConfigSchema, settingMeta } from "./schema";
 
@@ -30,8 +30,8 @@ const toJson = (value: unknown): Json => JSON.parse(JSON.stringify(value)) as Js
 /** The contract's facts the chart carries as defaults. */
 function contractFacts(): ChartFact[] {
     const workload = (name: "backend" | "frontend"): ChartFact[] => [
-        { path: `${name}.port`, value: WORKLOADS[name].port },
-        ...(["startup", "liveness", "readiness"] as const).map((probe) => ({ path: `${name}.probes.${probe}`, value: toJson(WORKLOADS[name].probes[probe]) })),
+        { path: `${name}.port`, value: WORKLOAD_FACTS[name].port },
+        ...(["startup", "liveness", "readiness"] as const).map((probe) => ({ path: `${name}.probes.${probe}`, value: toJson(WORKLOAD_FACTS[name].probes[probe]) })),
         { path: `${name}.resources.requests.ephemeral-storage`, value: EPHEMERAL_STORAGE.requests },
         { path: `${name}.resources.limits.ephemeral-storage`, value: EPHEMERAL_STORAGE.limits },
     ];
@@ -41,7 +41,7 @@ function contractFacts(): ChartFact[] {
         { path: "terminationGracePeriodSeconds", value: TERMINATION_GRACE_SECONDS },
         { path: "preStopPauseSeconds", value: PRE_STOP_PAUSE_SECONDS },
         ...workload("frontend"),
-        { path: "frontend.metricsPort", value: WORKLOADS.frontend.metrics.port },
+        { path: "frontend.metricsPort", value: WORKLOAD_FACTS.frontend.metrics.port },
         ...workload("backend"),
         { path: "config.dbPoolSize", value: DB_POOL_SIZE },
         { path: "migration.backoffLimit", value: MIGRATION.backoffLimit },

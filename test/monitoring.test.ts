@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { MONITORING, WORKLOADS } from "../components/contract";
+import { MONITORING, WORKLOAD_FACTS } from "../components/contract";
 import { dashboardJson, MONITORING_API_VERSION, NAMESPACE_PLACEHOLDER } from "../components/monitoring";
 import { monitoringApiMissing } from "../components/cluster";
 import { ensureHelm, renderChart } from "./chart/render";
@@ -97,7 +97,7 @@ describe("todo:monitoring on", () => {
         expect(monitor.spec.podMetricsEndpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "30s" }]);
         const container = pods.spec.containers[0] as { ports: Inputs[]; env: Inputs[] };
         const port = container.ports.find((candidate) => candidate.name === "metrics");
-        expect(port?.containerPort).toBe(WORKLOADS.frontend.metrics.port);
+        expect(port?.containerPort).toBe(WORKLOAD_FACTS.frontend.metrics.port);
         expect(container.env).toContainEqual({ name: "METRICS_PORT", value: String(port?.containerPort) });
         expect(monitor.spec.jobLabel).toBe("app.kubernetes.io/component");
         expect(pods.metadata.labels["app.kubernetes.io/component"]).toBe("frontend");

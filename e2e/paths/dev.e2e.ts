@@ -13,7 +13,7 @@ import {
     podSecurityRefuses,
     registerNoDriftChecks,
     registerTeardown,
-    WORKLOADS,
+    WORKLOAD_NAMES,
 } from "../support/checks";
 import { buildAndLoadImages, imageTargets } from "../support/images";
 import { runLoadPlan } from "../support/loadplan";
@@ -22,7 +22,7 @@ import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { deploymentImage, kubectl } from "../support/kube";
 import { type PlannedStep, TestStack } from "../support/stack";
 import { POLICY_PACK_NAME } from "../../policy/policies";
-import { WORKLOADS as WORKLOAD_FACTS } from "../../components/contract";
+import { WORKLOAD_FACTS } from "../../components/contract";
 
 const NAMESPACE = "todo-dev";
 const NODE_PORT = 30000;
@@ -101,7 +101,7 @@ path.check("the migration Job completed", async () => migrationJobCompleted(path
 path.check("both Deployments have ready pods", () => deploymentsReady(path, NAMESPACE, 1));
 
 path.check("the images are the local builds named by content, not pushed anywhere", async () => {
-    for (const name of WORKLOADS) {
+    for (const name of WORKLOAD_NAMES) {
         const image = await deploymentImage(NAMESPACE, name);
         path.say(`${name} image: ${image}`);
         expect(image).toMatch(new RegExp(`^todo-${name}:[0-9a-f]{12}$`));

@@ -17,7 +17,7 @@ import {
     podSecurityRefuses,
     registerNoDriftChecks,
     registerTeardown,
-    WORKLOADS,
+    WORKLOAD_NAMES,
 } from "../support/checks";
 import { postgresIn } from "../support/database";
 import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kubectlJson, waitForRollout } from "../support/kube";
@@ -108,7 +108,7 @@ path.check("backend and frontend reach 2 ready replicas (the HPAs' minimum)", as
 });
 
 path.check("both images are pulled by digest from the registry", async () => {
-    for (const name of WORKLOADS) {
+    for (const name of WORKLOAD_NAMES) {
         const image = await deploymentImage(NAMESPACE, name);
         path.say(`${name} image: ${image}`);
         expect(image).toBe(await path.stack().output(`${name}Image`));

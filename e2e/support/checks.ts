@@ -6,7 +6,7 @@ import type { E2ePath } from "./path";
 import { hpasNotAtRest, kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
 import { eventually, run } from "../../local-cluster/shell";
 
-export const WORKLOADS: readonly Component[] = ["backend", "frontend"];
+export const WORKLOAD_NAMES: readonly Component[] = ["backend", "frontend"];
 // The design's requirement, not the program's value: a program that lowered its level must fail here.
 const POD_SECURITY_LEVEL = "restricted";
 
@@ -20,7 +20,7 @@ export async function namespacesFree(namespaces: readonly string[]): Promise<voi
 }
 
 export async function deploymentsReady(path: E2ePath, namespace: string, minimum: number): Promise<void> {
-    for (const name of WORKLOADS) {
+    for (const name of WORKLOAD_NAMES) {
         const ready = await readyReplicas(namespace, name);
         path.say(`deployment ${name}: ${ready} ready`);
         if (ready < minimum) throw new Error(`deployment ${name} has ${ready} ready replicas, expected at least ${minimum}`);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import type { IPod } from "kubernetes-models/v1/Pod";
 
-import { selectorLabels, WORKLOADS } from "../../components/contract";
+import { selectorLabels, WORKLOAD_FACTS } from "../../components/contract";
 import { signUpAndAddTodo, uniqueTitle } from "./browser";
 import type { E2ePath } from "./path";
 import { activePods, deployment, deploymentImage, kubectl, kubectlJson } from "./kube";
@@ -58,8 +58,8 @@ const ENFORCEMENT_WAIT_SECONDS = 30;
 // Probe pods carry the app's selector labels, so they must never join a Service: this
 // readiness gate is never set, so they stay unready and out of every EndpointSlice.
 const NEVER_READY = "e2e.todo.test/never-ready";
-const BACKEND_PORT = WORKLOADS.backend.port;
-const FRONTEND_PORT = WORKLOADS.frontend.port;
+const BACKEND_PORT = WORKLOAD_FACTS.backend.port;
+const FRONTEND_PORT = WORKLOAD_FACTS.frontend.port;
 const OTHER_PORT = 9000;
 const NODE_PORT = 15432;
 
