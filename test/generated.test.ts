@@ -62,3 +62,19 @@ describe("a changed source changes every copy", () => {
         expect(declared["todo:databaseEgressCidrs"]).toEqual({ type: "array", items: { type: "string" }, description: expect.any(String), default: ["0.0.0.0/0"] });
     });
 });
+
+test("the chart README's values table gives values.yaml's defaults", () => {
+    const values = yaml.load(read(path.join(CHART_DIR, "values.yaml")));
+    const valueAt = (dotted: string): unknown => dotted.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], values);
+    // How the table writes a default: "" for an empty string, [a, b] for a list, name: value for a map.
+    const written = (value: unknown): string => {
+        if (Array.isArray(value)) return `[${value.join(", ")}]`;
+        if (value !== null && typeof value === "object") return Object.entries(value).map(([name, item]) => `${name}: ${String(item)}`).join(", ");
+        return value === "" ? '""' : String(value);
+    };
+    // Rows of one key whose default is one value in backticks; object rows describe their defaults in words.
+    const rows = [...read(path.join(CHART_DIR, "README.md")).matchAll(/^\| `([\w.-]+)` \| [^|]* \| `([^`]*)`(?: \([^|]*\))? \|/gm)];
+    expect(rows.length).toBeGreaterThanOrEqual(30);
+    const differences = rows.filter(([, key = "", shown]) => written(valueAt(key)) !== shown).map(([, key = "", shown]) => `${key}: README ${shown}, values.yaml ${written(valueAt(key))}`);
+    expect(differences).toEqual([]);
+});
