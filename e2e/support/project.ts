@@ -1,5 +1,6 @@
 // Copies of the program for the stacks to run: the sources and the backend copied (the suite
-// changes backend code), the frontend, the chart, the offline engine and node_modules linked. Stack files,
+// changes backend code), the frontend, the chart, the up:dev launcher, the project's own cluster
+// and node_modules linked. Stack files,
 // encryption salts and code changes never touch the checkout.
 import { cpSync, mkdirSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
@@ -10,7 +11,7 @@ const BACKEND_COPIED = ["Dockerfile", ".dockerignore", "requirements.lock", "src
 export function copyProject(rootDir: string, projectDir: string): void {
     mkdirSync(path.join(projectDir, "apps", "backend"), { recursive: true });
     for (const entry of COPIED) cpSync(path.join(rootDir, entry), path.join(projectDir, entry), { recursive: true });
-    for (const entry of ["node_modules", "helm", "e2e"]) symlinkSync(path.join(rootDir, entry), path.join(projectDir, entry));
+    for (const entry of ["node_modules", "helm", "launcher", "local-cluster"]) symlinkSync(path.join(rootDir, entry), path.join(projectDir, entry));
     symlinkSync(path.join(rootDir, "apps", "frontend"), path.join(projectDir, "apps", "frontend"));
     for (const entry of BACKEND_COPIED) {
         cpSync(path.join(rootDir, "apps", "backend", entry), path.join(projectDir, "apps", "backend", entry), {
