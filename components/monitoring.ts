@@ -13,6 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 
+import { MONITORING_API } from "./cluster";
 import { MONITORING, objectLabels, selectorLabels, type Workload, WORKLOAD_FACTS } from "./contract";
 
 /** The chart's copy of the rules and the dashboard: the only one. */
@@ -21,8 +22,6 @@ export const ALERT_RULES_FILE = path.join(MONITORING_FILES_DIR, "alert-rules.yam
 const DASHBOARD_FILE = path.join(MONITORING_FILES_DIR, "dashboard.json");
 /** Stands for the app's namespace in the rules; the chart replaces it too (templates/monitoring.yaml). */
 export const NAMESPACE_PLACEHOLDER = "__NAMESPACE__";
-/** Whom the operator's CRDs belong to: the API group and version of every object here. */
-export const MONITORING_API_VERSION = "monitoring.coreos.com/v1";
 
 /** A Prometheus rule file: what a PrometheusRule's spec holds, and what promtool reads. */
 export interface RuleFile {
@@ -66,7 +65,7 @@ export function deployMonitoring(args: MonitoringArgs, parent: pulumi.Resource):
     new k8s.apiextensions.CustomResource(
         "backend-monitor",
         {
-            apiVersion: MONITORING_API_VERSION,
+            apiVersion: MONITORING_API.groupVersion,
             kind: "ServiceMonitor",
             metadata: { name: "backend", namespace, labels: objectLabels("backend") },
             spec: { jobLabel, selector: { matchLabels: selectorLabels("backend") }, endpoints: [scrapeEndpoint("backend", interval)] } satisfies IServiceMonitor["spec"],
@@ -77,7 +76,7 @@ export function deployMonitoring(args: MonitoringArgs, parent: pulumi.Resource):
     new k8s.apiextensions.CustomResource(
         "frontend-monitor",
         {
-            apiVersion: MONITORING_API_VERSION,
+            apiVersion: MONITORING_API.groupVersion,
             kind: "PodMonitor",
             metadata: { name: "frontend", namespace, labels: objectLabels("frontend") },
             spec: { jobLabel, selector: { matchLabels: selectorLabels("frontend") }, podMetricsEndpoints: [scrapeEndpoint("frontend", interval)] } satisfies IPodMonitor["spec"],
@@ -87,7 +86,7 @@ export function deployMonitoring(args: MonitoringArgs, parent: pulumi.Resource):
     new k8s.apiextensions.CustomResource(
         "alert-rules",
         {
-            apiVersion: MONITORING_API_VERSION,
+            apiVersion: MONITORING_API.groupVersion,
             kind: "PrometheusRule",
             metadata: { name: MONITORING.objectNames.alertRules, namespace, labels: objectLabels("monitoring") },
             spec: pulumi.output(namespace).apply((name): IPrometheusRule["spec"] => alertRules(name)),

@@ -10,8 +10,8 @@ import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 
 import { MONITORING, WORKLOAD_FACTS } from "../components/contract";
-import { dashboardJson, MONITORING_API_VERSION, NAMESPACE_PLACEHOLDER } from "../components/monitoring";
-import { monitoringApiMissing } from "../components/cluster";
+import { dashboardJson, NAMESPACE_PLACEHOLDER } from "../components/monitoring";
+import { MONITORING_API, monitoringApiMissing } from "../components/cluster";
 import { ensureHelm, renderChart } from "./chart/render";
 import { findManifest, type Inputs, manifests, type ProgramRun, PROJECT_ROOT, runProgram } from "./harness";
 
@@ -77,7 +77,7 @@ describe("todo:monitoring on", () => {
 
     test("the ServiceMonitor scrapes /metrics on the http port of the backend's Service", () => {
         const monitor = findManifest(run, "ServiceMonitor", "backend");
-        expect(monitor.apiVersion).toBe(MONITORING_API_VERSION);
+        expect(monitor.apiVersion).toBe(MONITORING_API.groupVersion);
         expect(monitor.metadata.namespace).toBe("todo-app");
         const service = findManifest(run, "Service", "backend");
         expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, service.metadata.labels as Record<string, string>)).toBe(true);
@@ -210,7 +210,7 @@ describe("the Prometheus operator's CRD schemas", () => {
     }, 10 * 60 * 1000);
 
     test("refuse a monitor they do not describe", () => {
-        const broken = { apiVersion: MONITORING_API_VERSION, kind: "ServiceMonitor", metadata: { name: "backend" }, spec: { selector: {}, endpoints: [{ port: 8000, interval: "30 seconds" }] } };
+        const broken = { apiVersion: MONITORING_API.groupVersion, kind: "ServiceMonitor", metadata: { name: "backend" }, spec: { selector: {}, endpoints: [{ port: 8000, interval: "30 seconds" }] } };
         expect(crdProblems([broken])).toEqual([expect.stringMatching(/^ServiceMonitor\/backend: .*interval must match pattern.*port must be string/)]);
     });
 });
