@@ -14,9 +14,7 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 
 import type { ImageSettings } from "../stacks/config";
-
-/** Length of the content tag: 12 hex digits, as `docker images` shows IDs. */
-const CONTENT_TAG_LENGTH = 12;
+import { APP_IMAGE_REPOSITORIES, CONTENT_TAG_LENGTH } from "./image-names";
 
 /**
  * A stable hash of everything that goes into a build: the files of the context that
@@ -112,8 +110,8 @@ const dockerfileOf = (spec: AppImageSpec): string => path.join(spec.context, "Do
 function imageSpecs(args: ImagesArgs): Record<"backend" | "frontend", AppImageSpec> {
     const root = path.resolve(__dirname, "..");
     const specs = {
-        backend: args.backend ?? { name: "todo-backend", context: path.join(root, "apps/backend"), buildArgs: { PYTHON_IMAGE: args.settings.pythonImage } },
-        frontend: args.frontend ?? { name: "todo-frontend", context: path.join(root, "apps/frontend"), buildArgs: { NODE_IMAGE: args.settings.nodeImage } },
+        backend: args.backend ?? { name: APP_IMAGE_REPOSITORIES.backend, context: path.join(root, "apps/backend"), buildArgs: { PYTHON_IMAGE: args.settings.pythonImage } },
+        frontend: args.frontend ?? { name: APP_IMAGE_REPOSITORIES.frontend, context: path.join(root, "apps/frontend"), buildArgs: { NODE_IMAGE: args.settings.nodeImage } },
     };
     for (const [component, spec] of Object.entries(specs)) {
         if (!existsSync(dockerfileOf(spec))) {

@@ -3,6 +3,8 @@
 // paths' manifests (the chart's objects are invisible to a pack: a Helm release is one resource).
 // Each returns the violations it finds, as readable sentences.
 
+import { APP_IMAGE_REPOSITORIES, CONTENT_TAG_LENGTH } from "../components/image-names";
+
 export type Manifest = Record<string, unknown>;
 
 interface ContainerSpec {
@@ -126,8 +128,37 @@ export function resourceBounds(manifest: Manifest): string[] {
     return violations;
 }
 
-/** Images are pinned: never `:latest` or untagged; pulled Always only when pinned by digest (a tag may move, and a local image cannot be pulled). */
-export function pinnedImages(manifest: Manifest): string[] {
+/** What a check knows of the run beyond the manifests: a preview or an update, and whether the stack pushes its builds. */
+export interface RunFacts {
+    /** A preview: a build pushed by the update has no digest yet. */
+    preview: boolean;
+    /** The stack pushes the app's images to a registry (todo:pushImages), to be pulled by digest. */
+    pushesImages: boolean;
+}
+
+/** What the checks assume without facts: an update of a stack that builds locally. */
+export const LOCAL_UPDATE: RunFacts = { preview: false, pushesImages: false };
+
+const APP_REPOSITORIES = new Set<string>(Object.values(APP_IMAGE_REPOSITORIES));
+const CONTENT_TAG = new RegExp(`^[0-9a-f]{${CONTENT_TAG_LENGTH}}$`);
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** An image reference's repository (path after any registry), tag and digest. */
+function parseImage(image: string): { repository: string; tag?: string; digest?: string } {
+    const [name = "", digest] = image.split("@");
+    const lastSlash = name.lastIndexOf("/");
+    const colon = name.lastIndexOf(":");
+    const hasTag = colon > lastSlash;
+    return { repository: hasTag ? name.slice(0, colon) : name, tag: hasTag ? name.slice(colon + 1) : undefined, digest };
+}
+
+/**
+ * Images are pinned: never `:latest` or untagged; pulled Always only when pinned by digest (a tag
+ * may move, and a local image cannot be pulled). The app's own images carry their content tag,
+ * and a stack that pushes them deploys them by digest: checked in an update, because in a preview
+ * the digest does not exist yet and the content tag stands for it.
+ */
+export function pinnedImages(manifest: Manifest, run: RunFacts = LOCAL_UPDATE): string[] {
     const pod = podSpecOf(manifest);
     if (!pod) {
         return [];
@@ -135,12 +166,25 @@ export function pinnedImages(manifest: Manifest): string[] {
     const violations: string[] = [];
     for (const container of containersOf(pod)) {
         const image = container.image ?? "";
-        const lastSegment = image.split("/").pop() ?? "";
-        if (!image.includes("@sha256:") && (!lastSegment.includes(":") || lastSegment.endsWith(":latest"))) {
-            violations.push(`${label(manifest)} container ${container.name ?? "?"}: image ${JSON.stringify(image)} is not pinned by tag or digest`);
+        const where = `${label(manifest)} container ${container.name ?? "?"}`;
+        const { repository, tag, digest } = parseImage(image);
+        if (digest === undefined && (tag === undefined || tag === "latest")) {
+            violations.push(`${where}: image ${JSON.stringify(image)} is not pinned by tag or digest`);
         }
-        if (container.imagePullPolicy === "Always" && !image.includes("@sha256:")) {
-            violations.push(`${label(manifest)} container ${container.name ?? "?"}: imagePullPolicy Always needs an image pinned by digest (a tag may move, a local image cannot be pulled)`);
+        if (container.imagePullPolicy === "Always" && digest === undefined) {
+            violations.push(`${where}: imagePullPolicy Always needs an image pinned by digest (a tag may move, a local image cannot be pulled)`);
+        }
+        if (!APP_REPOSITORIES.has(repository.split("/").pop() ?? "")) {
+            continue;
+        }
+        if (tag === undefined || !CONTENT_TAG.test(tag)) {
+            violations.push(`${where}: the app's image ${JSON.stringify(image)} must carry its content tag (${CONTENT_TAG_LENGTH} hex digits)`);
+        }
+        if (digest !== undefined && !DIGEST.test(digest)) {
+            violations.push(`${where}: image ${JSON.stringify(image)} has a malformed digest`);
+        }
+        if (run.pushesImages && !run.preview && digest === undefined) {
+            violations.push(`${where}: the pushed image ${JSON.stringify(image)} must be deployed by digest (<repository>:<content tag>@sha256:...)`);
         }
     }
     return violations;
@@ -262,6 +306,9 @@ export function hpaOwnsReplicas(manifests: Manifest[]): string[] {
         .map((deployment) => `${label(deployment)}: an HPA owns its replica count, so it must not set spec.replicas`);
 }
 
+/** A check of one manifest; only pinned-images reads the run's facts. */
+export type ManifestCheck = (manifest: Manifest, run: RunFacts) => string[];
+
 /** The checks of one manifest at a time, keyed by the pack's policy names. */
 export const MANIFEST_POLICIES = {
     "restricted-pod-security": restrictedPodSecurity,
@@ -272,7 +319,7 @@ export const MANIFEST_POLICIES = {
     "spread-replicas": spreadReplicas,
     "no-load-balancer": noLoadBalancer,
     "secrets-in-secrets": secretsInSecrets,
-} as const;
+} as const satisfies Record<string, ManifestCheck>;
 
 /** The checks that need every manifest at once (what selects or owns what), keyed likewise. */
 export const SET_POLICIES = {
@@ -281,9 +328,9 @@ export const SET_POLICIES = {
 } as const;
 
 /** Every violation of every policy over a set of manifests. */
-export function checkPolicies(manifests: Manifest[]): string[] {
+export function checkPolicies(manifests: Manifest[], run: RunFacts = LOCAL_UPDATE): string[] {
     return [
-        ...manifests.flatMap((manifest) => Object.values(MANIFEST_POLICIES).flatMap((policy) => policy(manifest))),
+        ...manifests.flatMap((manifest) => Object.values<ManifestCheck>(MANIFEST_POLICIES).flatMap((policy) => policy(manifest, run))),
         ...Object.values(SET_POLICIES).flatMap((policy) => policy(manifests)),
     ];
 }

@@ -2,7 +2,7 @@
 // a resource policy per Kubernetes object, a stack policy where the check needs every object.
 import type { Policies, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
-import { type Manifest, MANIFEST_POLICIES, SET_POLICIES } from "./manifest-policies";
+import { type Manifest, MANIFEST_POLICIES, type ManifestCheck, type RunFacts, SET_POLICIES } from "./manifest-policies";
 
 export const POLICY_PACK_NAME = "todo-kubernetes";
 
@@ -28,13 +28,23 @@ const report = (violations: string[], reportViolation: ReportViolation): void =>
     }
 };
 
-const resourcePolicies: ResourceValidationPolicy[] = Object.entries(MANIFEST_POLICIES).map(([name, check]) => ({
+/**
+ * The run the pack checks, from the variables the Node.js language host gives a pack (from the
+ * engine's ConfigureStack): PULUMI_NODEJS_DRY_RUN, and the stack's configuration in PULUMI_CONFIG.
+ * Without them (a host that passes none), an update of a stack that builds locally.
+ */
+export function runFacts(env: NodeJS.ProcessEnv = process.env): RunFacts {
+    const config = JSON.parse(env.PULUMI_CONFIG ?? "{}") as Record<string, string | undefined>;
+    return { preview: env.PULUMI_NODEJS_DRY_RUN === "true", pushesImages: config["todo:pushImages"] === "true" };
+}
+
+const resourcePolicies: ResourceValidationPolicy[] = Object.entries<ManifestCheck>(MANIFEST_POLICIES).map(([name, check]) => ({
     name,
     description: DESCRIPTIONS[name as keyof typeof MANIFEST_POLICIES],
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
         if (isKubernetes(args.type)) {
-            report(check(args.props as Manifest), reportViolation);
+            report(check(args.props as Manifest, runFacts()), reportViolation);
         }
     },
 }));

@@ -59,8 +59,32 @@ describe("the checks can fail", () => {
         expect(pinnedImages(bad)).toEqual([
             'Pod/bad container app: image "todo-backend:latest" is not pinned by tag or digest',
             "Pod/bad container app: imagePullPolicy Always needs an image pinned by digest (a tag may move, a local image cannot be pulled)",
+            'Pod/bad container app: the app\'s image "todo-backend:latest" must carry its content tag (12 hex digits)',
         ]);
         expect(checkPolicies([bad]).length).toBeGreaterThan(8);
+    });
+
+    test("the app's images carry their content tag; a pushing stack deploys them by digest, checked in an update", () => {
+        const pod = (image: string): Record<string, unknown> => ({
+            kind: "Pod",
+            metadata: { name: "app" },
+            spec: { containers: [{ name: "backend", image }] },
+        });
+        const tagged = "ghcr.io/acme/todo-backend:0123456789ab";
+        const pinned = `${tagged}@sha256:${"e".repeat(64)}`;
+        const pushing = { preview: false, pushesImages: true };
+        expect(pinnedImages(pod(tagged), pushing)).toEqual([
+            'Pod/app container backend: the pushed image "ghcr.io/acme/todo-backend:0123456789ab" must be deployed by digest (<repository>:<content tag>@sha256:...)',
+        ]);
+        expect(pinnedImages(pod(tagged), { ...pushing, preview: true })).toEqual([]);
+        expect(pinnedImages(pod(pinned), pushing)).toEqual([]);
+        expect(pinnedImages(pod(tagged))).toEqual([]);
+        expect(pinnedImages(pod("ghcr.io/acme/todo-backend:v1.2.3"), { ...pushing, preview: true })).toEqual([
+            'Pod/app container backend: the app\'s image "ghcr.io/acme/todo-backend:v1.2.3" must carry its content tag (12 hex digits)',
+        ]);
+        expect(pinnedImages(pod(`${tagged}@sha256:123`), pushing)).toEqual(['Pod/app container backend: image "ghcr.io/acme/todo-backend:0123456789ab@sha256:123" has a malformed digest']);
+        // Other images keep the general rule: a tag that is not latest.
+        expect(pinnedImages(pod("postgres:16-alpine"), pushing)).toEqual([]);
     });
 
     test("policies check each container, whose settings override the pod's", () => {

@@ -1,7 +1,7 @@
 // The CrossGuard pack's policies, run through the pack's test helpers on the dev stack's real
 // resources (each must pass) and on a broken copy of one of them (each must fail, naming it).
 import { MANIFEST_POLICIES, SET_POLICIES } from "../policy/manifest-policies";
-import { policies } from "../policy/policies";
+import { policies, runFacts } from "../policy/policies";
 import { runResourcePolicy, runStackPolicy, type TestResource } from "../policy/testing";
 import { type ProgramRun, runProgram } from "./harness";
 
@@ -58,6 +58,12 @@ test("every policy passes the dev stack's resources with monitoring on (monitors
     for (const candidate of policies) {
         expect([candidate.name, await violationsOf(candidate.name, resources)]).toEqual([candidate.name, []]);
     }
+});
+
+test("the pack reads the run from the language host's variables: preview, and whether the stack pushes", () => {
+    expect(runFacts({})).toEqual({ preview: false, pushesImages: false });
+    expect(runFacts({ PULUMI_NODEJS_DRY_RUN: "true", PULUMI_CONFIG: JSON.stringify({ "todo:pushImages": "true", "todo:environment": "prod" }) })).toEqual({ preview: true, pushesImages: true });
+    expect(runFacts({ PULUMI_NODEJS_DRY_RUN: "false", PULUMI_CONFIG: JSON.stringify({ "todo:pushImages": "false" }) })).toEqual({ preview: false, pushesImages: false });
 });
 
 test("resource policies ignore what is not a Kubernetes object", async () => {
