@@ -61,6 +61,13 @@ const metadataOf = (manifest: Manifest): Metadata => manifest.metadata ?? {};
 
 const label = (manifest: Manifest): string => `${String(manifest.kind)}/${String(metadataOf(manifest).name)}`;
 
+/**
+ * Violations named after their object. The name is read only when there is one: in a preview a
+ * name may be unknown (the migration Job's comes from its image), and a policy that reads an
+ * unknown value cannot run.
+ */
+const named = (manifest: Manifest, found: string[]): string[] => (found.length === 0 ? [] : found.map((text) => `${label(manifest)}${text}`));
+
 function containersOf(pod: PodSpec): ContainerSpec[] {
     return [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
 }
@@ -71,16 +78,15 @@ export function restrictedPodSecurity(manifest: Manifest): string[] {
     if (!pod) {
         return [];
     }
-    const where = label(manifest);
     const violations: string[] = [];
-    if (pod.securityContext?.runAsNonRoot !== true) violations.push(`${where}: pod must set runAsNonRoot: true`);
-    if (pod.securityContext?.runAsUser === 0) violations.push(`${where}: pod must not run as UID 0`);
-    if (pod.securityContext?.seccompProfile?.type !== "RuntimeDefault") violations.push(`${where}: pod must use the RuntimeDefault seccomp profile`);
-    if (pod.hostNetwork === true || pod.hostPID === true || pod.hostIPC === true) violations.push(`${where}: pod must not share host namespaces`);
-    if ((pod.volumes ?? []).some((volume) => volume.hostPath !== undefined)) violations.push(`${where}: pod must not mount hostPath volumes`);
+    if (pod.securityContext?.runAsNonRoot !== true) violations.push(": pod must set runAsNonRoot: true");
+    if (pod.securityContext?.runAsUser === 0) violations.push(": pod must not run as UID 0");
+    if (pod.securityContext?.seccompProfile?.type !== "RuntimeDefault") violations.push(": pod must use the RuntimeDefault seccomp profile");
+    if (pod.hostNetwork === true || pod.hostPID === true || pod.hostIPC === true) violations.push(": pod must not share host namespaces");
+    if ((pod.volumes ?? []).some((volume) => volume.hostPath !== undefined)) violations.push(": pod must not mount hostPath volumes");
     for (const container of containersOf(pod)) {
         const context = container.securityContext;
-        const name = `${where} container ${container.name ?? "?"}`;
+        const name = ` container ${container.name ?? "?"}`;
         if (context?.allowPrivilegeEscalation !== false) violations.push(`${name}: must set allowPrivilegeEscalation: false`);
         if (context?.privileged === true) violations.push(`${name}: must not be privileged`);
         if (!(context?.capabilities?.drop ?? []).includes("ALL")) violations.push(`${name}: must drop ALL capabilities`);
@@ -91,7 +97,7 @@ export function restrictedPodSecurity(manifest: Manifest): string[] {
         const seccomp = context?.seccompProfile?.type;
         if (seccomp !== undefined && seccomp !== "RuntimeDefault" && seccomp !== "Localhost") violations.push(`${name}: seccomp profile ${seccomp} is not allowed`);
     }
-    return violations;
+    return named(manifest, violations);
 }
 
 /** Hardening beyond PSA: read-only root filesystem, no service-account token. */
@@ -100,13 +106,12 @@ export function hardenedPods(manifest: Manifest): string[] {
     if (!pod) {
         return [];
     }
-    const where = label(manifest);
     const violations: string[] = [];
-    if (pod.automountServiceAccountToken !== false) violations.push(`${where}: pod must not mount a service-account token`);
+    if (pod.automountServiceAccountToken !== false) violations.push(": pod must not mount a service-account token");
     for (const container of containersOf(pod)) {
-        if (container.securityContext?.readOnlyRootFilesystem !== true) violations.push(`${where} container ${container.name ?? "?"}: root filesystem must be read-only`);
+        if (container.securityContext?.readOnlyRootFilesystem !== true) violations.push(` container ${container.name ?? "?"}: root filesystem must be read-only`);
     }
-    return violations;
+    return named(manifest, violations);
 }
 
 /** Every container has CPU, memory and ephemeral-storage requests and limits. */
@@ -166,7 +171,7 @@ export function pinnedImages(manifest: Manifest, run: RunFacts = LOCAL_UPDATE): 
     const violations: string[] = [];
     for (const container of containersOf(pod)) {
         const image = container.image ?? "";
-        const where = `${label(manifest)} container ${container.name ?? "?"}`;
+        const where = ` container ${container.name ?? "?"}`;
         const { repository, tag, digest } = parseImage(image);
         if (digest === undefined && (tag === undefined || tag === "latest")) {
             violations.push(`${where}: image ${JSON.stringify(image)} is not pinned by tag or digest`);
@@ -187,7 +192,19 @@ export function pinnedImages(manifest: Manifest, run: RunFacts = LOCAL_UPDATE): 
             violations.push(`${where}: the pushed image ${JSON.stringify(image)} must be deployed by digest (<repository>:<content tag>@sha256:...)`);
         }
     }
-    return violations;
+    return named(manifest, violations);
+}
+
+/**
+ * The tags of an image build: the app's builds are tagged by content. In a preview of a changed
+ * build this is where pinned-images sees the image, since the reference a Deployment runs
+ * (tag@digest) is unknown until the update pushes it.
+ */
+export function pinnedBuildTags(tags: string[]): string[] {
+    return tags
+        .map(parseImage)
+        .filter(({ repository, tag }) => APP_REPOSITORIES.has(repository.split("/").pop() ?? "") && (tag === undefined || !CONTENT_TAG.test(tag)))
+        .map(({ repository, tag }) => `image build ${repository}: tag ${JSON.stringify(tag ?? "")} is not a content tag (${CONTENT_TAG_LENGTH} hex digits)`);
 }
 
 /** Long-running workloads are probed (Jobs are not). */
@@ -292,6 +309,27 @@ function podLabelsOf(manifest: Manifest): Record<string, string> {
     return (manifest.spec as { template?: { metadata?: Metadata } } | undefined)?.template?.metadata?.labels ?? {};
 }
 
+interface ManagedFieldsEntry {
+    manager?: string;
+    subresource?: string;
+    fieldsV1?: { "f:spec"?: { "f:replicas"?: unknown } };
+}
+
+/**
+ * Whether the Deployment's replica count is set by its manifest. A manifest sets it by holding
+ * spec.replicas. A live object always holds one (the API server's default, or the HPA's), so
+ * there it counts as set when a writer other than the scale subresource (which the HPA uses)
+ * owns the field: the stack policies of an update see live objects (the engine hands
+ * AnalyzeStack each object's outputs).
+ */
+function setsReplicas(deployment: Manifest): boolean {
+    const managedFields = (metadataOf(deployment) as { managedFields?: ManagedFieldsEntry[] }).managedFields;
+    if (managedFields === undefined) {
+        return (deployment.spec as { replicas?: unknown } | undefined)?.replicas !== undefined;
+    }
+    return managedFields.some((entry) => entry.subresource !== "scale" && entry.fieldsV1?.["f:spec"]?.["f:replicas"] !== undefined);
+}
+
 /** A Deployment an HPA of its namespace scales sets no spec.replicas: each apply would reset what the HPA chose. */
 export function hpaOwnsReplicas(manifests: Manifest[]): string[] {
     const scaled = new Set(
@@ -302,7 +340,7 @@ export function hpaOwnsReplicas(manifests: Manifest[]): string[] {
     );
     return manifests
         .filter((manifest) => manifest.kind === "Deployment" && scaled.has(`${namespaceOf(manifest)}/${String(metadataOf(manifest).name)}`))
-        .filter((deployment) => (deployment.spec as { replicas?: unknown } | undefined)?.replicas !== undefined)
+        .filter(setsReplicas)
         .map((deployment) => `${label(deployment)}: an HPA owns its replica count, so it must not set spec.replicas`);
 }
 

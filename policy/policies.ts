@@ -2,7 +2,7 @@
 // a resource policy per Kubernetes object, a stack policy where the check needs every object.
 import type { Policies, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
-import { type Manifest, MANIFEST_POLICIES, type ManifestCheck, type RunFacts, SET_POLICIES } from "./manifest-policies";
+import { type Manifest, MANIFEST_POLICIES, type ManifestCheck, pinnedBuildTags, type RunFacts, SET_POLICIES } from "./manifest-policies";
 
 export const POLICY_PACK_NAME = "todo-kubernetes";
 
@@ -38,6 +38,9 @@ export function runFacts(env: NodeJS.ProcessEnv = process.env): RunFacts {
     return { preview: env.PULUMI_NODEJS_DRY_RUN === "true", pushesImages: config["todo:pushImages"] === "true" };
 }
 
+/** The image builds, whose tags pinned-images checks too. */
+const IMAGE_BUILD = "docker-build:index:Image";
+
 const resourcePolicies: ResourceValidationPolicy[] = Object.entries<ManifestCheck>(MANIFEST_POLICIES).map(([name, check]) => ({
     name,
     description: DESCRIPTIONS[name as keyof typeof MANIFEST_POLICIES],
@@ -45,6 +48,8 @@ const resourcePolicies: ResourceValidationPolicy[] = Object.entries<ManifestChec
     validateResource: (args, reportViolation) => {
         if (isKubernetes(args.type)) {
             report(check(args.props as Manifest, runFacts()), reportViolation);
+        } else if (args.type === IMAGE_BUILD && name === "pinned-images") {
+            report(pinnedBuildTags((args.props.tags as string[] | undefined) ?? []), reportViolation);
         }
     },
 }));

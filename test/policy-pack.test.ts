@@ -66,7 +66,39 @@ test("the pack reads the run from the language host's variables: preview, and wh
     expect(runFacts({ PULUMI_NODEJS_DRY_RUN: "false", PULUMI_CONFIG: JSON.stringify({ "todo:pushImages": "false" }) })).toEqual({ preview: false, pushesImages: false });
 });
 
-test("resource policies ignore what is not a Kubernetes object", async () => {
+test("hpa-owns-replicas reads a live object's replica count by who wrote it", async () => {
+    const hpa = object("HorizontalPodAutoscaler", "backend");
+    // An update hands stack policies live objects: a replica count is always there, and
+    // managedFields say who set it.
+    const live = (owners: { manager: string; subresource?: string; ownsReplicas: boolean }[]): TestResource => {
+        const deployment = object("Deployment", "backend");
+        (deployment.props.spec as { replicas?: number }).replicas = 3;
+        (deployment.props.metadata as Record<string, unknown>).managedFields = owners.map(({ manager, subresource, ownsReplicas }) => ({
+            manager,
+            operation: subresource ? "Update" : "Apply",
+            ...(subresource ? { subresource } : {}),
+            fieldsV1: { "f:spec": ownsReplicas ? { "f:replicas": {}, "f:selector": {} } : { "f:selector": {} } },
+        }));
+        return deployment;
+    };
+    const scaledByTheHpa = live([{ manager: "pulumi-kubernetes-1a2b3c4d", ownsReplicas: false }, { manager: "kube-controller-manager", subresource: "scale", ownsReplicas: true }]);
+    expect(await violationsOf("hpa-owns-replicas", [scaledByTheHpa, hpa])).toEqual([]);
+    const appliedByTheProgram = live([{ manager: "pulumi-kubernetes-1a2b3c4d", ownsReplicas: true }]);
+    expect(await violationsOf("hpa-owns-replicas", [appliedByTheProgram, hpa])).toEqual([
+        "Deployment/backend: an HPA owns its replica count, so it must not set spec.replicas",
+    ]);
+});
+
+test("pinned-images checks the app's image builds by their tags: a content tag, never latest", async () => {
+    const build = (tags: string[]): TestResource => ({ type: "docker-build:index:Image", props: { tags } });
+    expect(await violationsOf("pinned-images", [build(["127.0.0.1:5001/todo/todo-backend:0123456789ab"])])).toEqual([]);
+    expect(await violationsOf("pinned-images", [build(["ghcr.io/acme/todo-frontend:latest"])])).toEqual([
+        'image build ghcr.io/acme/todo-frontend: tag "latest" is not a content tag (12 hex digits)',
+    ]);
+    expect(await violationsOf("restricted-pod-security", [build(["ghcr.io/acme/todo-frontend:latest"])])).toEqual([]);
+});
+
+test("resource policies ignore what is not a Kubernetes object (an image build's tags aside)", async () => {
     const image = dev.resources.find((resource) => resource.type === "docker-build:index:Image");
     expect(image).toBeDefined();
     for (const candidate of policies.filter((entry) => "validateResource" in entry)) {
