@@ -123,7 +123,7 @@ describe("the workflows' Pulumi steps as the e2e suite runs them (e2e/support/wo
         expect(report.packs).toEqual(["pack@v0.2.0"]);
         expect(report.couldNotRun).toEqual([{ policy: "b", object: "kubernetes:apps/v1:Deployment::backend", message: expect.stringMatching(/^can't run policy 'b'/) }]);
         expect(policyProblems(report, ["a", "b"], [])).toEqual([
-            "policy b passed on nothing",
+            "policy b passed on no Kubernetes object",
             expect.stringMatching(/^policy b could not run on kubernetes:apps\/v1:Deployment::backend: can't run/),
         ]);
         const listed = [{ policy: "b", object: "kubernetes:apps/v1:Deployment::backend", reason: "the digest is unknown until pushed" }];
@@ -136,11 +136,17 @@ describe("the workflows' Pulumi steps as the e2e suite runs them (e2e/support/wo
     test("a violation, or a pack that never reported, is a problem", () => {
         const violated = policyReport([summary(deployment, ["a"]), diagnostic("a", deployment, "Deployment/backend: bad", "mandatory")], "pack");
         expect(policyProblems(violated, ["a"], [])).toEqual(["[mandatory] a (kubernetes:apps/v1:Deployment::backend): Deployment/backend: bad"]);
-        expect(policyProblems(policyReport([], "pack"), ["a"], [])).toEqual(["no policy summary from the pack: it did not run", "policy a passed on nothing"]);
+        expect(policyProblems(policyReport([], "pack"), ["a"], [])).toEqual(["no policy summary from the pack: it did not run", "policy a passed on no Kubernetes object"]);
+        // Passing on the stack resource or an image is no sign the policy checked anything.
+        const stackResource = "urn:pulumi:prod::todo::pulumi:pulumi:Stack::todo-prod";
+        expect(policyProblems(policyReport([summary(stackResource, ["a"])], "pack"), ["a"], [])).toEqual(["policy a passed on no Kubernetes object"]);
     });
 
     test("the preview exemptions file lists entries with a policy, an object and a reason", () => {
-        expect(readPreviewExemptions(path.join(PROJECT_ROOT, "policy", "preview-exemptions.yaml"))).toEqual([]);
+        expect(readPreviewExemptions(path.join(PROJECT_ROOT, "policy", "preview-exemptions.yaml")).map((entry) => `${entry.policy} on ${entry.object}`)).toEqual([
+            "pinned-images on kubernetes:apps/v1:Deployment::backend",
+            "pinned-images on kubernetes:batch/v1:Job::migrate",
+        ]);
         const dir = mkdtempSync(path.join(tmpdir(), "exemptions-"));
         writeFileSync(path.join(dir, "bad.yaml"), "- policy: pinned-images\n  object: kubernetes:apps/v1:Deployment::backend\n");
         expect(() => readPreviewExemptions(path.join(dir, "bad.yaml"))).toThrow(/needs a policy, an object \(type::name\) and a reason/);

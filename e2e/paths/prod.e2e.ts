@@ -20,25 +20,28 @@ import {
     WORKLOAD_NAMES,
 } from "../support/checks";
 import { postgresIn } from "../support/database";
-import { activePods, deployment, deploymentImage, desiredReplicas, kubectl, kubectlJson, waitForRollout } from "../support/kube";
+import { activePods, deployment, deploymentImage, kubectl, kubectlJson, waitForRollout } from "../support/kube";
 import { E2ePath } from "../support/path";
 import { PortForward } from "../support/port-forward";
 import { readRunInfo } from "../support/run";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
 import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack, type RolloutSubject } from "../support/rollout-checks";
-import { Load } from "../support/loads";
+import { registerScalingChecks } from "../support/scaling-checks";
 import { eventually, run } from "../../local-cluster/shell";
-import { TestStack } from "../support/stack";
+import { TestStack, UP_TIMEOUT_SECONDS } from "../support/stack";
 import { selfSignedTlsSecret } from "../support/tls";
+import { plannedImage, plannedInputs, policyProblems, policyReport, readPreviewExemptions, runWorkflowStep, type WorkflowRun } from "../support/workflows";
+import { POLICY_PACK_NAME, policies } from "../../policy/policies";
 
 const NAMESPACE = "todo-prod";
 const LOCAL_PORT = 18080;
 const NEON = { namespace: "neon-standin", host: "postgres.neon-standin.svc.cluster.local", user: "neon", database: "neondb" };
 const INGRESS = { host: "todo.e2e.test", tlsSecret: "todo-tls" };
+const BACKEND_MAX_REPLICAS = 3;
 
 const ingress = readRunInfo().target.ingress;
 // One check fewer on a target without an ingress controller.
-const path = new E2ePath("prod", ingress ? 42 : 41);
+const path = new E2ePath("prod", ingress ? 48 : 47);
 path.namespaces.push(NAMESPACE, NEON.namespace);
 const { target, workDir } = path.run;
 const { projectDir } = path;
@@ -76,7 +79,13 @@ path.require("a TLS Postgres stands in for Neon, logging every connection", asyn
     neonUrl = `postgresql://${NEON.user}:${password}@${NEON.host}/${NEON.database}?sslmode=require`;
 });
 
-path.require("pulumi up pushes both images and deploys with the prod settings", async () => {
+// The pack's policies, and the name and version every run of it must report: the version of
+// policy/package.json, which a pack started in its own folder (as released hosts start it) reads.
+const POLICY_NAMES = policies.map((policy) => policy.name);
+const POLICY_PACK = `${POLICY_PACK_NAME}@v${(JSON.parse(readFileSync(join(path.projectDir, "policy", "package.json"), "utf8")) as { version: string }).version}`;
+let deployRun: WorkflowRun | undefined;
+
+path.require("pulumi up as deploy.yml runs it (the policy pack on) pushes both images and deploys with the prod settings", async () => {
     const credentials = readFileSync(target.prodCredentialsFile ?? "", "utf8").trim();
     const separator = credentials.indexOf(":");
     path.useStack(await TestStack.create(projectDir, "prod", {
@@ -89,10 +98,25 @@ path.require("pulumi up pushes both images and deploys with the prod settings", 
         "todo:databaseUrl": { secret: neonUrl },
         "todo:databaseEgressCidrs[0]": neonCidr,
         "todo:jwtSecret": { secret: randomBytes(48).toString("base64") },
+        // A maximum the CPU load reaches quickly, where the HPA then holds the backend steady.
+        "todo:backendMaxReplicas": String(BACKEND_MAX_REPLICAS),
         ...(ingress ? { "todo:ingressHost": INGRESS.host, "todo:ingressClassName": ingress.className, "todo:ingressTlsSecret": INGRESS.tlsSecret } : {}),
     }));
-    await path.time("up", () => path.stack().up());
+    deployRun = await path.time("up", () => runWorkflowStep(projectDir, "deploy.yml", UP_TIMEOUT_SECONDS));
+    if (deployRun.status !== 0) throw new Error(`${deployRun.commandLine} exited with ${deployRun.status}`);
 }, { timeoutSeconds: 2400 });
+
+path.check("every policy of the pack ran on that update and passed; pinned-images saw the pushed images by digest", () => {
+    const report = policyReport(deployRun?.events ?? [], POLICY_PACK_NAME);
+    path.say(`packs: ${report.packs.join(" ")}; pinned-images passed on: ${(report.passed.get("pinned-images") ?? []).join(" ")}`);
+    expect(report.packs).toEqual([POLICY_PACK]);
+    expect(policyProblems(report, POLICY_NAMES, [])).toEqual([]);
+    for (const name of WORKLOAD_NAMES) {
+        const object = `kubernetes:apps/v1:Deployment::${name}`;
+        expect(report.passed.get("pinned-images")).toContain(object);
+        expect(plannedImage(deployRun?.events ?? [], object, name)).toMatch(new RegExp(`^${escapeRegExp(target.prodRepository ?? "")}/todo-${name}:[0-9a-f]{12}@sha256:[0-9a-f]{64}$`));
+    }
+});
 
 registerNoDriftChecks(path, "the first up", NAMESPACE);
 
@@ -217,6 +241,8 @@ registerNetworkPolicyChecks(path, {
     backendService: `backend.${NAMESPACE}.svc.cluster.local`,
 });
 
+registerScalingChecks(path, NAMESPACE);
+
 const subject: RolloutSubject = {
     namespace: NAMESPACE,
     database: () => neonDatabase,
@@ -226,6 +252,7 @@ const subject: RolloutSubject = {
         return account;
     },
     titleBefore: () => titleBefore,
+    registerBeforeRollout: registerPullRequestChecks,
 };
 const rollout = registerRolloutChecks(path, subject);
 
@@ -235,45 +262,41 @@ path.check("kubectl rollout undo restores the previous backend image", async () 
 
 registerRolledBackReleaseWorks(path, subject, rollout);
 
-// The HPA: at its minimum before a CPU load, above it during, back to it after.
-let hpaMinimum = 0;
-path.check("before the CPU load the backend runs its HPA's minimum of replicas", async () => {
-    forward?.close();
-    forward = undefined;
-    const metrics = await run("kubectl", ["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]);
-    if (metrics.status !== 0) throw new Error("the metrics API does not answer: the HPA needs metrics-server (minikube addons enable metrics-server)");
-    hpaMinimum = (await kubectlJson<{ spec: { minReplicas: number } }>(["-n", NAMESPACE, "get", "hpa", "backend"])).spec.minReplicas;
-    // The rollout's loads may have scaled it up: it must settle back first.
-    await eventually(target.hpaDownSeconds, `backend at ${hpaMinimum} replicas`, async () => ((await desiredReplicas(NAMESPACE, "backend")) === hpaMinimum ? true : undefined));
-    path.say(`backend: ${await desiredReplicas(NAMESPACE, "backend")} replicas, HPA minimum ${hpaMinimum}`);
-});
-
-path.check("under CPU load (logins) the backend scales above its minimum", async () => {
-    const load = Load.fromFrontendPod("logins", NAMESPACE, "cpu", 240, 4);
-    const started = Date.now();
-    let highest = 0;
-    try {
-        await load.started();
-        await path.time("hpa up", () =>
-            eventually(210, "the backend scaled above its minimum", async () => {
-                highest = Math.max(highest, await desiredReplicas(NAMESPACE, "backend"));
-                return highest > hpaMinimum ? true : undefined;
-            }),
-        );
-    } finally {
-        path.say(`load logins: ${JSON.stringify(await load.stop())}`);
-        path.say(`HPA: ${(await kubectl(["-n", NAMESPACE, "get", "hpa", "backend", "--no-headers"])).trim()}`);
-        path.say(`highest: ${highest} replicas (minimum ${hpaMinimum}) after ${Math.round((Date.now() - started) / 1000)} s of load`);
-    }
-}, { timeoutSeconds: 360 });
-
-path.check("with the load gone the backend scales back to its minimum", async () => {
-    await path.time("hpa down", () =>
-        eventually(target.hpaDownSeconds, `backend back at ${hpaMinimum} replicas`, async () => ((await desiredReplicas(NAMESPACE, "backend")) === hpaMinimum ? true : undefined)),
-    );
-}, { timeoutSeconds: target.hpaDownSeconds + 60 });
-
 registerTeardown(path, NAMESPACE);
+
+/** The pull request of the backend change, previewed as .github/workflows/preview.yml runs it. */
+function registerPullRequestChecks(): void {
+    const previewTimeoutSeconds = 900;
+    path.check("the pull request's preview, as preview.yml runs it: every policy runs (or is listed), none is violated, the new backend build checked by its content tag", async () => {
+        const preview = await path.time("workflow preview", () => runWorkflowStep(projectDir, "preview.yml", previewTimeoutSeconds));
+        expect(preview.status).toBe(0);
+        const report = policyReport(preview.events, POLICY_PACK_NAME);
+        const exemptions = readPreviewExemptions(join(projectDir, "policy", "preview-exemptions.yaml"));
+        path.say(`packs: ${report.packs.join(" ")}; could not run: ${report.couldNotRun.map((entry) => `${entry.policy} on ${entry.object}`).join(", ") || "none"}`);
+        expect(report.packs).toEqual([POLICY_PACK]);
+        expect(policyProblems(report, POLICY_NAMES, exemptions)).toEqual([]);
+        // The changed backend gets a new content tag, which pinned-images passed on its build;
+        // the reference the Deployment will run waits for the push's digest (the exemptions).
+        const build = "docker-build:index:Image::backend";
+        const tags = (plannedInputs(preview.events, build)?.tags as string[] | undefined) ?? [];
+        path.say(`planned backend build: ${tags.join(" ")}; running: ${await deploymentImage(NAMESPACE, "backend")}`);
+        expect(tags).toEqual([expect.stringMatching(new RegExp(`^${escapeRegExp(target.prodRepository ?? "")}/todo-backend:[0-9a-f]{12}$`))]);
+        expect((await deploymentImage(NAMESPACE, "backend")).startsWith(`${tags[0]}@`)).toBe(false);
+        expect(report.passed.get("pinned-images")).toContain(build);
+    }, { timeoutSeconds: previewTimeoutSeconds + 60 });
+
+    path.check("the same pull request with a LoadBalancer frontend fails that preview, naming the policy and the object", async () => {
+        const preview = await path.stack().withSetting("todo:frontendServiceType", "LoadBalancer", () =>
+            path.time("workflow preview with a violation", () => runWorkflowStep(projectDir, "preview.yml", previewTimeoutSeconds)),
+        );
+        expect(preview.status).not.toBe(0);
+        const report = policyReport(preview.events, POLICY_PACK_NAME);
+        expect(report.violations).toEqual([
+            { policy: "no-load-balancer", object: "kubernetes:core/v1:Service::frontend", level: "mandatory", message: expect.stringMatching(/Service\/frontend: type LoadBalancer is not allowed/) },
+        ]);
+        expect(preview.output).toMatch(/\[mandatory\]\s+no-load-balancer\s+\(kubernetes:core\/v1:Service: frontend\)/);
+    }, { timeoutSeconds: previewTimeoutSeconds + 60 });
+}
 
 function escapeRegExp(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -3,7 +3,7 @@ import type { IPod } from "kubernetes-models/v1/Pod";
 
 import type { Component } from "../../components/contract";
 import type { E2ePath } from "./path";
-import { hpasNotAtRest, kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
+import { deploymentsNotSettled, hpasNotAtRest, kubectl, kubectlJson, namespaceExists, pods, readyReplicas, volumesOf } from "./kube";
 import { eventually, run } from "../../local-cluster/shell";
 
 export const WORKLOAD_NAMES: readonly Component[] = ["backend", "frontend"];
@@ -102,14 +102,31 @@ export async function everyContainerNonRoot(path: E2ePath, namespace: string, op
     if (problems.length > 0) throw new Error(problems.join("; "));
 }
 
-/** After an `up`: the cluster still matches the state, and a preview plans nothing. */
+/** Seconds for every Deployment to settle: new pods (a rollout's, or an HPA's) ready. */
+export const SETTLE_SECONDS = 180;
+
+/**
+ * Waits until NAMESPACE's Deployments are settled. pulumi-kubernetes reads a Deployment on a
+ * refresh with its rollout check (provider/pkg/await/deployment.go): a replica that is still
+ * starting, from a rollout or from an HPA scaling up, makes the read an initialization error,
+ * which the state keeps, and the engine then plans an update of the unchanged Deployment to
+ * finish waiting (pkg/resource/deploy/step_generator.go). The HPA's count itself is no change.
+ */
+export async function deploymentsSettled(path: E2ePath, namespace: string, label: string): Promise<void> {
+    await path.time(`Deployments settled ${label}`, () =>
+        eventually(SETTLE_SECONDS, `the Deployments of ${namespace} settled`, async () => ((await deploymentsNotSettled(namespace)) === undefined ? true : undefined)),
+    );
+}
+
+/**
+ * After an `up`: the cluster still matches the state, and a preview plans nothing. At rest: every
+ * HPA at its minimum with its replicas ready, so that no replica starts or stops during the
+ * refresh (see deploymentsSettled; the scaling checks look above the minimum).
+ */
 export function registerNoDriftChecks(path: E2ePath, after: string, namespace: string): void {
     const { stack } = path;
     const restSeconds = path.run.target.hpaDownSeconds;
     path.check(`pulumi refresh after ${after} finds no drift (--expect-no-changes)`, async () => {
-        // The program is compared with a cluster at rest. An HPA that resizes a Deployment after
-        // the refresh (just after it is created, or as a load ends) makes the next preview plan an
-        // update of it with no property of the program changed: a change, not drift.
         await path.time(`HPAs at rest after ${after}`, () =>
             eventually(restSeconds, `the HPAs of ${namespace} at their minimum`, async () => ((await hpasNotAtRest(namespace)) === undefined ? true : undefined)),
         );

@@ -110,6 +110,25 @@ export async function hpasNotAtRest(namespace: string): Promise<string | undefin
     return busy.length > 0 ? busy.join("; ") : undefined;
 }
 
+/**
+ * What keeps NAMESPACE's Deployments from being settled (each one's replicas, as many as it asks
+ * for now, all updated, ready and available, its latest generation observed), or undefined.
+ */
+export async function deploymentsNotSettled(namespace: string): Promise<string | undefined> {
+    const found = (await kubectlJson<{ items: IDeployment[] }>(["-n", namespace, "get", "deployments"])).items;
+    if (found.length === 0) throw new Error(`no Deployment in ${namespace}`);
+    const busy: string[] = [];
+    for (const { metadata, spec, status } of found) {
+        const wanted = spec?.replicas;
+        const settled =
+            wanted !== undefined &&
+            [status?.replicas, status?.updatedReplicas, status?.readyReplicas, status?.availableReplicas].every((count) => (count ?? 0) === wanted) &&
+            (status?.observedGeneration ?? 0) >= (metadata?.generation ?? 0);
+        if (!settled) busy.push(`${metadata?.name}: asks ${wanted}, ${status?.readyReplicas ?? 0} ready, ${status?.updatedReplicas ?? 0} updated of ${status?.replicas ?? 0}`);
+    }
+    return busy.length > 0 ? busy.join("; ") : undefined;
+}
+
 export async function waitForRollout(namespace: string, name: string, seconds = 180): Promise<void> {
     await output("kubectl", ["-n", namespace, "rollout", "status", `deployment/${name}`, `--timeout=${seconds}s`], {
         timeoutSeconds: seconds + 30,

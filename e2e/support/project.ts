@@ -5,7 +5,7 @@
 import { cpSync, mkdirSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 
-const COPIED = ["index.ts", "components", "stacks", "policy", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json"];
+const COPIED = [".github", "index.ts", "components", "stacks", "policy", "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json"];
 const BACKEND_COPIED = ["Dockerfile", ".dockerignore", "requirements.lock", "src"];
 
 export function copyProject(rootDir: string, projectDir: string): void {

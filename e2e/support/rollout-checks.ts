@@ -25,6 +25,8 @@ export interface RolloutSubject {
     titleBefore: () => string;
     /** For stacks whose images are built locally: build and load the changed image before the `up`. */
     buildImages?: () => Promise<void>;
+    /** Registers checks of the changed program before it rolls out (a pull request's preview of it). */
+    registerBeforeRollout?: () => void;
 }
 
 export interface RolloutRecord {
@@ -53,11 +55,15 @@ export function registerRolloutChecks(path: E2ePath, subject: RolloutSubject): R
             applyExpandChange(path.projectDir, release);
             await path.time("rebuild", buildImages);
         });
+    } else {
+        path.require("the backend change (a migration and the code writing its column) is in the program's copy", () => {
+            applyExpandChange(path.projectDir, release);
+        });
     }
+    subject.registerBeforeRollout?.();
 
     path.require("pulumi up rolls the changed backend out under load", async () => {
         record.imageBefore = await deploymentImage(subject.namespace, "backend");
-        if (!buildImages) applyExpandChange(path.projectDir, release);
         loads.reads = Load.fromFrontendPod("backend-reads", subject.namespace, "read", LOAD_MAX_SECONDS, 4);
         loads.ready = Load.onFrontend("frontend-ready", subject.frontendUrl(), LOAD_MAX_SECONDS, 2);
         try {

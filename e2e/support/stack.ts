@@ -68,12 +68,13 @@ export class TestStack {
     }
 
     /**
-     * `pulumi preview --policy-pack DIR...`: resolves to what the CLI printed (its Policies
-     * section lists each pack), and rejects with it when a mandatory policy is violated.
+     * `pulumi preview --policy-pack DIR...`: resolves to the engine's events (the packs' policy
+     * events and summaries among them); rejects when a mandatory policy is violated.
      */
-    async previewWithPolicies(policyPacks: string[]): Promise<string> {
-        const result = await this.stack.preview({ policyPacks, color: "never", onOutput: print });
-        return result.stdout;
+    async previewWithPolicies(policyPacks: string[]): Promise<EngineEvent[]> {
+        const events: EngineEvent[] = [];
+        await this.stack.preview({ policyPacks, color: "never", onOutput: print, onEvent: (event) => events.push(event) });
+        return events;
     }
 
     /** Runs `body` with a stack setting changed, then unsets it again (for keys the stack file leaves to their default). */
