@@ -23,12 +23,13 @@ export interface StateResource {
 // Seconds one `pulumi up` may take (two cold image builds on a busy 2-core machine).
 export const UP_TIMEOUT_SECONDS = 2400;
 
-const print = (text: string): void => {
+/** Prints a command's output indented under its check. */
+export const print = (text: string): void => {
     process.stdout.write(text.replace(/^/gm, "      "));
 };
 
 /** type::name of a URN (urn:pulumi:STACK::PROJECT::PARENT$...$TYPE::NAME). */
-function describeUrn(urn: string): { type: string; name: string } {
+export function describeUrn(urn: string): { type: string; name: string } {
     const [, , typePath = "", name = ""] = urn.split("::");
     return { type: typePath.split("$").pop() ?? typePath, name };
 }

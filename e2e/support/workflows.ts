@@ -11,6 +11,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 
 import { run } from "../../local-cluster/shell";
+import { describeUrn, print } from "./stack";
 
 type Inputs = Record<string, unknown>;
 
@@ -160,8 +161,8 @@ const STACK = "the stack";
 /** type::name of a URN; STACK for none. */
 const objectOf = (urn: string | undefined): string => {
     if (!urn) return STACK;
-    const [, , typePath = "", name = ""] = urn.split("::");
-    return `${typePath.split("$").pop() ?? typePath}::${name}`;
+    const { type, name } = describeUrn(urn);
+    return `${type}::${name}`;
 };
 
 /** What one pack's policies did in a run, from the engine's policy events and summaries. */
@@ -223,10 +224,6 @@ export function policyProblems(report: PolicyReport, policyNames: string[], exem
     for (const entry of report.violations) problems.push(`[${entry.level}] ${entry.policy} (${entry.object}): ${entry.message}`);
     return problems;
 }
-
-const print = (text: string): void => {
-    process.stdout.write(text.replace(/^/gm, "      "));
-};
 
 /** Runs the Pulumi step of .github/workflows/FILE (the program copy's) in the copy, printing what it printed. */
 export async function runWorkflowStep(projectDir: string, file: string, timeoutSeconds: number): Promise<WorkflowRun> {
