@@ -3,7 +3,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["apps/**", "helm/**", "e2e/support/load.cjs", "e2e/jest.config.js", ".dependency-cruiser.cjs", "loadtest/**", "bin/**", "node_modules/**", "*.js", "*.mjs"] },
+  { ignores: ["apps/**", "helm/**", "e2e/support/load.cjs", "e2e/jest.config.js", ".dependency-cruiser.cjs", "loadtest/**/*.py", "bin/**", "node_modules/**", "*.js", "*.mjs"] },
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

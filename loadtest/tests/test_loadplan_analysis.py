@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+
 from loadplan.analysis import (
     RequestEvent,
     breaking_point,

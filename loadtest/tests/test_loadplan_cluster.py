@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from loadplan.faults import Faults, WorkloadChange, not_ready, same_image_spelt_otherwise
 from loadplan.kube import Kubectl, Pulumi, build_arg_in_state
 from loadplan.sampler import (

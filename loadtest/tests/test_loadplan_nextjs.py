@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from loadplan import nextjs
 
 # The login page's inline payload: the AuthForm gets its action as a prop ("$h19").

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from loadplan.profiles import Step, build_profile
 
 

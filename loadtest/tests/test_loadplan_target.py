@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 
 import pytest
+
 from loadplan.target import OutputsError, StackOutputs, cluster_hosts, frontend_candidates, refusal
 
 NODEPORT_OUTPUTS = {
