@@ -3,9 +3,10 @@
 Starts a throwaway PostgreSQL cluster (default, durable settings) and one
 `python -m todo_api serve` worker on 127.0.0.1. A neighbour gets 10,000 todos; then one user
 is grown to each size in turn (a third of the todos done), and at each size every cell is
-timed over sequential requests, the neighbour's first page among them. Writes
-loadtest/results/scale-<UTC time>/summary.json, table.md and plans.txt (the plans of the list
-queries at the largest size).
+timed over sequential requests, the neighbour's first page among them. Keeps the raw figures
+in loadtest/results/scale-<UTC time>/ (summary.json, and plans.txt: the plans of the list
+statements at the largest size) and records the run in the committed summary
+docs/results/bench-scale.json, replacing the one before.
 """
 
 from __future__ import annotations
@@ -13,33 +14,45 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
+import re
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import httpx
 import psycopg
-from bench import JWT_SECRET, LOADTEST_DIR, machine, start_server
-from sqlalchemy import create_engine
+from bench import JWT_SECRET, LOADTEST_DIR, server_versions, start_server, typed_command
 
 from pgcluster import PostgresCluster
-from todo_api.store import page_query
+from results import (
+    ResultRun,
+    describe_machine,
+    figure,
+    markdown_table,
+    record_result,
+    started_now,
+)
+from todo_api.paging import OLDEST_PAGE, Cursor
+from todo_api.pgstore import listing_sql
+from todo_api.schemas import StatusFilter
+from todo_api.store import page_params
 
 SIZES = (100, 10_000, 100_000, 1_000_000)
 NEIGHBOUR_TODOS = 10_000
 PAGE_SIZE = 20
+# The largest offset the API takes: the deepest page an older client can ask for.
+OFFSET = 1000
 WARMUP_REQUESTS = 20
 CELLS = (
     "first page, all",
     "first page, done",
     "last page",
-    "offset 1000 (the cap)",
+    f"offset {OFFSET} (the cap)",
     "neighbour's first page",
     "create",
     "complete",
@@ -109,7 +122,7 @@ def _measure(
         "first page, all": f"/todos?limit={PAGE_SIZE}",
         "first page, done": f"/todos?status=done&limit={PAGE_SIZE}",
         "last page": f"/todos?limit={PAGE_SIZE}&cursor={last_cursor}",
-        "offset 1000 (the cap)": f"/todos?limit={PAGE_SIZE}&offset=1000",
+        f"offset {OFFSET} (the cap)": f"/todos?limit={PAGE_SIZE}&offset={OFFSET}",
     }
     cells: dict[str, Any] = {
         name: _timed(requests, partial(_get, http, url, headers)) for name, url in queries.items()
@@ -130,52 +143,85 @@ def _measure(
     return cells
 
 
+# The list cells' statements as the server sends them: (status, cursor, offset).
+LISTINGS: dict[str, tuple[StatusFilter, Cursor | None, int]] = {
+    "first page, all": ("all", None, 0),
+    "first page, done": ("done", None, 0),
+    "last page": ("all", OLDEST_PAGE, 0),
+    f"offset {OFFSET} (the cap)": ("all", None, OFFSET),
+}
+_SCAN = re.compile(r"((?:Index Only|Index|Seq|Bitmap Heap) Scan[^(]*?)\s+\(")
+
+
 def _plans(database_url: str, user_id: int) -> dict[str, str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each list statement, as the store sends it."""
-    statements = {
-        "first page, all": page_query("first", filtered=False, postgres=True).params(
-            owner_id=user_id, page_limit=PAGE_SIZE + 1, page_offset=0
-        ),
-        "first page, done": page_query("first", filtered=True, postgres=True).params(
-            owner_id=user_id, completed=True, page_limit=PAGE_SIZE + 1, page_offset=0
-        ),
-        "last page": page_query("newer", filtered=False, postgres=True).params(
-            owner_id=user_id, after_id=0, page_limit=PAGE_SIZE + 1
-        ),
-    }
-    dialect = create_engine("postgresql+psycopg://").dialect  # compiles only, never connects
+    """EXPLAIN (ANALYZE, BUFFERS) of each list statement (pgstore's, with the user, the counts
+    and the page in one), with the parameters the server gives it."""
     plans = {}
     with psycopg.connect(database_url, autocommit=True) as connection:
-        for name, statement in statements.items():
-            compiled = statement.compile(dialect=dialect)
-            rows = connection.execute(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}", compiled.params)
-            plans[name] = f"{compiled}\n{compiled.params}\n\n" + "\n".join(
-                row[0] for row in rows.fetchall()
+        for name, (status, cursor, offset) in LISTINGS.items():
+            statement = listing_sql(
+                "first" if cursor is None else cursor.direction, status != "all"
             )
-        counts = connection.execute(
-            "EXPLAIN (ANALYZE, BUFFERS) SELECT open_count, done_count FROM todo_counts "
-            "WHERE user_id = %(id)s",
-            {"id": user_id},
-        ).fetchall()
-        plans["counts"] = "\n".join(row[0] for row in counts)
+            params = page_params(user_id, status, PAGE_SIZE, cursor, offset)
+            rows = connection.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", params)
+            plans[name] = f"{statement}\n{params}\n\n" + "\n".join(
+                str(row[0]) for row in rows.fetchall()
+            )
     return plans
 
 
-def _table(figures: dict[int, dict[str, Any]]) -> str:
-    lines = [
-        "| rows of the user | " + " | ".join(CELLS) + " |",
-        "| ---: |" + " ---: |" * len(CELLS),
+def plan_figures(plan: str) -> dict[str, Any]:
+    """What a plan says of a statement's cost: the scans it runs, the pages (buffers) of
+    PostgreSQL's cache it reads, and its time in the database."""
+    # The first Buffers line is the top node's: the whole statement's.
+    buffers = re.search(r"Buffers: shared hit=(\d+)(?: read=(\d+))?", plan)
+    execution = re.search(r"Execution Time: ([\d.]+) ms", plan)
+    if buffers is None or execution is None:
+        raise ValueError(f"a plan without its buffers or execution time:\n{plan}")
+    return {
+        "scans": [scan.strip() for scan in _SCAN.findall(plan)],
+        "buffers_hit": int(buffers.group(1)),
+        "buffers_read": int(buffers.group(2) or 0),
+        "execution_ms": float(execution.group(1)),
+    }
+
+
+def summary_table(runs: Sequence[ResultRun]) -> str:
+    """p50 / p95 (ms) of every cell by rows of the user, and the time to grow the user to them:
+    the summary holds one run, each run replacing the last."""
+    (run,) = runs
+    cells, seeding = run["figures"]["cells_ms"], run["figures"]["seeding_seconds"]
+    rows = [
+        [
+            figure(int(size), 0),
+            *(f"{by_cell[cell]['p50_ms']:.2f} / {by_cell[cell]['p95_ms']:.2f}" for cell in CELLS),
+            figure(seeding[size], 2),
+        ]
+        for size, by_cell in cells.items()
     ]
-    for size, cells in figures.items():
-        values = [f"{cells[cell]['p50_ms']} / {cells[cell]['p95_ms']}" for cell in CELLS]
-        lines.append(f"| {size:,} | " + " | ".join(values) + " |")
-    return "\n".join(lines) + "\n"
+    header = ["rows of the user", *CELLS, "grown in s"]
+    return markdown_table(header, rows, [True] * len(header))
+
+
+SUMMARY_TITLE = "List cost as a user's todos grow"
+SUMMARY_ABOUT = (
+    "`npm run bench:scale` (`loadtest/scale.py`, see loadtest/README.md): one server worker and "
+    "PostgreSQL (default, durable settings) on 127.0.0.1; a neighbour holds "
+    f"{NEIGHBOUR_TODOS:,} todos, then one user grows to each size (a third done) and every cell "
+    "is timed over sequential requests after unmeasured ones. p50 / p95 in ms; `grown in s`: "
+    "the bulk insert up to that size and its VACUUM ANALYZE. The plans are of the list "
+    "statements at the largest size."
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200, help="timed requests per cell")
     args = parser.parse_args()
+    # Before anything of the benchmark runs: the load average is other work on the machine.
+    machine = describe_machine()
+    started = started_now()
+    began = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     results_dir = LOADTEST_DIR / "results" / f"scale-{stamp}"
     results_dir.mkdir(parents=True)
@@ -183,8 +229,9 @@ def main() -> int:
     cluster = PostgresCluster(durable=True).init()
     cluster.start()
     server: subprocess.Popen[bytes] | None = None
-    figures: dict[int, dict[str, Any]] = {}
-    seeding: dict[int, float] = {}
+    # Keyed by the size as text, as JSON keys are: the table reads them so from either.
+    cells: dict[str, dict[str, Any]] = {}
+    seeding: dict[str, float] = {}
     try:
         database_url = cluster.create_database("todo_scale")
         subprocess.run(
@@ -195,16 +242,17 @@ def main() -> int:
             timeout=120,
         )
         server, base_url = start_server(database_url, results_dir)
+        versions = server_versions(database_url)
         with httpx.Client(base_url=base_url, timeout=60) as http:
             neighbour, neighbour_id = _sign_up(http, "neighbour")
             _grow(database_url, neighbour_id, 0, NEIGHBOUR_TODOS)
             headers, user_id = _sign_up(http, "grown")
             have = 0
             for size in SIZES:
-                seeding[size] = round(_grow(database_url, user_id, have, size), 1)
-                figures[size] = _measure(http, headers, neighbour, args.requests)
+                seeding[str(size)] = round(_grow(database_url, user_id, have, size), 2)
+                cells[str(size)] = _measure(http, headers, neighbour, args.requests)
                 have = size + WARMUP_REQUESTS + args.requests  # and the todos it created
-                print(f"-- {size:,} rows: {json.dumps(figures[size])}", flush=True)
+                print(f"-- {size:,} rows: {json.dumps(cells[str(size)])}", flush=True)
             plans = _plans(database_url, user_id)
     finally:
         if server is not None:
@@ -212,25 +260,34 @@ def main() -> int:
             server.wait(timeout=60)
         cluster.destroy()
 
-    table = _table(figures)
-    report = {
-        "command": shlex.join(["npm", "run", "bench:scale"]),
-        "started_utc": stamp,
-        "machine": machine(),
-        "database": "postgresql (local, default settings, durable), 1 server worker",
-        "requests_per_cell": args.requests,
+    figures = {
+        "server": {"workers": 1, "database": "postgresql (local, default settings, durable)"}
+        | versions,
+        "sizes": list(SIZES),
+        "page_size": PAGE_SIZE,
+        "offset": OFFSET,
         "neighbour_todos": NEIGHBOUR_TODOS,
+        "warmup_requests": WARMUP_REQUESTS,
+        "requests_per_cell": args.requests,
+        "seconds": round(time.monotonic() - began, 1),
         "seeding_seconds": seeding,
-        "figures_ms": figures,
-        "plans_at_largest_size": plans,
+        "cells_ms": cells,
+        "plans_at_largest_size": {name: plan_figures(plan) for name, plan in plans.items()},
     }
-    (results_dir / "summary.json").write_text(json.dumps(report, indent=2))
-    (results_dir / "table.md").write_text(table)
+    command = typed_command(sys.argv[1:], subcommand=["scale"])
+    run = {"key": "scale", "command": command, "date": started, "machine": machine}
+    (results_dir / "summary.json").write_text(
+        json.dumps({**run, "figures": figures, "plans": plans}, indent=2)
+    )
     (results_dir / "plans.txt").write_text(
         "\n\n".join(f"== {name}\n{plan}" for name, plan in plans.items())
     )
-    print(table)
-    print(f"-- figures written to {results_dir.relative_to(LOADTEST_DIR.parent)}")
+    path = record_result(
+        "bench-scale", SUMMARY_TITLE, SUMMARY_ABOUT, {**run, "figures": figures}, summary_table
+    )
+    print(json.loads(path.read_text())["table"])
+    print(f"-- raw figures in {results_dir.relative_to(LOADTEST_DIR.parent)}")
+    print(f"-- recorded in {path} and its .md")
     return 0
 
 
