@@ -1,11 +1,13 @@
 // Frontend benchmark: standalone output size, runtime image size against a single-stage
 // build, and p95 time to first byte of the todo list page under 50 concurrent users,
 // against the production build, the real backend and PostgreSQL on 127.0.0.1.
-// Writes bench-results/frontend-<time>.json and bench-results/latest.json.
+// Writes the raw figures to bench-results/frontend-<time>.json and bench-results/latest.json,
+// and the run to the committed summary docs/results/bench-frontend.json (and .md) that
+// the README quotes.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, release, totalmem } from "node:os";
+import { release } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -15,6 +17,7 @@ import { APP_DIR } from "../e2e/support/paths";
 import { startPostgres, type Postgres } from "../e2e/support/postgres";
 import { freePort, httpOk } from "../e2e/support/processes";
 import { runLoad, type LoadResult } from "./load";
+import { describeMachine, figure, markdownTable, recordResult, startedNow, type ResultRun } from "../../../loadtest/results";
 
 const RESULTS_DIR = join(APP_DIR, "bench-results");
 const LOG_DIR = join(RESULTS_DIR, "logs");
@@ -22,6 +25,13 @@ const USERS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? "20");
 const DOCKER = process.env.DOCKER ?? "/usr/bin/docker";
 const NODE_IMAGE = process.env.NODE_IMAGE ?? "todo-base/node:24";
+const BACKEND_WORKERS = Number(process.env.BACKEND_WORKERS ?? "1");
+// The settings that change the figures, so the recorded command runs the same benchmark again.
+const SETTINGS = ["BENCH_DURATION_S", "BACKEND_WORKERS", "NODE_IMAGE", "DOCKER"] as const;
+const COMMAND = [
+  ...SETTINGS.flatMap((name) => (process.env[name] === undefined ? [] : [`${name}=${process.env[name]}`])),
+  "npm run bench:frontend",
+].join(" ");
 const MB = 1_000_000;
 // Targets: the list page serves at least this share of the backend's list calls per second,
 // with p95 time to first byte under this many ms, at USERS concurrent users.
@@ -70,19 +80,19 @@ async function measuredLoad(url: string, headers: Record<string, string>): Promi
   return runLoad(options);
 }
 
-const oneMinuteLoad = (): number => Math.round((loadavg()[0] ?? 0) * 10) / 10;
+type ReadOnlyRun = { uid: number; health: number; ready: number; login: number; static_assets: "referenced" | "missing" };
 
-type ImageFigures =
-  | { skipped: string }
-  | {
-      baseImage: string;
-      baseMB: number;
-      multiStageMB: number;
-      singleStageMB: number;
-      reductionPercent: number;
-      addedOnTopOfBase: { multiStageMB: number; singleStageMB: number; reductionPercent: number };
-      readOnlyRun: Record<string, number | string>;
-    };
+type MeasuredImage = {
+  base_image: string;
+  base_mb: number;
+  multi_stage_mb: number;
+  single_stage_mb: number;
+  reduction_percent: number;
+  added_on_base: { multi_stage_mb: number; single_stage_mb: number; reduction_percent: number };
+  read_only_run: ReadOnlyRun;
+};
+
+type ImageFigures = { skipped: string } | MeasuredImage;
 
 function docker(args: string[], options: { quiet?: boolean } = {}): string {
   return execFileSync(DOCKER, args, {
@@ -107,7 +117,7 @@ function buildImage(tag: string, dockerfile: string): void {
 }
 
 /** Runs the runtime image as the cluster would: read-only, UID 10001, writable /tmp and cache only. */
-async function readOnlyRun(tag: string, backendUrl: string): Promise<Record<string, number | string>> {
+async function readOnlyRun(tag: string, backendUrl: string): Promise<ReadOnlyRun> {
   const port = await freePort();
   const name = `todo-frontend-bench-${port}`;
   docker(
@@ -125,11 +135,11 @@ async function readOnlyRun(tag: string, backendUrl: string): Promise<Record<stri
     }
     const status = async (path: string) => (await fetch(`${base}${path}`, { redirect: "manual" })).status;
     return {
-      user: docker(["exec", name, "id", "-u"], { quiet: true }).trim(),
+      uid: Number(docker(["exec", name, "id", "-u"], { quiet: true }).trim()),
       health: await status("/api/health"),
       ready: await status("/api/ready"),
       login: await status("/login"),
-      staticAsset: (await fetch(`${base}/login`).then((page) => page.text())).includes("/_next/static/")
+      static_assets: (await fetch(`${base}/login`).then((page) => page.text())).includes("/_next/static/")
         ? "referenced"
         : "missing",
     };
@@ -152,24 +162,115 @@ async function imageFigures(backendUrl: string): Promise<ImageFigures> {
   const single = imageBytes("todo-frontend:bench-single-stage");
   const percent = (smaller: number, larger: number) => Math.round((1 - smaller / larger) * 1000) / 10;
   return {
-    baseImage: NODE_IMAGE,
-    baseMB: megabytes(base),
-    multiStageMB: megabytes(multi),
-    singleStageMB: megabytes(single),
-    reductionPercent: percent(multi, single),
-    addedOnTopOfBase: {
-      multiStageMB: megabytes(multi - base),
-      singleStageMB: megabytes(single - base),
-      reductionPercent: percent(multi - base, single - base),
+    base_image: NODE_IMAGE,
+    base_mb: megabytes(base),
+    multi_stage_mb: megabytes(multi),
+    single_stage_mb: megabytes(single),
+    reduction_percent: percent(multi, single),
+    added_on_base: {
+      multi_stage_mb: megabytes(multi - base),
+      single_stage_mb: megabytes(single - base),
+      reduction_percent: percent(multi - base, single - base),
     },
-    readOnlyRun: await readOnlyRun("todo-frontend:bench", backendUrl),
+    read_only_run: await readOnlyRun("todo-frontend:bench", backendUrl),
   };
+}
+
+const SUMMARY_ABOUT =
+  "`npm run bench:frontend` builds the app (`next build`, standalone), starts it with the real backend and PostgreSQL " +
+  "on 127.0.0.1, signs a person up with a full first page of todos, and puts closed-loop users (each sends its next " +
+  "request when the last one ends) on the list page for the given seconds, after a short warm-up that is not counted; " +
+  "then the same users on the backend's list call alone, to tell the frontend's share from the backend's. Time to first " +
+  "byte is measured by the load loop (`apps/frontend/bench/load.ts`). Errors are answers other than a 200 with the " +
+  "seeded todos. The image rows appear only when a Docker daemon and the base image were present; otherwise the run's " +
+  "`image` says why it was skipped. The one-minute load average shows other work on the machine, which the latency " +
+  "figures include. Raw figures: `apps/frontend/bench-results/`.";
+
+type LoadFigures = { requests_per_s: number; requests: number; errors: number; ttfb_p50_ms: number; ttfb_p95_ms: number };
+
+/** What the committed summary keeps of a run; its table is made from these alone. */
+type SummaryFigures = {
+  node: string;
+  users: number;
+  duration_s: number;
+  backend_workers: number;
+  standalone_mb: number;
+  image: ImageFigures;
+  list_page: LoadFigures;
+  backend_list_call: LoadFigures;
+  /** The list page's throughput over the backend list call's, a fraction. */
+  page_share: number;
+  targets: { page_share: number; ttfb_p95_ms: number };
+};
+
+const loadFigures = (result: LoadResult): LoadFigures => ({
+  requests_per_s: result.requestsPerSecond,
+  requests: result.requests,
+  errors: result.errors,
+  ttfb_p50_ms: result.ttfbMs.p50,
+  ttfb_p95_ms: result.ttfbMs.p95,
+});
+
+type Row = readonly [label: string, cell: (figures: SummaryFigures, run: ResultRun) => string];
+
+const ms = (value: number): string => `${figure(value, 0)} ms`;
+const verdict = (met: boolean): string => (met ? "met" : "missed");
+const measuredImage = (figures: SummaryFigures): MeasuredImage | null => ("skipped" in figures.image ? null : figures.image);
+
+const IMAGE_ROWS: readonly (readonly [string, (image: MeasuredImage) => string])[] = [
+  ["Runtime image, multi-stage (its base)", (image) => `${figure(image.multi_stage_mb)} MB (\`${image.base_image}\`, ${figure(image.base_mb)} MB)`],
+  ["Same app, one-stage build (`bench/Dockerfile.single-stage`)", (image) => `${figure(image.single_stage_mb)} MB`],
+  ["Reduction, whole image / layers added on top of the base", (image) => `${figure(image.reduction_percent)} % / ${figure(image.added_on_base.reduction_percent)} %`],
+  [
+    "Image run read-only: `id -u`, `/api/health`, `/api/ready`, `/login`, static files",
+    ({ read_only_run: run }) => `${run.uid}, ${run.health}, ${run.ready}, ${run.login}, ${run.static_assets}`,
+  ],
+];
+
+/** One column per run kept; the image rows only when some run measured the images. */
+function summaryTable(runs: readonly ResultRun[]): string {
+  // Every run of this summary was recorded by this file, with these figures.
+  const figuresOf = (run: ResultRun): SummaryFigures => run.figures as SummaryFigures;
+  const anyImage = runs.some((run) => measuredImage(figuresOf(run)) !== null);
+  const imageRows = IMAGE_ROWS.map(
+    ([label, cell]): Row => [label, (figures) => {
+      const image = measuredImage(figures);
+      return image === null ? "skipped" : cell(image);
+    }],
+  );
+  const rows: Row[] = [
+    ["One-minute load average before the load", (_, run) => figure(run.machine.load_average[0], 2)],
+    ["Node.js", (figures) => `\`${figures.node}\``],
+    ["Standalone output (`.next/standalone`, static assets included)", (figures) => `${figure(figures.standalone_mb)} MB`],
+    ...(anyImage ? imageRows : []),
+    ["Closed-loop users × seconds; backend worker processes", (figures) => `${figures.users} × ${figures.duration_s} s; ${figures.backend_workers}`],
+    ["List page (`GET /todos`, a full page, signed in)", (figures) => `${figure(figures.list_page.requests_per_s)} pages/s`],
+    ["List page: p50 / p95 time to first byte", ({ list_page: page }) => `${ms(page.ttfb_p50_ms)} / ${ms(page.ttfb_p95_ms)}`],
+    ["List page: errors / requests", ({ list_page: page }) => `${figure(page.errors, 0)} / ${figure(page.requests, 0)}`],
+    ["Backend list call alone, same users", (figures) => `${figure(figures.backend_list_call.requests_per_s)} req/s`],
+    ["Backend list call alone: p50 / p95 time to first byte", ({ backend_list_call: call }) => `${ms(call.ttfb_p50_ms)} / ${ms(call.ttfb_p95_ms)}`],
+    [
+      "List page's share of the backend list call's throughput",
+      ({ page_share: share, targets }) =>
+        `${figure(share * 100)} % (target ${figure(targets.page_share * 100)} %: ${verdict(share >= targets.page_share)})`,
+    ],
+    [
+      "List page's p95 time to first byte, target",
+      ({ list_page: page, targets }) => `under ${ms(targets.ttfb_p95_ms)}: ${verdict(page.ttfb_p95_ms < targets.ttfb_p95_ms)}`,
+    ],
+  ];
+  return markdownTable(
+    ["Figure", ...runs.map((run) => run.key)],
+    rows.map(([label, cell]) => [label, ...runs.map((run) => cell(figuresOf(run), run))]),
+    [false, ...runs.map(() => true)],
+  );
 }
 
 async function main(): Promise<void> {
   const standalone = join(APP_DIR, ".next", "standalone");
   if (!existsSync(join(standalone, "server.js"))) throw new Error("run `npm run build` first");
   mkdirSync(LOG_DIR, { recursive: true });
+  const date = startedNow();
 
   let postgres: Postgres | null = null;
   let backend: Backend | null = null;
@@ -184,7 +285,8 @@ async function main(): Promise<void> {
     frontend = await startFrontend(backend.url, LOG_DIR);
     const token = await seedUser(backend.url);
 
-    const loadBefore = oneMinuteLoad();
+    // Read just before the load: other work on the machine skews latency.
+    const machine = describeMachine();
     console.log(`load: ${USERS} users for ${DURATION_S} s on ${frontend.url}/todos`);
     const load = await measuredLoad(`${frontend.url}/todos`, { cookie: `todo_session=${token}`, accept: "text/html" });
     console.log(JSON.stringify(load));
@@ -198,30 +300,23 @@ async function main(): Promise<void> {
     console.log(
       `list page: ${load.requestsPerSecond} pages/s (p95 time to first byte ${load.ttfbMs.p95} ms, errors ${load.errors}); ` +
         `backend list call alone: ${backendOnly.requestsPerSecond} req/s; ` +
-        `page share ${(share * 100).toFixed(1)} % (target >= ${MIN_PAGE_SHARE * 100} %, p95 < ${MAX_PAGE_P95_MS} ms); load average ${loadBefore} before`,
+        `page share ${(share * 100).toFixed(1)} % (target >= ${MIN_PAGE_SHARE * 100} %, p95 < ${MAX_PAGE_P95_MS} ms); load average ${machine.load_average[0]} before`,
     );
     // The image run below competes for the same two cores; stop the local frontend first.
     await frontend.stop();
     frontend = null;
 
+    const standaloneMB = megabytes(directoryBytes(standalone));
+    const image = await imageFigures(backend.url);
     const figures = {
       measuredAt: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? "unknown",
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        kernel: release(),
-        node: process.version,
-        // Other work on the machine skews latency; this says how busy it was.
-        loadAverage1mBefore: loadBefore,
-        loadAverage1mAfter: oneMinuteLoad(),
-      },
-      standaloneOutputMB: megabytes(directoryBytes(standalone)),
-      image: await imageFigures(backend.url),
+      machine: { ...machine, kernel: release(), node: process.version, loadAverageAfter: describeMachine().load_average },
+      standaloneOutputMB: standaloneMB,
+      image,
       listPage: {
         what: "GET /todos (20 todos) with a session cookie; production standalone server; real backend and PostgreSQL on 127.0.0.1",
         users: USERS,
-        backendWorkers: Number(process.env.BACKEND_WORKERS ?? "1"),
+        backendWorkers: BACKEND_WORKERS,
         backendCallsPerPage: 1,
         ...load,
       },
@@ -241,6 +336,27 @@ async function main(): Promise<void> {
     writeFileSync(join(RESULTS_DIR, `frontend-${stampName}.json`), json);
     writeFileSync(join(RESULTS_DIR, "latest.json"), json);
     console.log(json);
+
+    const summaryFigures: SummaryFigures = {
+      node: process.version,
+      users: USERS,
+      duration_s: DURATION_S,
+      backend_workers: BACKEND_WORKERS,
+      standalone_mb: standaloneMB,
+      image,
+      list_page: loadFigures(load),
+      backend_list_call: loadFigures(backendOnly),
+      page_share: share,
+      targets: { page_share: MIN_PAGE_SHARE, ttfb_p95_ms: MAX_PAGE_P95_MS },
+    };
+    const summary = recordResult({
+      name: "bench-frontend",
+      title: "Frontend benchmark: the list page under load, the standalone output and the image",
+      about: SUMMARY_ABOUT,
+      run: { key: "list-page", command: COMMAND, date, machine, figures: summaryFigures },
+      table: summaryTable,
+    });
+    console.log(`summary: ${summary}`);
   } finally {
     await frontend?.stop();
     await backend?.stop();
