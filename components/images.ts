@@ -18,7 +18,8 @@ import { APP_IMAGE_REPOSITORIES, CONTENT_TAG_LENGTH } from "./image-names";
 
 /**
  * A stable hash of everything that goes into a build: the files of the context that
- * .dockerignore keeps (path, executable bit, content) and the build args.
+ * .dockerignore keeps (path, executable bit, content), the Dockerfile (which a .dockerignore
+ * may exclude from the context, yet it decides the image) and the build args.
  */
 export function contentTag(contextDir: string, buildArgs: Readonly<Record<string, string>>): string {
     const ignorePath = path.join(contextDir, ".dockerignore");
@@ -55,6 +56,8 @@ export function contentTag(contextDir: string, buildArgs: Readonly<Record<string
         }
     };
     visit("");
+    hash.update("dockerfile\0");
+    hash.update(readFileSync(path.join(contextDir, "Dockerfile")));
     for (const name of Object.keys(buildArgs).sort()) {
         hash.update(`arg\0${name}=${buildArgs[name]}\0`);
     }

@@ -39,6 +39,13 @@ test("changes when a source file changes, is added, or becomes executable", () =
     expect(tags.size).toBe(4);
 });
 
+test("changes with the Dockerfile, even when .dockerignore leaves it out of the context", () => {
+    writeFileSync(path.join(context, ".dockerignore"), "Dockerfile\n.dockerignore\n");
+    const before = contentTag(context, args);
+    appendFileSync(path.join(context, "Dockerfile"), 'CMD ["python", "src/main.py"]\n');
+    expect(contentTag(context, args)).not.toBe(before);
+});
+
 test("changes with the build args (another base image is another image)", () => {
     expect(contentTag(context, { PYTHON_IMAGE: "todo-base/python:3.12" })).not.toBe(contentTag(context, args));
 });
