@@ -13,15 +13,18 @@ from loadplan.accounts import ensure_accounts, pool_file
 from loadplan.api import Api, ApiError
 from loadplan.arguments import SetupError, parse_args
 from loadplan.discovery import find_target
+from loadplan.evidence import record_run
 from loadplan.faults import Faults
 from loadplan.kube import CommandError
 from loadplan.profiles import build_profile
 from loadplan.running import run
 from loadplan.summary import write_report
+from results import describe_machine, started_now
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     try:
         profile = build_profile(args.profile, duration=args.duration, users=args.users)
     except ValueError as error:
@@ -54,6 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"API {target.api_url}",
             flush=True,
         )
+        # Read before the load: the load average is the machine's other work.
+        machine, started = describe_machine(), started_now()
         load = run(args, profile, target, faults, api, accounts, report_dir, stamp)
-        return write_report(args, profile, target, report_dir, load)
+        return write_report(
+            args,
+            profile,
+            target,
+            report_dir,
+            load,
+            lambda summary: record_run(summary, argv, machine, started),
+        )
     return 2  # for the type checker: an ExitStack may swallow an exception

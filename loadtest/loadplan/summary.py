@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +34,14 @@ from loadplan.sampler import Sample, Sampler, scale_outs
 
 
 def write_report(
-    args: argparse.Namespace, profile: Profile, target: Target, report_dir: Path, load: LoadRun
+    args: argparse.Namespace,
+    profile: Profile,
+    target: Target,
+    report_dir: Path,
+    load: LoadRun,
+    record: Callable[[dict[str, Any]], Path],
 ) -> int:
+    """Writes the report folder, then `record`s the run's committed summary (evidence.py)."""
     started_at, notes = load.started_at, load.notes
     events_file = report_dir / "requests.csv"
     events = read_events(events_file) if events_file.exists() else []
@@ -106,6 +112,7 @@ def write_report(
         started_at,
         faults.spans,
     )
+    print(f"committed summary: {record(summary)}")
     _print_verdict(gates, stress, report_dir)
     return 0 if passed else 1
 
