@@ -132,7 +132,11 @@ def test_migration_counts_exactly_while_the_previous_release_writes(
     database_factory: DatabaseFactory,
 ) -> None:
     settings = settings_from(database_factory.make())
-    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    # The writers wait for the migration's lock however busy the machine is (sqlite3: 5 s).
+    connect_args = {"timeout": 60} if settings.is_sqlite else {}
+    engine = create_engine(
+        settings.sync_sqlalchemy_url, poolclass=NullPool, connect_args=connect_args
+    )
     insert_todo = text(
         "INSERT INTO todos (user_id, title, completed, created_at, updated_at) "
         "VALUES (1, 'old release', :completed, '2026-01-01', '2026-01-01')"

@@ -67,7 +67,12 @@ def _upgrade(connection: Connection) -> None:
 
 def upgrade_to_head(settings: Settings, connect_wait_seconds: float = CONNECT_WAIT_SECONDS) -> None:
     """Bring the schema to the newest revision; waits for any other migrator to finish first."""
-    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    # SQLite: a migration waits for a writer's lock as long as a server waits for the database,
+    # instead of sqlite3's 5 s, which a busy machine can outlast.
+    connect_args = {"timeout": connect_wait_seconds} if settings.is_sqlite else {}
+    engine = create_engine(
+        settings.sync_sqlalchemy_url, poolclass=NullPool, connect_args=connect_args
+    )
     try:
         if settings.is_sqlite:
             lock_path = Path(f"{settings.sqlite_path.expanduser().resolve()}.migrate.lock")
