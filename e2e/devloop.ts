@@ -4,20 +4,21 @@
 // `pulumi up` runs again. Each round's wall time from the change to the new pods ready and the app
 // answering through its NodePort is split into: the image build, getting the image onto the node
 // (the offline cluster only; Minikube's Docker is the node's), the migration Job, the rollout,
-// and the rest (the program, Pulumi's diff and state). Figures go to the console and to
-// loadtest/results/devloop-<UTC time>.json.
+// and the rest (the program, Pulumi's diff and state). Figures go to the console and to the
+// committed summary docs/results/devloop.json (one run per target: the offline cluster, or a context).
 //
 //   npm run bench:devloop                              # on the offline cluster (as root)
 //   npm run bench:devloop -- --context minikube        # into that kube context instead
 //   npm run bench:devloop -- --rounds 3
 import { randomUUID } from "node:crypto";
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 
 import { CLUSTER, lockLocalCluster } from "../local-cluster/local-cluster";
+import { describeMachine, figure, markdownTable, recordResult, startedNow, type ResultRun } from "../loadtest/results";
 import { builtImageTags, imageTargets } from "./support/images";
 import { activePods, isReady } from "./support/kube";
 import { copyProject } from "./support/project";
@@ -198,6 +199,28 @@ async function measureRound(stack: TestStack, target: Target, projectDir: string
 
 const seconds = (value: number): string => `${value.toFixed(1)} s`;
 
+/** The README's table: a row per round, its phases in seconds. */
+function devloopTable(runs: readonly ResultRun[]): string {
+    const rows = runs.flatMap((run) => {
+        const figures = run.figures as { firstDeploySeconds: number; rounds: RoundFigures[] };
+        const first = [`\`${run.key}\``, "first deploy", figure(figures.firstDeploySeconds), "", "", "", "", "", ""];
+        const rounds = figures.rounds.map((round) => [
+            `\`${run.key}\``,
+            `${round.workload} line, round ${round.round}`,
+            figure(round.totalSeconds),
+            figure(round.buildSeconds),
+            figure(round.loadSeconds),
+            round.migrationRan ? figure(round.migrationSeconds) : "not run",
+            figure(round.rolloutSeconds),
+            figure(round.servingSeconds),
+            figure(round.otherSeconds),
+        ]);
+        return [first, ...rounds];
+    });
+    const header = ["Target", "Change", "To serving s", "Build s", "Onto the node s", "Migration Job s", "Rollout s", "Serving after up s", "Other s"];
+    return markdownTable(header, rows, [false, false, true, true, true, true, true, true, true]);
+}
+
 function describe(figures: RoundFigures): string {
     return [
         `${figures.workload} round ${figures.round}: ${seconds(figures.totalSeconds)} from the change to serving`,
@@ -212,6 +235,8 @@ function describe(figures: RoundFigures): string {
 
 async function main(): Promise<void> {
     const { context, rounds } = parseArguments(process.argv.slice(2));
+    const machine = describeMachine();
+    const date = startedNow();
     const unlock = context ? undefined : lockLocalCluster("dev-loop benchmark", usageError);
     const workDir = mkdtempSync(path.join(tmpdir(), "todo-devloop-"));
     let startedCluster = false;
@@ -240,14 +265,24 @@ async function main(): Promise<void> {
         for (const workload of ["backend", "frontend"] as const) {
             for (let round = 1; round <= rounds; round++) figures.push(await measureRound(stack, target, projectDir, workload, round, imageUrns));
         }
-        const resultsDir = path.join(ROOT_DIR, "loadtest", "results");
-        mkdirSync(resultsDir, { recursive: true });
-        const file = path.join(resultsDir, `devloop-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
-        const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", node: process.version, target: context ?? "offline cluster (local-cluster/cluster)" };
-        writeFileSync(file, `${JSON.stringify({ machine, firstDeploySeconds, rounds: figures }, null, 2)}\n`);
-        process.stdout.write(`\n==== dev loop (${machine.target}, ${machine.cpus} CPUs)\n  first deploy: ${seconds(firstDeploySeconds)}\n`);
+        const key = context === undefined ? "offline cluster" : `context ${context}`;
+        const file = recordResult({
+            name: "devloop",
+            title: "The dev loop: one changed line to new pods serving",
+            about:
+                "`npm run bench:devloop`: a copy of the project deployed as a dev stack, then one line added to the backend's routes.py (and, apart, to the frontend's layout.tsx) and `pulumi up` again, round after round. Each round is timed from the change to every pod of the changed Deployment on the new image, ready, and the app answering through its NodePort; serving after up is the wait, once `pulumi up` returned, until the app answered with every pod on the new image; other is the program, Pulumi's diff and state.",
+            run: {
+                key,
+                command: ["npm run bench:devloop", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
+                date,
+                machine,
+                figures: { nodeVersion: process.version, firstDeploySeconds, rounds: figures },
+            },
+            table: devloopTable,
+        });
+        process.stdout.write(`\n==== dev loop (${key}, ${machine.cores} CPUs)\n  first deploy: ${seconds(firstDeploySeconds)}\n`);
         for (const round of figures) process.stdout.write(`  ${describe(round)}\n`);
-        process.stdout.write(`  figures: ${file}\n`);
+        process.stdout.write(`  committed summary: ${file}\n`);
     } finally {
         if (stack) await stack.destroy().catch((error: unknown) => process.stderr.write(`devloop: destroy failed: ${String(error)}\n`));
         rmSync(workDir, { recursive: true, force: true });

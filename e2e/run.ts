@@ -14,6 +14,7 @@ import { homedir, tmpdir } from "node:os";
 import * as path from "node:path";
 
 import { CLUSTER, lockLocalCluster } from "../local-cluster/local-cluster";
+import { describeMachine, figure, markdownTable, recordResult, startedNow, type ResultRun } from "../loadtest/results";
 import { PATH_NAMES, type PathName, type PathResults, RUN_FILE_VARIABLE, type RunInfo } from "./support/run";
 import { output, run } from "../local-cluster/shell";
 import { setupTarget, useThrowawayBackend } from "./support/targets";
@@ -63,6 +64,59 @@ async function runPath(pathName: PathName): Promise<number | null> {
     });
 }
 
+interface PathFigures {
+    path: PathName;
+    wallSeconds: number;
+    checks: number;
+    times: PathResults["times"];
+}
+
+/** The README's table: each path's wall time, checks and timed steps, then setup and the whole run. */
+function suiteTable(runs: readonly ResultRun[]): string {
+    const rows = runs.flatMap((run) => {
+        const figures = run.figures as { setupSeconds: number; totalSeconds: number; checks: number; paths: PathFigures[] };
+        return [
+            [`\`${run.key}\``, "setup (toolchain check, cluster up, base images)", "", figure(figures.setupSeconds, 0), ""],
+            ...figures.paths.map((entry) => [
+                `\`${run.key}\``,
+                entry.path,
+                figure(entry.checks, 0),
+                figure(entry.wallSeconds, 0),
+                entry.times.map((time) => `\`${time.label}\` ${figure(time.seconds, 0)}`).join(", "),
+            ]),
+            [`\`${run.key}\``, "in all", figure(figures.checks, 0), figure(figures.totalSeconds, 0), ""],
+        ];
+    });
+    return markdownTable(["Target", "Path", "Checks passed", "Wall s", "Timed steps (s)"], rows, [false, false, true, true, false]);
+}
+
+/** A whole, passing run's times go to the committed summary docs/results/e2e-suite.json. */
+function recordSuite(context: string | undefined, resultsDir: string, date: string, machine: ReturnType<typeof describeMachine>, setupSeconds: number, wallSeconds: Map<PathName, number>, started: number): string {
+    const paths = PATH_NAMES.map((pathName): PathFigures => {
+        const results = JSON.parse(readFileSync(path.join(resultsDir, `${pathName}.json`), "utf8")) as PathResults;
+        const checks = results.checks.filter((check) => check.status === "passed").length;
+        return { path: pathName, wallSeconds: wallSeconds.get(pathName) ?? 0, checks, times: results.times };
+    });
+    return recordResult({
+        name: "e2e-suite",
+        title: "The end-to-end suite's times",
+        about: "`npm run test:e2e`: every path, one after the other, into the offline cluster started from stopped (or a kube context), its checks all passed. Wall seconds per path; the timed steps are the ones each path names.",
+        run: {
+            key: context === undefined ? "offline cluster" : `context ${context}`,
+            command: ["npm run test:e2e", ...(context === undefined ? [] : ["--", "--context", context])].join(" "),
+            date,
+            machine,
+            figures: {
+                setupSeconds,
+                totalSeconds: Math.round((Date.now() - started) / 1000),
+                checks: paths.reduce((sum, entry) => sum + entry.checks, 0),
+                paths,
+            },
+        },
+        table: suiteTable,
+    });
+}
+
 function summarise(paths: PathName[], resultsDir: string, statuses: Map<PathName, number | null>, started: number): boolean {
     console.log("\n==== e2e summary");
     let ok = true;
@@ -94,6 +148,8 @@ function summarise(paths: PathName[], resultsDir: string, statuses: Map<PathName
 
 async function main(): Promise<void> {
     const started = Date.now();
+    const machine = describeMachine();
+    const date = startedNow();
     const { context, paths: asked } = parseArguments(process.argv.slice(2));
     if (!existsSync(path.join(ROOT_DIR, "node_modules", "@pulumi", "kubernetes"))) usageError("run npm ci at the repository root first");
     let paths = asked;
@@ -125,15 +181,22 @@ async function main(): Promise<void> {
         const runFile = path.join(runDir, "run.json");
         writeFileSync(runFile, JSON.stringify(info, null, 2));
         process.env[RUN_FILE_VARIABLE] = runFile;
-        console.log(`setup: ${Math.round((Date.now() - started) / 1000)} s`);
+        const setupSeconds = Math.round((Date.now() - started) / 1000);
+        console.log(`setup: ${setupSeconds} s`);
 
         const statuses = new Map<PathName, number | null>();
+        const wallSeconds = new Map<PathName, number>();
         for (const pathName of paths) {
             console.log(`\n==== path ${pathName} (${new Date().toISOString().slice(11, 19)})`);
+            const pathStarted = Date.now();
             statuses.set(pathName, await runPath(pathName));
+            wallSeconds.set(pathName, Math.round((Date.now() - pathStarted) / 1000));
         }
         ok = summarise(paths, info.resultsDir, statuses, started);
         if (!ok) console.log(`what the failed checks saw: ${info.diagnosticsDir}`);
+        if (ok && paths.length === PATH_NAMES.length) {
+            console.log(`  committed summary: ${recordSuite(context, info.resultsDir, date, machine, setupSeconds, wallSeconds, started)}`);
+        }
     } finally {
         rmSync(workDir, { recursive: true, force: true });
         if (startedCluster) await run(CLUSTER, ["down"], { timeoutSeconds: 300 });
