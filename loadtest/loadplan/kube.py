@@ -33,6 +33,12 @@ def run_command(command: list[str], timeout: float, cwd: Path | None = None) -> 
         )
     except subprocess.TimeoutExpired:
         raise CommandError(f"{' '.join(command)}: no answer within {timeout:g} s") from None
+    except FileNotFoundError:
+        # The project's own cluster has its CLIs in the toolchain (loadtest/README.md).
+        raise CommandError(
+            f"{command[0]} is not on PATH; with the project's own cluster, add "
+            "~/.cache/todo-k8s/toolchain/bin to PATH"
+        ) from None
     if done.returncode != 0:
         raise CommandError(f"{' '.join(command)}: {(done.stderr or done.stdout).strip()[-1500:]}")
     return done.stdout

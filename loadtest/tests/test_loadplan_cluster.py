@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from loadplan.faults import Faults, WorkloadChange, not_ready, same_image_spelt_otherwise
-from loadplan.kube import Kubectl, Pulumi, build_arg_in_state
+from loadplan.kube import CommandError, Kubectl, Pulumi, build_arg_in_state, run_command
 from loadplan.sampler import (
     Autoscaler,
     Replicas,
@@ -353,3 +353,8 @@ def test_image_change_deploys_the_second_name_then_puts_the_stack_file_back(
     if had_stack_file:
         assert pulumi.stack_file.read_bytes() == original
     assert faults.revert() is None  # once only
+
+
+def test_a_cli_missing_from_path_is_a_command_error_naming_the_fix() -> None:
+    with pytest.raises(CommandError, match=r"no-such-cli is not on PATH.*toolchain/bin"):
+        run_command(["no-such-cli", "version"], timeout=5)
