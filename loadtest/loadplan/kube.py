@@ -105,6 +105,16 @@ class Pulumi:
     def stack_file(self) -> Path:
         return self.project_dir / f"Pulumi.{self.stack}.yaml"
 
+    @property
+    def has_main_job(self) -> bool:
+        """Whether the project is this one, with its `npm run up:dev` (package.json's scripts:
+        they stay where they are when the files behind them move)."""
+        try:
+            manifest = json.loads((self.project_dir / "package.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return "up:dev" in manifest.get("scripts", {})
+
     def deploy_command(self, settings: dict[str, str], kube_context: str | None) -> list[str]:
         """How this stack is deployed, with SETTINGS for this once. The dev stack goes through
         the main job (`npm run up:dev`): it points Docker at Minikube, or builds into the
@@ -115,7 +125,7 @@ class Pulumi:
             for key, value in settings.items()
             for argument in ("--config", f"{key}={value}")
         ]
-        if self.stack == "dev" and (self.project_dir / "stacks" / "main-job.ts").exists():
+        if self.stack == "dev" and self.has_main_job:
             context = ["--context", kube_context] if kube_context else []
             return [
                 "npm",

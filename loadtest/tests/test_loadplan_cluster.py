@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from loadplan.arguments import REPO_DIR
 from loadplan.faults import Faults, WorkloadChange, not_ready, same_image_spelt_otherwise
 from loadplan.kube import CommandError, Kubectl, Pulumi, build_arg_in_state, run_command
 from loadplan.sampler import (
@@ -162,8 +163,7 @@ def test_the_dev_stack_deploys_through_the_main_job_others_with_pulumi_up(
     tmp_path: Path,
 ) -> None:
     settings = {"todo:pythonImage": "docker.io/library/python:3.12-alpine"}
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "main-job.ts").write_text("")
+    (tmp_path / "package.json").write_text('{"scripts": {"up:dev": "tsx launcher/main-job.ts up"}}')
     dev = Pulumi("dev", tmp_path)
     assert dev.deploy_command(settings, "minikube") == [
         "npm", "run", "up:dev", "--", "--context", "minikube", "--yes", "--skip-preview",
@@ -353,6 +353,10 @@ def test_image_change_deploys_the_second_name_then_puts_the_stack_file_back(
     if had_stack_file:
         assert pulumi.stack_file.read_bytes() == original
     assert faults.revert() is None  # once only
+
+
+def test_this_checkout_deploys_dev_through_its_main_job() -> None:
+    assert Pulumi("dev", REPO_DIR).deploy_command({}, None)[:3] == ["npm", "run", "up:dev"]
 
 
 def test_a_cli_missing_from_path_is_a_command_error_naming_the_fix() -> None:
