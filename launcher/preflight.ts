@@ -42,7 +42,9 @@ export interface Preflight {
 }
 
 // Kubernetes contexts that name a cluster on this machine, where dev may go without asking.
-const LOCAL_CONTEXTS = /^(minikube|kind-.*|docker-desktop|rancher-desktop|k3d-.*|todo-k8s)$/;
+const LOCAL_CONTEXTS = /^(minikube|kind-.*|docker-desktop|rancher-desktop|k3d-.*)$/;
+/** The context of the project's own cluster's kubeconfig (local-cluster/config/kubeconfig.yaml). */
+const OWN_CLUSTER_CONTEXT = "todo-k8s";
 const START_MINIKUBE = "start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server";
 
 /** The oldest Node.js the program runs on, from package.json's "engines". */
@@ -130,6 +132,11 @@ async function chooseTarget(probe: Probe, explicitContext: string | undefined, f
     const answers = await kubectl(["--context", context, "--request-timeout=5s", "get", "--raw", "/readyz"]);
     if (answers.status !== 0) {
         return { kind: "local-cluster", reason: `${noMinikube} and kube context ${context} does not answer (${firstLine(answers)})` };
+    }
+    // KUBECONFIG set to the project's own cluster's (the load plan's image-change deploys so): it
+    // is deployed its own way, with the cluster's BuildKit and the images copied onto its node.
+    if (context === OWN_CLUSTER_CONTEXT) {
+        return { kind: "local-cluster", reason: `${noMinikube} and the current kube context is the project's own cluster` };
     }
     if (!LOCAL_CONTEXTS.test(context)) {
         found.errors.push(

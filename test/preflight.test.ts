@@ -140,6 +140,18 @@ describe("npm run up:dev's preflight", () => {
         expect(found.target).toEqual({ kind: "context", context: "prod-eu" });
     });
 
+    test("the project's own cluster as the current context is deployed as the project's own cluster", async () => {
+        const own = machine(
+            {
+                "minikube status": missing,
+                "kubectl config current-context": { stdout: "todo-k8s\n" },
+                "kubectl --context todo-k8s --request-timeout=5s get --raw /readyz": { stdout: "ok" },
+            },
+            { canRunLocalCluster: true },
+        );
+        expect((await preflightDev(own)).target).toEqual({ kind: "local-cluster", reason: "no minikube on PATH and the current kube context is the project's own cluster" });
+    });
+
     test("a current context whose API does not answer is passed over, with kubectl's reason", async () => {
         const unreachable = {
             "minikube status": missing,
