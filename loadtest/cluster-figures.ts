@@ -70,9 +70,9 @@ function clusterTable(runs: readonly ResultRun[]): string {
         const figures = run.figures as unknown as ClusterFigures;
         return [
             ...figures.toolchain.map((build) => [`toolchain cold: \`${build.component}\` (built ${build.builtAt.slice(0, 10)})`, `${figure(build.seconds, 0)} s`]),
-            ["toolchain cold, every component one after another", `${figure(figures.toolchainColdSeconds, 0)} s`],
+            ["toolchain cold, the recorded builds above one after another", `${figure(figures.toolchainColdSeconds, 0)} s`],
             ["toolchain warm (`local-cluster/toolchain`, all cached)", `${figure(figures.toolchainWarmSeconds, 2)} s`],
-            ["`cluster up` from stopped (certificates kept), until the node, DNS and the metrics API are ready", `${figure(figures.upFromStoppedSeconds)} s`],
+            ["`cluster up` from stopped, until the node, DNS and the metrics API are ready", `${figure(figures.upFromStoppedSeconds)} s`],
             ["`cluster up` when already up", `${figure(figures.upWhenUpSeconds)} s`],
             ["idle memory, the components (`cluster status`)", `${figure(figures.idleComponentsMiB, 0)} MiB`],
             ...(figures.idlePodsMiB === null ? [] : [["idle memory, the system pods (kubepods cgroup)", `${figure(figures.idlePodsMiB, 0)} MiB`]]),

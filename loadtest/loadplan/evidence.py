@@ -148,15 +148,17 @@ def _gaps(gaps: dict[str, float] | None) -> str:
 def faults_table(runs: Sequence[ResultRun]) -> str:
     rows = []
     for run in runs:
-        for fault in run["figures"]["faults"]:
+        for index, fault in enumerate(run["figures"]["faults"]):
+            # The run's options once, on its first fault's row.
+            key = f"`{run['key']}`" if index == 0 else ""
             if fault["skipped"] is not None:
-                rows.append([f"`{run['key']}`", fault["kind"], "not injected", "-", "-", "-"])
+                rows.append([key, fault["kind"], "not injected", "-", "-", "-"])
                 continue
             share = fault["failed_share"] or 0.0
             readiness = fault["time_to_full_readiness_seconds"]
             rows.append(
                 [
-                    f"`{run['key']}`",
+                    key,
                     fault["kind"],
                     f"{fault['failed_requests']} of {figure(fault['window_requests'], 0)} "
                     f"({share * 100:.2f} %)",
