@@ -5,6 +5,7 @@ import { expect } from "@jest/globals";
 import { INSTANCE as RELEASE_NAME } from "../../components/contract";
 import { type Account, signUpAndAddTodo, uniqueTitle } from "../support/browser";
 import {
+    ContainerUserWatch,
     deploymentsReady,
     everyContainerNonRoot,
     namespaceEnforcesRestricted,
@@ -18,14 +19,14 @@ import { buildAndLoadImages } from "../support/images";
 import { deploymentImage } from "../support/kube";
 import { E2ePath } from "../support/path";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
-import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack } from "../support/rollout-checks";
+import { registerRolledBackReleaseWorks, registerRolledForwardReleaseReads, registerRolloutChecks, rollBack, rollForward } from "../support/rollout-checks";
 import { output } from "../../local-cluster/shell";
 import { TestStack } from "../support/stack";
 
 const NAMESPACE = "todo-chart";
 const NODE_PORT = 30001;
 
-const path = new E2ePath("chart", 36);
+const path = new E2ePath("chart", 40);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;
@@ -70,7 +71,10 @@ path.require("pulumi up builds both images into the local Docker, loaded into th
     await path.time("build images", () => buildAndLoadImages(path, path.stack()));
 });
 
-path.require("pulumi up installs the chart, Deployments ready", () => path.time("up", () => path.stack().up()), { timeoutSeconds: 2400 });
+// The migration hook's pod is gone once it succeeds: its containers' UIDs are read while `up` runs.
+const hookPods = new ContainerUserWatch(NAMESPACE);
+
+path.require("pulumi up installs the chart, Deployments ready", () => hookPods.during(() => path.time("up", () => path.stack().up())), { timeoutSeconds: 2400 });
 
 registerNoDriftChecks(path, "the first up", NAMESPACE);
 
@@ -90,8 +94,11 @@ path.check("admission refuses a privileged pod and a root pod in the namespace",
     podSecurityRefuses(path, NAMESPACE, await deploymentImage(NAMESPACE, "frontend")),
 );
 
-// The chart's migration Job is a hook deleted once it succeeds (helm.sh/hook-delete-policy).
-path.check("every container of every pod (init containers included) runs as non-root", () => everyContainerNonRoot(path, NAMESPACE, { jobPodExpected: false }));
+// The chart's migration Job is a hook deleted once it succeeds (helm.sh/hook-delete-policy): its
+// pod (wait-for-database included) was read during `up`.
+path.check("every container of every pod (Job and init containers included) runs as non-root", () =>
+    everyContainerNonRoot(path, [NAMESPACE], { jobPodExpected: true, watched: hookPods }),
+);
 
 path.require("sign up, add a todo and list it through the NodePort", async () => {
     account = await signUpAndAddTodo(frontendUrl, titleBefore, path.say);
@@ -129,6 +136,15 @@ path.check("helm rollback restores the previous backend image", async () => {
 });
 
 registerRolledBackReleaseWorks(path, subject, rollout);
+
+// Rolling forward again: revision 2's manifest (the new release) re-applied. The chart's migration
+// hook runs on install and upgrade only; the column is there since revision 2.
+path.check("helm rollback to revision 2 rolls the new backend image forward again", async () => {
+    await rollForward(path, NAMESPACE, rollout, () => helm(["rollback", RELEASE_NAME, "2", "-n", NAMESPACE, "--wait", "--timeout", "180s"]));
+    expect((await historyShows(4)).description).toContain("Rollback to 2");
+});
+
+registerRolledForwardReleaseReads(path, subject, rollout);
 
 registerTeardown(path, NAMESPACE);
 

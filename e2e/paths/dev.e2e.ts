@@ -152,7 +152,7 @@ path.check("admission refuses a privileged pod and a root pod in the namespace",
 );
 
 path.check("every container of every pod (Job and init containers included) runs as non-root", () =>
-    everyContainerNonRoot(path, NAMESPACE, { jobPodExpected: true }),
+    everyContainerNonRoot(path, [NAMESPACE], { jobPodExpected: true }),
 );
 
 path.check("a second pulumi up changes nothing (--expect-no-changes)", () => path.time("second up", () => path.stack().up({ expectNoChanges: true })));

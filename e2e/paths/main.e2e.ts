@@ -1,16 +1,17 @@
 // The main path: the README's main command as a new user runs it, on a machine with no kube
 // context and no pulumi or minikube on PATH. `npm run up:dev` starts the project's own cluster,
 // deploys the dev stack and prints where the app answers; `npm run down:dev` destroys the stack
-// and stops the cluster, leaving no process, mount, network rule or link of it. It stops the
+// and stops the cluster, leaving no process, mount, network rule, ipset or link of it. It stops the
 // cluster the suite started, so it runs last, on the offline cluster only.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 import { expect } from "@jest/globals";
 
 import { CLUSTER, LOCK_OWNER_VARIABLE } from "../../local-cluster/local-cluster";
 import { signUpAndAddTodo, uniqueTitle } from "../support/browser";
+import { clusterLeftovers } from "../support/checks";
 import { E2ePath } from "../support/path";
 import { run } from "../../local-cluster/shell";
 
@@ -96,31 +97,12 @@ path.teardown("npm run down:dev destroys the stack and stops the cluster", async
     expect((await run(CLUSTER, ["status"])).status).not.toBe(0);
 });
 
-// What the cluster makes while it runs (local-cluster/cluster): its processes, mounts, chains and links.
-const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "coredns", "metrics-server", "buildkitd", "traefik"];
-path.teardown("nothing of the cluster is left: no process, mount, iptables chain or network link", async () => {
-    const left: string[] = [];
-    for (const name of COMPONENTS) {
-        const pids = (await run("pgrep", ["-x", name])).stdout.trim();
-        if (pids) left.push(`process ${name}: ${pids}`);
-    }
-    for (const pattern of [`containerd --config ${cacheDir}/cluster`, `docker-registry serve ${cacheDir}/cluster`]) {
-        const pids = (await run("pgrep", ["-f", pattern])).stdout.trim();
-        if (pids) left.push(`process ${pattern}: ${pids}`);
-    }
-    const mounts = readFileSync("/proc/self/mounts", "utf8")
-        .split("\n")
-        .filter((line) => /\/run\/todo-k8s|\/todo-k8s\/cluster\/data|\/tmp\/todo-k8s-volumes|\/run\/netns\/cni-/.test(line));
-    left.push(...mounts.map((line) => `mount ${line}`));
-    for (const tool of ["iptables", "ip6tables"]) {
-        for (const table of ["filter", "nat", "mangle"]) {
-            const chains = (await run(tool, ["-w", "-t", table, "-S"])).stdout.split("\n").filter((line) => /^-N (KUBE-|CNI-|TODO-K8S)/.test(line));
-            left.push(...chains.map((line) => `${tool} ${table}: ${line}`));
-        }
-    }
-    for (const link of ["todo-k8s0", "todo-cni0"]) {
-        if ((await run("ip", ["link", "show", link])).status === 0) left.push(`link ${link}`);
-    }
+// What the cluster makes while it runs (local-cluster/cluster), as its own scripts name it: its
+// processes (kube-router's too), every mount under its folders, its iptables chains and rules,
+// kube-router's ipsets, its bridges (support/checks.ts, clusterLeftovers).
+path.teardown("nothing of the cluster is left: no process, mount, iptables chain or rule, ipset or network link", async () => {
+    const { left, looked } = await clusterLeftovers(cacheDir);
+    for (const line of looked) path.say(`looked at ${line}`);
     path.say(`left behind: ${left.length === 0 ? "nothing" : left.join("; ")}`);
     expect(left).toEqual([]);
 });

@@ -25,7 +25,7 @@ import { E2ePath } from "../support/path";
 import { PortForward } from "../support/port-forward";
 import { readRunInfo } from "../support/run";
 import { registerNetworkPolicyChecks } from "../support/network-policies";
-import { registerRolledBackReleaseWorks, registerRolloutChecks, rollBack, type RolloutSubject } from "../support/rollout-checks";
+import { registerRolledBackReleaseWorks, registerRolledForwardReleaseReads, registerRolloutChecks, rollBack, rollForward, type RolloutSubject } from "../support/rollout-checks";
 import { registerScalingChecks } from "../support/scaling-checks";
 import { eventually, run } from "../../local-cluster/shell";
 import { TestStack, UP_TIMEOUT_SECONDS } from "../support/stack";
@@ -41,7 +41,7 @@ const BACKEND_MAX_REPLICAS = 3;
 
 const ingress = readRunInfo().target.ingress;
 // One check fewer on a target without an ingress controller.
-const path = new E2ePath("prod", ingress ? 48 : 47);
+const path = new E2ePath("prod", ingress ? 52 : 51);
 path.namespaces.push(NAMESPACE, NEON.namespace);
 const { target, workDir } = path.run;
 const { projectDir } = path;
@@ -209,8 +209,9 @@ path.check("admission refuses a privileged pod and a root pod in the namespace",
     podSecurityRefuses(path, NAMESPACE, await deploymentImage(NAMESPACE, "frontend")),
 );
 
+// The Neon stand-in's database too: the suite deploys it, and the app's data lives in it.
 path.check("every container of every pod (Job and init containers included) runs as non-root", () =>
-    everyContainerNonRoot(path, NAMESPACE, { jobPodExpected: true }),
+    everyContainerNonRoot(path, [NAMESPACE, NEON.namespace], { jobPodExpected: true }),
 );
 
 path.require("the frontend answers through a port-forward on 127.0.0.1", async () => {
@@ -261,6 +262,15 @@ path.check("kubectl rollout undo restores the previous backend image", async () 
 });
 
 registerRolledBackReleaseWorks(path, subject, rollout);
+
+// Rolling forward again: undoing the undo brings back the Deployment's previous revision, the
+// new release's (a `pulumi up` would change nothing: it compares the program with its state,
+// which still holds the new release).
+path.check("kubectl rollout undo, once more, rolls the new backend image forward again", async () => {
+    await rollForward(path, NAMESPACE, rollout, () => kubectl(["-n", NAMESPACE, "rollout", "undo", "deployment/backend"]));
+});
+
+registerRolledForwardReleaseReads(path, subject, rollout);
 
 registerTeardown(path, NAMESPACE);
 

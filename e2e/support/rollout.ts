@@ -1,11 +1,15 @@
 // The change a rollout ships: an "expand" step, as the migration rules of the backend ask
 // (apps/backend/README.md, "Changing the schema"). A new nullable column, a migration adding it,
 // and new code that writes it on every new todo; code from before the change keeps working on
-// the expanded schema, so a rollback needs no migration back.
+// the expanded schema, so a rollback needs no migration back. The new code also names itself in
+// a response header on every answer, so a check can tell which release answered it (the code
+// from before the change sends no such header).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
 export const ROLLOUT_COLUMN = "source_release";
+/** The response header in which the new release names itself (lower case, as fetch reads it); the previous release sends none. */
+export const RELEASE_HEADER = "x-e2e-release";
 
 const packageDir = (projectDir: string): string => path.join(projectDir, "apps", "backend", "src", "todo_api");
 
@@ -39,17 +43,45 @@ export function headRevision(projectDir: string): string {
 
 /** Applies the expand change to the program's copy; every todo the new code creates carries RELEASE. */
 export function applyExpandChange(projectDir: string, release: string): void {
+    if (!/^[\w-]+$/.test(release)) throw new Error(`the release name ${JSON.stringify(release)} must be a plain SQL and Python literal`);
     const dir = packageDir(projectDir);
     const updatedAt = 'Column("updated_at", DateTime(timezone=True), nullable=False),';
     patchOnce(path.join(dir, "tables.py"), updatedAt, `${updatedAt}\n    Column("${ROLLOUT_COLUMN}", String(64), nullable=True),`);
     patchOnce(path.join(dir, "store.py"), '"updated_at": now,', `"updated_at": now,\n            "${ROLLOUT_COLUMN}": "${release}",`);
     // PostgreSQL's create runs its own prepared statement (pgstore.py): it writes the column too.
     const insert = "INSERT INTO todos (user_id, title, description, completed, created_at, updated_at)\nVALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s)";
-    if (!/^[\w-]+$/.test(release)) throw new Error(`the release name ${JSON.stringify(release)} must be a plain SQL literal`);
     patchOnce(
         path.join(dir, "pgstore.py"),
         insert,
         `INSERT INTO todos (user_id, title, description, completed, created_at, updated_at, ${ROLLOUT_COLUMN})\nVALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s, '${release}')`,
+    );
+    // Every answer names the release that made it: a plain ASGI middleware inside the outermost
+    // one (ConnectionCloseMiddleware), so the 500s of RequestContextMiddleware carry it too.
+    const outermost = "    # Outermost: every answer, the 500s of RequestContextMiddleware included.\n    app.add_middleware(ConnectionCloseMiddleware)";
+    patchOnce(
+        path.join(dir, "app.py"),
+        outermost,
+        [
+            "    class E2eReleaseHeader:",
+            "        def __init__(self, app):",
+            "            self.app = app",
+            "",
+            "        async def __call__(self, scope, receive, send):",
+            '            if scope["type"] != "http":',
+            "                await self.app(scope, receive, send)",
+            "                return",
+            "",
+            "            async def send_named(message):",
+            '                if message["type"] == "http.response.start":',
+            `                    named = (b"${RELEASE_HEADER}", b"${release}")`,
+            '                    message = {**message, "headers": [*message.get("headers", []), named]}',
+            "                await send(message)",
+            "",
+            "            await self.app(scope, receive, send_named)",
+            "",
+            "    app.add_middleware(E2eReleaseHeader)",
+            outermost,
+        ].join("\n"),
     );
     const head = headRevision(projectDir);
     writeFileSync(
