@@ -133,6 +133,31 @@ describe("dashboard queries", () => {
         expect(result.status).toBe(0);
     });
 
+    test("the server errors panel shows 0 for a component that answered no 5xx, and the ratio for one that did (promtool)", () => {
+        // Without its `or 0 * ...`, the ratio of a component with no 5xx is no series at all: a
+        // panel that says "no data" while the app is healthy.
+        const panel = dashboard.panels.find((candidate) => candidate.title === "Server errors");
+        const expr = Object.entries(GRAFANA_VARIABLES).reduce((text, [variable, value]) => text.replaceAll(variable, value), panel?.targets?.[0]?.expr ?? "");
+        const dir = mkdtempSync(path.join(workDir, "server-errors-"));
+        writeFileSync(path.join(dir, "none.yaml"), yaml.dump({ groups: [] }));
+        const series = (job: string, status: string, perScrape: number) => ({ series: `http_requests_total{namespace="${NAMESPACE}", job="${job}", status="${status}"}`, values: `0+${String(perScrape)}x40` });
+        const tests = {
+            rule_files: ["none.yaml"],
+            tests: [
+                {
+                    interval: "15s",
+                    // backend: 1 request/s, all 200; frontend: 3/s answered 200 and 1/s answered 502.
+                    input_series: [series("backend", "200", 15), series("frontend", "200", 45), series("frontend", "502", 15)],
+                    promql_expr_test: [{ expr, eval_time: "10m", exp_samples: [{ labels: '{job="backend"}', value: 0 }, { labels: '{job="frontend"}', value: 0.25 }] }],
+                },
+            ],
+        };
+        writeFileSync(path.join(dir, "server-errors.test.yaml"), yaml.dump(tests));
+        const result = runPromtool("test", "rules", path.join(dir, "server-errors.test.yaml"));
+        expect(result.output).toContain("SUCCESS");
+        expect(result.status).toBe(0);
+    });
+
     test("a broken query fails the check", () => {
         const [first, ...rest] = rules.groups[0]?.rules ?? [];
         const broken = { ...(first ?? { record: "none" }), expr: 'sum by (job) (rate(http_requests_total{namespace="todo-app"}[1m])' };

@@ -71,9 +71,12 @@ start_kubelet() {
   mkdir -p "$DATA_DIR/kubelet"
   write_if_changed "$CONF_DIR/kubelet.yaml" config/kubelet.yaml \
     NODE_IP PKI_DIR CONTAINERD_SOCKET DNS_SERVICE_IP POD_CIDR
+  # --containerd: cAdvisor asks containerd (at /run/containerd by default) which container a
+  # cgroup holds; without it the kubelet's container CPU and memory series carry no container,
+  # pod or namespace label, and the dashboard's panels are empty.
   start_component kubelet kubelet --config="$CONF_DIR/kubelet.yaml" \
     --kubeconfig="$CONF_DIR/kubelet.kubeconfig" --root-dir="$DATA_DIR/kubelet" \
-    --hostname-override="$NODE_NAME" --node-ip="$NODE_IP"
+    --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --containerd="$CONTAINERD_SOCKET"
 }
 
 start_kube_proxy() {
