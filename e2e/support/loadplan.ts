@@ -1,5 +1,6 @@
 // The design's load plan (loadtest/loadplan, `npm run loadtest`) against a path's deployed
-// stack: a shortened smoke profile with one fault. Resolves to the run's summary.json, checked
+// stack: a shortened smoke profile with its faults, injected one after another. Resolves to
+// the run's summary.json, checked
 // against the shape below, whatever the gates said (the caller decides what to expect); throws
 // when the run could not start (exit status 2: a refused address, unreadable stack outputs, a
 // fault the stack cannot take).
@@ -10,7 +11,7 @@ import { z } from "zod";
 
 import { run } from "../../local-cluster/shell";
 
-export const LOAD_PLAN_FAULTS = ["backend-pod", "frontend-pod", "postgres-pod", "rolling-restart", "image-change"] as const;
+export const LOAD_PLAN_FAULTS = ["backend-pod", "frontend-pod", "postgres-pod", "postgres-crash", "rolling-restart", "image-change"] as const;
 export type LoadPlanFault = (typeof LOAD_PLAN_FAULTS)[number];
 
 const figures = z.object({
@@ -34,9 +35,12 @@ const faultFigures = z.object({
     problem: z.string().nullable().optional(),
     failed_requests: z.number().optional(),
     failed_share: z.number().optional(),
+    /** Failures in the fault's window per channel that had requests in it ("frontend", "api"). */
+    failed_by_channel: z.record(z.string(), z.number()).optional(),
     /** "all", "frontend", "api": the longest stretch without a successful answer in the fault's window. */
     longest_gap_without_success_seconds: z.record(z.string(), z.number()).optional(),
     acknowledged_writes_lost: z.number().nullable().optional(),
+    writes_applied_twice: z.number().nullable().optional(),
     read_back_problem: z.string().nullable().optional(),
 });
 
@@ -49,7 +53,7 @@ export const loadPlanSummary = z.object({
     overall: figures,
     per_channel: z.object({ frontend: figures, api: figures }),
     faults: z.array(faultFigures),
-    data_loss: z.object({ checked: z.number().nullable(), lost: z.number().nullable(), problem: z.string().nullable() }),
+    data_loss: z.object({ checked: z.number().nullable(), lost: z.number().nullable(), duplicated: z.number().nullable(), problem: z.string().nullable() }),
     sampling: z.object({
         enabled: z.boolean(),
         samples: z.number(),
@@ -68,12 +72,13 @@ export interface LoadPlanOptions {
     /** Where the stack's Pulumi.yaml is (the path's copy of the program). */
     projectDir: string;
     stack: string;
-    fault: LoadPlanFault;
+    /** Injected in this order, each once the app is whole again after the one before. */
+    faults: readonly LoadPlanFault[];
     /** Where the report folder goes. */
     reportsDir: string;
     /** The kube context (Target.contextName); default: KUBECONFIG / the current context. */
     contextName?: string;
-    /** Default 120: the fault comes 24 s in, and a replaced pod is ready well before the end. */
+    /** Default 120: a fault comes 24 s in, and a replaced pod is ready well before the end. */
     durationSeconds?: number;
     /** Default 5, the smoke profile's. */
     users?: number;
@@ -100,7 +105,7 @@ export async function runLoadPlan(options: LoadPlanOptions): Promise<LoadPlanRun
         "--profile", "smoke",
         "--duration", String(duration),
         "--users", String(options.users ?? 5),
-        "--fault", options.fault,
+        ...options.faults.flatMap((fault) => ["--fault", fault]),
         "--out", options.reportsDir,
         ...(options.contextName ? ["--context", options.contextName] : []),
     ];

@@ -1,4 +1,4 @@
-"""Figures from the run's request log: percentiles, timelines, stress steps, gaps and gates.
+"""Figures from the run's request log: percentiles, timelines, stress steps and gaps.
 
 Pure functions over `RequestEvent`s (one per request, written by users.py), so that the
 tests can pin every rule the report and the exit status depend on.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from loadplan.profiles import MAX_ERROR_RATE, MAX_P95_MS, Profile, Step
+from loadplan.profiles import MAX_ERROR_RATE, MAX_P95_MS, Step
 
 Channel = Literal["frontend", "api"]
 CHANNELS: tuple[Channel, ...] = ("frontend", "api")
@@ -176,6 +176,8 @@ class WindowFigures:
     requests: int
     failures: int
     failure_share: float
+    failures_by_channel: dict[str, int]
+    """Per channel that had requests in the window (frontend, api)."""
     longest_gap_seconds: dict[str, float]
     """For every request ("all") and per channel (frontend, api)."""
 
@@ -197,57 +199,15 @@ def window_figures(
             continue
         successes = [event.at for event in channel_events if event.ok]
         gaps[label] = round(longest_gap(successes, started_at + start, started_at + end), 2)
+    by_channel: dict[str, int] = {}
+    for event in inside:
+        by_channel[event.channel] = by_channel.get(event.channel, 0) + (not event.ok)
     return WindowFigures(
         start=round(start, 2),
         end=round(end, 2),
         requests=len(inside),
         failures=failures,
         failure_share=failures / len(inside) if inside else 1.0,
+        failures_by_channel=by_channel,
         longest_gap_seconds=gaps,
     )
-
-
-@dataclass(frozen=True)
-class Gate:
-    name: str
-    passed: bool
-    value: str
-
-
-def gates_of(
-    profile: Profile,
-    overall: Figures,
-    lost_writes: int | None,
-    faults_recovered: dict[str, bool],
-) -> list[Gate]:
-    """Every gate the exit status depends on. Stress reports its breaking point instead of
-    gating latency and errors; no profile may lose an acknowledged write, and writes that
-    could not be read back (`lost_writes` None) fail that gate too."""
-    result: list[Gate] = []
-    if profile.gates_latency_and_errors:
-        result.append(
-            Gate(f"p95 < {MAX_P95_MS:g} ms", overall.p95_ms < MAX_P95_MS, f"{overall.p95_ms:g} ms")
-        )
-        result.append(
-            Gate(
-                f"errors < {MAX_ERROR_RATE:.0%}",
-                overall.error_rate < MAX_ERROR_RATE,
-                f"{overall.error_rate:.2%}",
-            )
-        )
-    result.append(
-        Gate(
-            "acknowledged writes lost = 0",
-            lost_writes == 0,
-            "not read back" if lost_writes is None else str(lost_writes),
-        )
-    )
-    for fault, recovered in faults_recovered.items():
-        result.append(
-            Gate(
-                f"{fault}: injected, then fully ready again",
-                recovered,
-                "yes" if recovered else "no",
-            )
-        )
-    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -28,7 +29,8 @@ class Api:
         self.http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One call, sent again on a connection error or a 502/503/504 (the API was away)."""
+        """One call, sent again on a connection error or a 502/503/504 (the API was away); a
+        write sent again carries its Idempotency-Key."""
         problem = ""
         for _ in range(ATTEMPTS):
             try:
@@ -52,7 +54,13 @@ class Api:
         return str(response.json()["access_token"])
 
     def sign_up(self, email: str, password: str) -> None:
-        response = self._call("POST", "/auth/signup", json={"email": email, "password": password})
+        # Its key makes a sign-up sent again (after no answer) answer as the first did.
+        response = self._call(
+            "POST",
+            "/auth/signup",
+            json={"email": email, "password": password},
+            headers={"Idempotency-Key": secrets.token_urlsafe(16)},
+        )
         if response.status_code == 429:
             raise ApiError(
                 "sign-ups from this address are throttled (the backend's "

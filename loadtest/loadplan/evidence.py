@@ -66,6 +66,7 @@ def compact_figures(summary: dict[str, Any]) -> dict[str, Any]:
         "read_back": {
             "checked": summary["data_loss"]["checked"],
             "lost": summary["data_loss"]["lost"],
+            "applied_twice": summary["data_loss"]["duplicated"],
         },
         "stress": None
         if stress is None
@@ -95,6 +96,8 @@ def compact_figures(summary: dict[str, Any]) -> dict[str, Any]:
                 "time_to_full_readiness_seconds": row.get("time_to_full_readiness_seconds"),
                 "writes_checked": (row.get("read_back") or {}).get("checked"),
                 "writes_lost": row.get("acknowledged_writes_lost"),
+                "writes_applied_twice": row.get("writes_applied_twice"),
+                "failed_by_channel": row.get("failed_by_channel"),
             }
             for row in summary["faults"]
         ],
@@ -127,13 +130,25 @@ def profiles_table(runs: Sequence[ResultRun]) -> str:
                 figure(overall["p95_ms"]),
                 figure(overall["p99_ms"]),
                 f"{overall['error_rate'] * 100:.2f} %",
-                f"{figure(read['checked'] or 0, 0)} / {read['lost']}",
+                _writes(read["checked"], read["lost"], read.get("applied_twice")),
                 _passed(figures),
             ]
         )
     header = ["Run (`npm run loadtest --` ...)", "Users", "Requests", "req/s", "p50 ms"]
-    header += ["p95 ms", "p99 ms", "Errors", "Writes read back / lost", "Gates"]
+    header += ["p95 ms", "p99 ms", "Errors", "Writes read back / lost / applied twice", "Gates"]
     return markdown_table(header, rows, [False, True, True, True, True, True, True, True, True])
+
+
+def _writes(checked: int | None, lost: int | None, twice: int | None) -> str:
+    """Read back / lost / applied twice; "-" for a figure a run did not measure (runs before
+    the read-back looked for todos applied twice)."""
+    return " / ".join(
+        [
+            figure(checked or 0, 0),
+            "-" if lost is None else str(lost),
+            "-" if twice is None else str(twice),
+        ]
+    )
 
 
 def _gaps(gaps: dict[str, float] | None) -> str:
@@ -145,6 +160,12 @@ def _gaps(gaps: dict[str, float] | None) -> str:
     )
 
 
+def _frontend_failures(by_channel: dict[str, int] | None) -> str:
+    if by_channel is None:
+        return "-"  # runs before the window counted failures per channel
+    return str(by_channel.get("frontend", 0))
+
+
 def faults_table(runs: Sequence[ResultRun]) -> str:
     rows = []
     for run in runs:
@@ -152,7 +173,7 @@ def faults_table(runs: Sequence[ResultRun]) -> str:
             # The run's options once, on its first fault's row.
             key = f"`{run['key']}`" if index == 0 else ""
             if fault["skipped"] is not None:
-                rows.append([key, fault["kind"], "not injected", "-", "-", "-"])
+                rows.append([key, fault["kind"], "not injected", "-", "-", "-", "-"])
                 continue
             share = fault["failed_share"] or 0.0
             readiness = fault["time_to_full_readiness_seconds"]
@@ -162,15 +183,20 @@ def faults_table(runs: Sequence[ResultRun]) -> str:
                     fault["kind"],
                     f"{fault['failed_requests']} of {figure(fault['window_requests'], 0)} "
                     f"({share * 100:.2f} %)",
+                    _frontend_failures(fault.get("failed_by_channel")),
                     _gaps(fault["longest_gap_seconds"]),
                     "never" if readiness is None else figure(readiness),
-                    f"{figure(fault['writes_checked'] or 0, 0)} / {fault['writes_lost']}",
+                    _writes(
+                        fault["writes_checked"],
+                        fault["writes_lost"],
+                        fault.get("writes_applied_twice"),
+                    ),
                 ]
             )
     header = ["Run (`npm run loadtest --` ...)", "Fault", "Failed in its window"]
-    header += ["Longest gap s (all / frontend / api)", "Full readiness s"]
-    header += ["Writes checked / lost"]
-    return markdown_table(header, rows, [False, False, True, True, True, True])
+    header += ["Of them through the frontend", "Longest gap s (all / frontend / api)"]
+    header += ["Full readiness s", "Writes checked / lost / applied twice"]
+    return markdown_table(header, rows, [False, False, True, True, True, True, True])
 
 
 def record_run(

@@ -15,6 +15,7 @@ from loadplan.accounts import Account
 from loadplan.analysis import RequestEvent, WindowFigures, window_figures
 from loadplan.api import Api, ApiError
 from loadplan.faults import FaultKind, Faults, Injection
+from loadplan.gates import FaultWindow
 from loadplan.kube import CommandError
 from loadplan.load_clock import LoadClock
 from loadplan.profiles import Profile
@@ -91,7 +92,7 @@ def _injected_fault(
     started_at: float,
     duration: float,
     notes: list[str],
-) -> tuple[dict[str, Any], FaultSpan]:
+) -> tuple[dict[str, Any], FaultSpan, WindowFigures]:
     """An injected fault's figures, over its window: injection to full readiness plus the
     settling time, cut at the load's end."""
     start = injection.injected_at - started_at
@@ -112,13 +113,15 @@ def _injected_fault(
         "problem": injection.problem,
         "window": asdict(window),
         "failed_requests": window.failures,
+        "failed_by_channel": window.failures_by_channel,
         "failed_share": round(window.failure_share, 4),
         "longest_gap_without_success_seconds": window.longest_gap_seconds,
         "read_back": None if read is None else read.figures(started_at),
         "read_back_problem": fault_run.read_back_problem,
         "acknowledged_writes_lost": None if read is None else len(read.lost),
+        "writes_applied_twice": None if read is None else len(read.duplicated),
     }
-    return figures, FaultSpan(label, start, window.end if ready is None else ready)
+    return figures, FaultSpan(label, start, window.end if ready is None else ready), window
 
 
 @dataclass
@@ -127,7 +130,7 @@ class FaultOutcomes:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     spans: list[FaultSpan] = field(default_factory=list)
-    recovered: dict[str, bool] = field(default_factory=dict)
+    windows: list[FaultWindow] = field(default_factory=list)
     read_backs: list[ReadBack] = field(default_factory=list)
     read_back_missing: bool = False
 
@@ -148,8 +151,9 @@ def fault_outcomes(
         fault_run = runs[index] if index < len(runs) else FaultRun(skipped="never reached")
         injection = fault_run.injection
         row: dict[str, Any] = {"kind": kind, "skipped": fault_run.skipped}
+        window: WindowFigures | None = None
         if injection is not None:
-            figures, span = _injected_fault(
+            figures, span, window = _injected_fault(
                 label, fault_run, injection, events, started_at, duration, notes
             )
             row |= figures
@@ -158,6 +162,8 @@ def fault_outcomes(
                 outcomes.read_back_missing = True
             else:
                 outcomes.read_backs.append(fault_run.read_back)
-        outcomes.recovered[label] = injection is not None and injection.ready_at is not None
+        outcomes.windows.append(
+            FaultWindow(label, kind, window, row.get("time_to_full_readiness_seconds"))
+        )
         outcomes.rows.append(row)
     return outcomes

@@ -2,6 +2,11 @@
 
 - backend-pod / frontend-pod: one ready pod of that component is deleted.
 - postgres-pod: the in-cluster database's pod (StatefulSet `postgres`) is deleted.
+- postgres-crash: a server process of the in-cluster database, one serving a connection of the
+  app, is killed with SIGKILL, as the kernel's OOM killer does. PostgreSQL takes it for a crash:
+  the postmaster ends every other session and runs crash recovery (WAL replay) before it
+  accepts connections again; the pod and its container stay. (The postmaster itself is the
+  container's PID 1, which a signal from inside its PID namespace cannot kill.)
 - rolling-restart: `kubectl rollout restart` of both Deployments.
 - image-change: the stack's deploy (`npm run up:dev` for dev, else `pulumi up`) with
   `todo:pythonImage` spelt another way that names the same base image as the deployed backend's
@@ -13,7 +18,8 @@
 
 Fully ready: every Deployment and StatefulSet of the namespace has all its replicas ready and
 updated, no pod of the namespace is shutting down, and what the fault changed has changed
-(the deleted pod is gone; the backend runs another image).
+(the deleted pod is gone; the backend runs another image; the crashed database logged that it
+accepts connections again).
 """
 
 from __future__ import annotations
@@ -29,12 +35,18 @@ from loadplan.kube import COMMAND_TIMEOUT_SECONDS, CommandError, Kubectl, Pulumi
 from loadplan.sampler import COMPONENT_LABEL
 
 FaultKind = Literal[
-    "backend-pod", "frontend-pod", "postgres-pod", "rolling-restart", "image-change"
+    "backend-pod",
+    "frontend-pod",
+    "postgres-pod",
+    "postgres-crash",
+    "rolling-restart",
+    "image-change",
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = (
     "backend-pod",
     "frontend-pod",
     "postgres-pod",
+    "postgres-crash",
     "rolling-restart",
     "image-change",
 )
@@ -43,6 +55,23 @@ BASE_IMAGE_KEY = "todo:pythonImage"
 BACKEND_BASE_BUILD_ARG = "PYTHON_IMAGE"
 POSTGRES_STATEFULSET = "postgres"
 READY_POLL_SECONDS = 1.0
+# Run in the database's container: SIGKILL to the first server process of a client connection
+# ("postgres: user db address(port) state"), by /proc alone (the image need not have procps).
+KILL_A_SERVER_PROCESS = r"""
+for dir in /proc/[0-9]*; do
+  cmd=$(tr '\000' ' ' < "$dir/cmdline" 2>/dev/null) || continue
+  case $cmd in
+    "postgres: "*"("*")"*) kill -KILL "${dir#/proc/}" && echo "${dir#/proc/} $cmd" && exit 0 ;;
+  esac
+done
+echo "no server process of a client connection found" >&2
+exit 1
+"""
+# What PostgreSQL logs once crash recovery is over (after "reinitializing").
+RECOVERED_LOG_LINES = (
+    "all server processes terminated; reinitializing",
+    "ready to accept connections",
+)
 DEPLOY_TIMEOUT_SECONDS = 1800.0
 
 
@@ -105,6 +134,8 @@ class WorkloadChange:
 
     gone_pod_uid: str | None = None
     backend_image_before: str | None = None
+    crashed_database_pod: str | None = None
+    """The pod whose server crashed: its log must show the recovery."""
 
 
 def not_ready(objects: dict[str, Any], change: WorkloadChange) -> list[str]:
@@ -173,7 +204,7 @@ class Faults:
 
     def refusal(self, kind: FaultKind) -> str | None:
         """Why this fault cannot run against this stack (checked before the load starts)."""
-        if kind == "postgres-pod":
+        if kind in ("postgres-pod", "postgres-crash"):
             names = [
                 item["metadata"]["name"]
                 for item in self.objects()["items"]
@@ -226,6 +257,8 @@ class Faults:
             return self._delete_pod(kind, self._pod_of("frontend"))
         if kind == "postgres-pod":
             return self._delete_pod(kind, self._pod_of("database"))
+        if kind == "postgres-crash":
+            return self._crash_database()
         if kind == "rolling-restart":
             at = time.time()
             self.kubectl.run(
@@ -243,6 +276,31 @@ class Faults:
                 WorkloadChange(),
             )
         return self._change_image()
+
+    def _crash_database(self) -> Injection:
+        name = self._pod_of("database")["metadata"]["name"]
+        at = time.time()
+        killed = self.kubectl.run(
+            "-n", self.namespace, "exec", name, "--", "sh", "-c", KILL_A_SERVER_PROCESS
+        ).strip()
+        return Injection(
+            "postgres-crash",
+            at,
+            f"SIGKILL to a server process of pod {name}: {killed}",
+            WorkloadChange(crashed_database_pod=name),
+        )
+
+    def _database_recovered(self, injection: Injection) -> list[str]:
+        """Empty once the crashed server logged its recovery since the injection."""
+        pod = injection.change.crashed_database_pod
+        if pod is None:
+            return []
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(injection.injected_at - 1))
+        log = self.kubectl.run("-n", self.namespace, "logs", pod, f"--since-time={since}")
+        reinitialized = log.find(RECOVERED_LOG_LINES[0])
+        if reinitialized < 0 or RECOVERED_LOG_LINES[1] not in log[reinitialized:]:
+            return [f"pod/{pod}: PostgreSQL has not logged its crash recovery yet"]
+        return []
 
     def _deployed_base_image(self) -> str:
         assert self.pulumi is not None
@@ -287,7 +345,9 @@ class Faults:
         reasons = ["not asked yet"]
         while time.monotonic() < deadline:
             try:
-                reasons = not_ready(self.objects(), injection.change)
+                reasons = not_ready(self.objects(), injection.change) or self._database_recovered(
+                    injection
+                )
             except CommandError as error:
                 reasons = [str(error)]
             if not reasons:

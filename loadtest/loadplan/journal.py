@@ -8,11 +8,16 @@ Reading back while people keep working races with them: a delete sent just befor
 makes a todo vanish. So a read-back takes the journal twice, before and after reading the
 todos; what was acknowledged in the first counts, and what was sent by the second may explain
 a difference (`expected_todos`).
+
+Every create names its todo uniquely (users.py), and a resend of an action carries the same
+key: a title found more than once in an account is an action that took effect twice
+(`find_duplicated`), whatever was acknowledged.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TextIO
@@ -164,3 +169,20 @@ def find_lost(
         if changes:
             lost.append(Lost(item, "changed: " + ", ".join(changes)))
     return lost
+
+
+@dataclass(frozen=True)
+class Duplicated:
+    account: str
+    title: str
+    copies: int
+
+
+def find_duplicated(observed: Mapping[str, Sequence[Observed]]) -> list[Duplicated]:
+    """Every title listed more than once in one account: one action applied twice."""
+    return [
+        Duplicated(account, title, copies)
+        for account, todos in observed.items()
+        for title, copies in Counter(todo.title for todo in todos).items()
+        if copies > 1
+    ]

@@ -15,6 +15,30 @@ MAX_ERROR_RATE = 0.05
 STRESS_STEP_USERS = 20
 STRESS_STEP_SECONDS = 30.0
 STRESS_MAX_USERS = 200
+# A fault's window runs from its injection to full readiness plus 15 s (fault_runs.py).
+# At most this share of its requests may fail: a fault the app is built to ride out must not
+# concentrate failures where the run-wide 5 % would hide them.
+FAULT_MAX_FAILED_SHARE = 0.01
+# The longest stretch of the window without a successful answer through the frontend: 10 s is
+# the limit of a person's attention on a task (Nielsen's response-time limits); the frontend
+# retries a backend call for up to 15 s, so a longer silence is an outage to its users.
+FAULT_MAX_FRONTEND_GAP_SECONDS = 10.0
+# From injection to every workload fully ready again, by fault. Measured on one 2-core node:
+# a replaced pod 4-15 s, a rolling restart of both Deployments 76 s at 50 users, a deploy
+# with a new backend image (build, push, migration Job, rollout) a few minutes.
+FAULT_READY_WITHIN_SECONDS: dict[str, float] = {
+    "backend-pod": 60.0,
+    "frontend-pod": 60.0,
+    "postgres-pod": 60.0,
+    "postgres-crash": 60.0,
+    "rolling-restart": 180.0,
+    "image-change": 600.0,
+}
+# The design's "auto-scaling triggers correctly", where a profile loads the app past its
+# autoscalers' CPU target (load, stress): some autoscaler raised its desired replicas, and
+# each replica it added was ready within this (the sampler sees every 5 s; a pod of the app
+# starts in about 10 s here).
+SCALE_OUT_READY_WITHIN_SECONDS = 60.0
 # New users per second: logins hash passwords (argon2), so a step's users join over a few
 # seconds, as people do, instead of all in one instant.
 SPAWN_RATE = 5.0
@@ -35,6 +59,8 @@ class Profile:
     steps: tuple[Step, ...]
     # A stress run reports where it broke; the p95 and error gates apply to the other profiles.
     gates_latency_and_errors: bool
+    # Its load is meant to trigger the autoscalers (smoke's 5 users are not).
+    expects_scaling: bool
 
     @property
     def duration(self) -> float:
@@ -65,9 +91,9 @@ def build_profile(
     if users is not None and users < 1:
         raise ValueError(f"--users must be at least 1, got {users}")
     if name == "smoke":
-        return Profile(name, (Step(0.0, duration or 60.0, users or 5),), True)
+        return Profile(name, (Step(0.0, duration or 60.0, users or 5),), True, False)
     if name == "load":
-        return Profile(name, (Step(0.0, duration or 300.0, users or 50),), True)
+        return Profile(name, (Step(0.0, duration or 300.0, users or 50),), True, True)
     top = users or STRESS_MAX_USERS
     counts = list(range(STRESS_STEP_USERS, top + 1, STRESS_STEP_USERS))
     if not counts or counts[-1] != top:
@@ -77,4 +103,4 @@ def build_profile(
         Step(index * step_seconds, (index + 1) * step_seconds, count)
         for index, count in enumerate(counts)
     )
-    return Profile(name, steps, False)
+    return Profile(name, steps, False, True)

@@ -81,7 +81,10 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     tables.append(
         (
             "Acknowledged writes read back",
-            [["checked", "lost"], [str(loss["checked"]), str(loss["lost"])]],
+            [
+                ["checked", "lost", "applied twice"],
+                [str(loss["checked"]), str(loss["lost"]), str(loss["duplicated"])],
+            ],
         )
     )
     return tables
@@ -112,14 +115,15 @@ def _faults_table(faults: list[dict[str, Any]]) -> Table:
             "fault",
             "what",
             "failed (share)",
+            "through the frontend",
             "longest gap s (all / frontend / api)",
             "time to full readiness s",
-            "writes lost",
+            "writes lost / applied twice",
         ]
     ]
     for fault in faults:
         if fault.get("skipped"):
-            rows.append([fault["kind"], f"not injected: {fault['skipped']}", "", "", "", ""])
+            rows.append([fault["kind"], f"not injected: {fault['skipped']}", "", "", "", "", ""])
             continue
         gaps = fault["longest_gap_without_success_seconds"]
         rows.append(
@@ -127,17 +131,16 @@ def _faults_table(faults: list[dict[str, Any]]) -> Table:
                 fault["kind"],
                 fault["detail"],
                 f"{fault['failed_requests']} ({fault['failed_share']:.2%})",
+                str(fault["failed_by_channel"].get("frontend", 0)),
                 " / ".join(str(gaps.get(key, "-")) for key in ("all", "frontend", "api")),
                 str(
                     fault["time_to_full_readiness_seconds"]
                     if fault["time_to_full_readiness_seconds"] is not None
                     else fault["problem"]
                 ),
-                str(
-                    fault["acknowledged_writes_lost"]
-                    if fault["acknowledged_writes_lost"] is not None
-                    else fault["read_back_problem"]
-                ),
+                f"{fault['acknowledged_writes_lost']} / {fault['writes_applied_twice']}"
+                if fault["acknowledged_writes_lost"] is not None
+                else str(fault["read_back_problem"]),
             ]
         )
     return ("Faults", rows)

@@ -15,17 +15,16 @@ from typing import Any
 
 from loadplan.analysis import (
     Figures,
-    Gate,
     RequestEvent,
     breaking_point,
     figures_of,
-    gates_of,
     read_events,
     step_figures,
     timeline,
 )
 from loadplan.discovery import Target
 from loadplan.fault_runs import FaultOutcomes, fault_outcomes
+from loadplan.gates import Gate, Scaling, gates_of
 from loadplan.profiles import Profile
 from loadplan.read_back import ReadBack
 from loadplan.report import summary_tables, write_page
@@ -52,10 +51,25 @@ def write_report(
     faults = fault_outcomes(
         args.fault, load.fault_runs, events, started_at, profile.duration, notes
     )
-    gates = gates_of(profile, overall, _writes_lost(load.final, faults), faults.recovered)
+    samples = load.sampler.samples if load.sampler is not None else []
+    scaling = (
+        None
+        if load.sampler is None
+        else Scaling(
+            scale_outs(samples, started_at),
+            samples[-1].at - started_at if samples else 0.0,
+        )
+    )
+    gates = gates_of(
+        profile,
+        overall,
+        _writes_lost(load.final, faults),
+        _writes_applied_twice(load.final, faults),
+        faults.windows,
+        scaling,
+    )
     passed = all(gate.passed for gate in gates)
     stress = _stress(profile, measured, started_at)
-    samples = load.sampler.samples if load.sampler is not None else []
     for forward in target.forwards:
         if forward.reopened:
             notes.append(
@@ -137,6 +151,19 @@ def _writes_lost(final: ReadBack | None, faults: FaultOutcomes) -> int | None:
     return len(lost)
 
 
+def _writes_applied_twice(final: ReadBack | None, faults: FaultOutcomes) -> int | None:
+    """The todos found twice in any read-back; None when one of them is missing."""
+    if final is None or faults.read_back_missing:
+        return None
+    return len(
+        {
+            (item.account, item.title)
+            for read in (final, *faults.read_backs)
+            for item in read.duplicated
+        }
+    )
+
+
 def _per_endpoint(measured: Sequence[RequestEvent], duration: float) -> dict[str, Any]:
     by_name: dict[str, list[RequestEvent]] = defaultdict(list)
     for event in measured:
@@ -178,7 +205,14 @@ def _stress(
 
 def _data_loss(final: ReadBack | None, problem: str | None, started_at: float) -> dict[str, Any]:
     figures = (
-        {"at_seconds": None, "checked": None, "lost": None, "lost_examples": []}
+        {
+            "at_seconds": None,
+            "checked": None,
+            "lost": None,
+            "lost_examples": [],
+            "duplicated": None,
+            "duplicated_examples": [],
+        }
         if final is None
         else final.figures(started_at)
     )

@@ -4,7 +4,13 @@
 the list page, and adds, completes and deletes todos with the list's server actions, exactly
 as the pages send them (see nextjs.py); about once in 60 actions it logs out and back in.
 `ApiUser` is a client of the API behind the frontend (an MCP or script user): the same work
-through the backend's REST endpoints with a bearer token.
+through the backend's REST endpoints with a bearer token, sending each write again with its
+`Idempotency-Key` when the API was away, as the API asks its clients to.
+
+Every write carries a key minted once per action (the frontend's forms carry one the same
+way). About once in 20 creates the person sends the same action twice, as a double click or a
+browser's resend does: the second answer must be the first, and the read-back fails the run
+if the todo exists twice (read_back.py).
 
 Every acknowledged write goes to the journal (journal.py), every request to the request log
 (analysis.py). Both the run (the profile's steps, `LoadPlanShape`) and each user (a task
@@ -39,6 +45,17 @@ STEPS: list[tuple[float, float, int]] = [
 ]
 # A person's pause between two things they do.
 THINK_SECONDS = (0.5, 1.5)
+# The share of creates sent twice with one key (a double click, a browser's resend).
+RESEND_SHARE = 0.05
+# An API client's retries of one action: on no answer, 502, 503 or 504, with backoff, honouring
+# Retry-After, within this budget (the frontend's own default budget for its backend calls).
+API_RETRY_BUDGET_SECONDS = 15.0
+API_RETRY_FIRST_SECONDS = 0.1
+API_RETRY_MAX_SECONDS = 2.0
+RETRIED_STATUSES = frozenset({0, 502, 503, 504})
+# A retried action's single attempts, in Locust's own report only: the request log holds one
+# row per action, as its client saw it.
+ATTEMPT_PREFIX = "attempt: "
 # Each user stops after this many tasks, whatever the clock says.
 TASK_BUDGET = int(os.environ.get("LOADPLAN_TASK_BUDGET", "2000"))
 
@@ -79,6 +96,8 @@ def _note_start(**_: Any) -> None:
 def _log_request(
     name: str, response_time: float, exception: BaseException | None, start_time: float, **_: Any
 ) -> None:
+    if name.startswith(ATTEMPT_PREFIX):
+        return
     at = start_time + response_time / 1000
     event = RequestEvent(at, _channel(name), name, response_time, exception is None)
     write_event_row(_request_rows.writerow, event)
@@ -121,6 +140,8 @@ class PlanUser(FastHttpUser):
         # Todos this user made and knows the id of: the ones it completes and deletes.
         self.open_ids: list[int] = []
         self.done_ids: list[int] = []
+        # Titles of creates acknowledged once: a resend's answer is not journaled again.
+        self.sent_titles: set[str] = set()
 
     def spend_budget(self) -> None:
         self.tasks_done += 1
@@ -130,6 +151,15 @@ class PlanUser(FastHttpUser):
     def new_title(self, channel: str) -> str:
         self.created += 1
         return f"loadplan-{RUN_ID}-{channel}-{id(self):x}-{self.created}"
+
+    @staticmethod
+    def new_key() -> str:
+        """An idempotency key, minted once per action (22 URL-safe characters)."""
+        return secrets.token_urlsafe(16)
+
+    @staticmethod
+    def resends() -> bool:
+        return random.random() < RESEND_SHARE  # noqa: S311 (not security)
 
     def record(self, operation: journal.Operation, todo_id: int | None, **content: Any) -> None:
         journal.append(
@@ -252,7 +282,16 @@ class BrowserUser(PlanUser):
             return
         title = self.new_title("frontend")
         description = "added through the list page"
-        fields = {"title": title, "description": description}
+        fields = {"title": title, "description": description, "idempotencyKey": self.new_key()}
+        sends = 2 if self.resends() else 1
+        for _ in range(sends):
+            if not self.send_add(action_id, title, description, fields):
+                return
+
+    def send_add(
+        self, action_id: str, title: str, description: str, fields: dict[str, str]
+    ) -> bool:
+        """One add sent; a resend of the same action finds its todo already there."""
         with self.form_action("/todos", "addTodo", action_id, TODO_FORM_STATE, fields) as answer:
             result = _result(answer)
             if (
@@ -261,19 +300,23 @@ class BrowserUser(PlanUser):
                 and result.get("status") == "saved"
             ):
                 todo_id = nextjs.todo_id_in(answer.text or "", title)
-                self.record(
-                    "create", todo_id, title=title, description=description, channel="frontend"
-                )
-                if todo_id is not None:
-                    self.open_ids.append(todo_id)
+                if fields["title"] not in self.sent_titles:
+                    self.sent_titles.add(fields["title"])
+                    self.record(
+                        "create", todo_id, title=title, description=description, channel="frontend"
+                    )
+                    if todo_id is not None:
+                        self.open_ids.append(todo_id)
                 answer.success()
-            else:
-                answer.failure(f"add answered {answer.status_code}: {_describe(result)}")
+                return True
+            answer.failure(f"add answered {answer.status_code}: {_describe(result)}")
+            return False
 
     def one_click(self, name: str, action_key: str, todo_id: int, fields: dict[str, str]) -> bool:
         action_id = self.todo_action(action_key)
         if action_id is None:
             return False
+        fields = {**fields, "idempotencyKey": self.new_key()}
         with self.form_action("/todos", name, action_id, TODO_ACTION_STATE, fields) as answer:
             result = _result(answer)
             if (
@@ -344,33 +387,81 @@ class ApiUser(PlanUser):
 
     def log_in(self) -> None:
         credentials = {"email": self.email, "password": self.password}
-        with self.client.post(
-            f"{API_URL}/auth/login",
-            json=credentials,
-            name=f"{API_PREFIX}POST /auth/login",
-            catch_response=True,
-        ) as answer:
-            if answer.status_code == 200:
-                self.headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-            else:
-                self.headers = {}
-                answer.failure(f"log in answered {answer.status_code}")
+        status, body = self.call("POST", "/auth/login", "POST /auth/login", json_body=credentials)
+        if status == 200 and isinstance(body, dict):
+            self.headers = {"Authorization": f"Bearer {body['access_token']}"}
+        else:
+            self.headers = {}
 
     def has_token(self) -> bool:
         if not self.headers:
             self.log_in()
         return bool(self.headers)
 
+    def call(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        *,
+        expect: int = 200,
+        json_body: Any = None,
+        key: str | None = None,
+    ) -> tuple[int, Any]:
+        """One action: sent again (with its key, for a write) on no answer, 502, 503 or 504,
+        after Retry-After or a growing backoff, until API_RETRY_BUDGET_SECONDS have passed.
+        The request log gets one row for it, timed from the first attempt to the last answer."""
+        headers = dict(self.headers)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        began, began_wall = time.monotonic(), time.time()
+        backoff = API_RETRY_FIRST_SECONDS
+        status, body, problem = 0, None, ""
+        while True:
+            with self.client.request(
+                method,
+                f"{API_URL}{path}",
+                json=json_body,
+                headers=headers,
+                name=f"{ATTEMPT_PREFIX}{API_PREFIX}{name}",
+                catch_response=True,
+            ) as answer:
+                status = answer.status_code
+                retry_after = _retry_after(answer.headers.get("Retry-After"))
+                if status == expect:
+                    body = answer.json() if answer.text else None
+                    answer.success()
+                else:
+                    answer.failure(f"answered {status}")
+            if status == expect or status not in RETRIED_STATUSES:
+                problem = "" if status == expect else f"{name} answered {status}"
+                break
+            pause = min(retry_after or backoff, API_RETRY_MAX_SECONDS)
+            if time.monotonic() - began + pause > API_RETRY_BUDGET_SECONDS:
+                problem = (
+                    f"{name} answered {status or 'nothing'} for {API_RETRY_BUDGET_SECONDS:g} s"
+                )
+                break
+            time.sleep(pause)
+            backoff = min(backoff * 2, API_RETRY_MAX_SECONDS)
+        self.environment.events.request.fire(
+            request_type=method,
+            name=f"{API_PREFIX}{name}",
+            response_time=(time.monotonic() - began) * 1000,
+            response_length=0,
+            exception=RuntimeError(problem) if problem else None,
+            start_time=began_wall,
+            context={},
+            url=f"{API_URL}{path}",
+        )
+        return status, body
+
     @task(6)
     def list_todos(self) -> None:
         self.spend_budget()
         if self.has_token():
             status = random.choice(["all", "open", "done"])  # noqa: S311
-            self.client.get(
-                f"{API_URL}/todos?status={status}&limit=20",
-                headers=self.headers,
-                name=f"{API_PREFIX}GET /todos",
-            )
+            self.call("GET", f"/todos?status={status}&limit=20", "GET /todos")
 
     @task(3)
     def create_todo(self) -> None:
@@ -379,20 +470,18 @@ class ApiUser(PlanUser):
             return
         title = self.new_title("api")
         body = {"title": title, "description": None}
-        with self.client.post(
-            f"{API_URL}/todos",
-            json=body,
-            headers=self.headers,
-            name=f"{API_PREFIX}POST /todos",
-            catch_response=True,
-        ) as answer:
-            if answer.status_code == 201:
-                todo_id = int(answer.json()["id"])
+        key = self.new_key()
+        for _ in range(2 if self.resends() else 1):
+            status, created = self.call(
+                "POST", "/todos", "POST /todos", expect=201, json_body=body, key=key
+            )
+            if status != 201 or not isinstance(created, dict):
+                return
+            if title not in self.sent_titles:
+                self.sent_titles.add(title)
+                todo_id = int(created["id"])
                 self.record("create", todo_id, title=title, description=None, channel="api")
                 self.open_ids.append(todo_id)
-                answer.success()
-            else:
-                answer.failure(f"create answered {answer.status_code}")
 
     @task(2)
     def complete_todo(self) -> None:
@@ -401,18 +490,15 @@ class ApiUser(PlanUser):
         if todo_id is None or not self.has_token():
             return
         self.record("complete-sent", todo_id)
-        with self.client.post(
-            f"{API_URL}/todos/{todo_id}/complete",
-            headers=self.headers,
-            name=f"{API_PREFIX}POST /todos/{{id}}/complete",
-            catch_response=True,
-        ) as answer:
-            if answer.status_code == 200:
-                self.record("complete", todo_id)
-                self.done_ids.append(todo_id)
-                answer.success()
-            else:
-                answer.failure(f"complete answered {answer.status_code}")
+        status, _ = self.call(
+            "POST",
+            f"/todos/{todo_id}/complete",
+            "POST /todos/{id}/complete",
+            key=self.new_key(),
+        )
+        if status == 200:
+            self.record("complete", todo_id)
+            self.done_ids.append(todo_id)
 
     @task(1)
     def delete_todo(self) -> None:
@@ -421,17 +507,19 @@ class ApiUser(PlanUser):
         if todo_id is None or not self.has_token():
             return
         self.record("delete-sent", todo_id)
-        with self.client.delete(
-            f"{API_URL}/todos/{todo_id}",
-            headers=self.headers,
-            name=f"{API_PREFIX}DELETE /todos/{{id}}",
-            catch_response=True,
-        ) as answer:
-            if answer.status_code == 204:
-                self.record("delete", todo_id)
-                answer.success()
-            else:
-                answer.failure(f"delete answered {answer.status_code}")
+        status, _ = self.call(
+            "DELETE", f"/todos/{todo_id}", "DELETE /todos/{id}", expect=204, key=self.new_key()
+        )
+        if status == 204:
+            self.record("delete", todo_id)
+
+
+def _retry_after(header: str | None) -> float | None:
+    """Retry-After's seconds (the API sends whole seconds), None when absent or not a number."""
+    try:
+        return float(header) if header else None
+    except ValueError:
+        return None
 
 
 def _result(answer: ResponseContextManager) -> Any:

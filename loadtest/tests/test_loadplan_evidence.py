@@ -37,7 +37,14 @@ def _summary(faults: list[dict[str, Any]], passed: bool = True) -> dict[str, Any
         "per_channel": {"frontend": _figures(11000, 150.0, 0.0), "api": _figures(3529, 300.0, 0.0)},
         "stress": None,
         "faults": faults,
-        "data_loss": {"at_seconds": 301.0, "checked": 2451, "lost": 0, "lost_examples": []},
+        "data_loss": {
+            "at_seconds": 301.0,
+            "checked": 2451,
+            "lost": 0,
+            "lost_examples": [],
+            "duplicated": 1,
+            "duplicated_examples": [],
+        },
         "sampling": {
             "max_ready_replicas": {"frontend": 5, "backend": 2},
             "scale_outs": [],
@@ -56,11 +63,13 @@ FAULT_ROW = {
     "detail": "deleted pod postgres-0",
     "window": {"requests": 796, "failures": 90},
     "failed_requests": 90,
+    "failed_by_channel": {"frontend": 62, "api": 28},
     "failed_share": 0.1131,
     "longest_gap_without_success_seconds": {"all": 3.33, "frontend": 3.33, "api": 6.78},
     "time_to_full_readiness_seconds": 5.8,
     "read_back": {"checked": 482, "lost": 0},
     "acknowledged_writes_lost": 0,
+    "writes_applied_twice": 0,
 }
 
 
@@ -77,7 +86,7 @@ def test_the_compact_figures_leave_the_per_request_data_out() -> None:
     assert "timeline" not in figures
     assert "per_endpoint" not in figures
     assert figures["overall"]["p95_ms"] == 194.8
-    assert figures["read_back"] == {"checked": 2451, "lost": 0}
+    assert figures["read_back"] == {"checked": 2451, "lost": 0, "applied_twice": 1}
     assert figures["faults"][0]["longest_gap_seconds"]["api"] == 6.78
     assert figures["faults"][0]["window_requests"] == 796
 
@@ -95,7 +104,7 @@ def test_a_run_without_faults_is_a_row_of_the_profiles(results_dir: Path) -> Non
     assert path == results_dir / "loadplan-profiles.json"
     table = json.loads(path.read_text())["table"]
     row = "| `--stack dev --profile load` | 50 | 14,529 | 48.4 | 21.2 | 194.8 | 736.1 | 0.48 % |"
-    assert f"{row} 2,451 / 0 | pass |" in table
+    assert f"{row} 2,451 / 0 / 1 | pass |" in table
 
 
 def test_a_run_with_faults_is_a_row_per_fault(results_dir: Path) -> None:
@@ -105,6 +114,18 @@ def test_a_run_with_faults_is_a_row_per_fault(results_dir: Path) -> None:
     summary = json.loads(path.read_text())
     assert summary["runs"][0]["command"] == "npm run loadtest -- " + " ".join(argv)
     assert (
-        "| postgres-pod | 90 of 796 (11.31 %) | 3.33 / 3.33 / 6.78 | 5.8 | 482 / 0 |"
+        "| postgres-pod | 90 of 796 (11.31 %) | 62 | 3.33 / 3.33 / 6.78 | 5.8 | 482 / 0 / 0 |"
         in summary["table"]
+    )
+
+
+def test_runs_recorded_before_a_figure_existed_show_a_dash(results_dir: Path) -> None:
+    older = {**FAULT_ROW}
+    del older["failed_by_channel"], older["writes_applied_twice"]
+    argv = ["--stack", "dev", "--profile", "load", "--fault", "postgres-pod"]
+    path = record_run(_summary([older]), argv, MACHINE, "2026-12-07T12:00:00Z")
+    table = json.loads(path.read_text())["table"]
+    assert (
+        "| postgres-pod | 90 of 796 (11.31 %) | - | 3.33 / 3.33 / 6.78 | 5.8 | 482 / 0 / - |"
+        in table
     )

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import io
 
-from loadplan.journal import Entry, Expected, Observed, append, expected_todos, find_lost, parse
+from loadplan.journal import (
+    Duplicated,
+    Entry,
+    Expected,
+    Observed,
+    append,
+    expected_todos,
+    find_duplicated,
+    find_lost,
+    parse,
+)
 
 ALICE = "alice@example.com"
 
@@ -95,3 +105,24 @@ def test_either_state_is_right_for_a_completion_in_flight() -> None:
     assert [item.reason for item in find_lost([expected(1, "one")], observed)] == [
         "changed: completed"
     ]
+
+
+def test_a_title_listed_twice_in_one_account_is_an_action_applied_twice() -> None:
+    bob = "bob@example.com"
+    observed = {
+        ALICE: [
+            Observed(7, "resent", None, False),
+            Observed(5, "once", None, False),
+            Observed(4, "resent", None, False),
+            Observed(3, "sent three times", None, True),
+            Observed(2, "sent three times", None, True),
+            Observed(1, "sent three times", None, True),
+        ],
+        # The same title in another account is that account's own todo.
+        bob: [Observed(9, "once", None, False)],
+    }
+    assert find_duplicated(observed) == [
+        Duplicated(ALICE, "resent", 2),
+        Duplicated(ALICE, "sent three times", 3),
+    ]
+    assert find_duplicated({ALICE: [Observed(1, "a", None, False)], bob: []}) == []
