@@ -10,13 +10,20 @@ const SERVER = resolve(__dirname, "..", "..", ".next", "standalone", "server.js"
 
 export type Frontend = Service & { readonly url: string };
 
-export async function startFrontend(backendUrl: string, logDir: string): Promise<Frontend> {
+/** `name` names the server and its log file; `env` adds to or overrides its environment. */
+type FrontendOptions = { name?: string; env?: Record<string, string> };
+
+export async function startFrontend(
+  backendUrl: string,
+  logDir: string,
+  { name = "frontend", env = {} }: FrontendOptions = {},
+): Promise<Frontend> {
   if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const logFile = join(logDir, "frontend.log");
+  const logFile = join(logDir, `${name}.log`);
   const { service, child } = startService({
-    name: "frontend",
+    name,
     command: process.execPath,
     args: [SERVER],
     env: {
@@ -29,11 +36,15 @@ export async function startFrontend(backendUrl: string, logDir: string): Promise
       FORWARDED_ADDRESS_SECRET,
       // Short enough that the "backend is slow" state shows up within a test's patience.
       BACKEND_TIMEOUT_MS: process.env.BACKEND_TIMEOUT_MS ?? "3000",
+      // Likewise the outage states: a stopped backend is tried for 2 s, not the default 15 s
+      // (retries.spec.ts starts a frontend of its own with a long budget).
+      BACKEND_RETRY_BUDGET_MS: process.env.BACKEND_RETRY_BUDGET_MS ?? "2000",
+      ...env,
     },
     logFile,
   });
   try {
-    await waitUntil("frontend", child, () => httpOk(`${url}/api/health`), { logFile });
+    await waitUntil(name, child, () => httpOk(`${url}/api/health`), { logFile });
   } catch (error) {
     await service.stop();
     throw error;

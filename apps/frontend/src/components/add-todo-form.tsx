@@ -5,25 +5,33 @@ import { useActionState, useId, useState } from "react";
 import { todoFormState, type SaveTodoAction, type TodoFormState } from "@/lib/form-state";
 import { TITLE_MAX } from "@/lib/validation";
 
-import { DescriptionField, FieldError, FormAlert } from "./form-fields";
+import { DescriptionField, FieldError, FormAlert, IdempotencyKeyField } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
-const EMPTY = todoFormState({ title: "", description: "" });
+type AddTodoFormProps = {
+  action: SaveTodoAction;
+  /** The key of the first todo added, minted by the page; each answer names the next one. */
+  idempotencyKey: string;
+};
 
-export function AddTodoForm({ action }: { action: SaveTodoAction }) {
+export function AddTodoForm({ action, idempotencyKey }: AddTodoFormProps) {
   const [showDescription, setShowDescription] = useState(false);
-  const [state, formAction] = useActionState<TodoFormState, FormData>(async (previous, form) => {
-    const next = await action(previous, form);
-    // The next todo starts from a clean slate; an error keeps everything in view.
-    setShowDescription(next.status !== "saved" && next.values.description !== "");
-    return next;
-  }, EMPTY);
+  const [state, formAction] = useActionState<TodoFormState, FormData>(
+    async (previous, form) => {
+      const next = await action(previous, form);
+      // The next todo starts from a clean slate; an error keeps everything in view.
+      setShowDescription(next.status !== "saved" && next.values.description !== "");
+      return next;
+    },
+    todoFormState({ title: "", description: "" }, idempotencyKey),
+  );
   const id = useId();
   const titleError = state.fieldErrors.title;
   const descriptionError = state.fieldErrors.description;
 
   return (
     <form action={formAction} className="add-form" noValidate>
+      <IdempotencyKeyField value={state.idempotencyKey} />
       <label className="visually-hidden" htmlFor={`${id}-title`}>
         New todo
       </label>

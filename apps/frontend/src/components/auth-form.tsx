@@ -3,15 +3,20 @@
 import Link from "next/link";
 import { useActionState, useId } from "react";
 
-import { initialAuthFormState, type AuthAction } from "@/lib/form-state";
+import { authFormState, type AuthAction } from "@/lib/form-state";
 import { PASSWORD_MIN } from "@/lib/validation";
 
-import { FieldError, FormAlert } from "./form-fields";
+import { FieldError, FormAlert, IdempotencyKeyField } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 type AuthFormProps = {
   mode: "signup" | "login";
   action: AuthAction;
+  /**
+   * Signing up: the key of the first submission, minted by the page; each answer names the
+   * next one. Logging in is not keyed: null.
+   */
+  idempotencyKey: string | null;
 };
 
 const COPY = {
@@ -33,8 +38,8 @@ const COPY = {
   },
 } as const;
 
-export function AuthForm({ mode, action }: AuthFormProps) {
-  const [state, formAction] = useActionState(action, initialAuthFormState);
+export function AuthForm({ mode, action, idempotencyKey }: AuthFormProps) {
+  const [state, formAction] = useActionState(action, authFormState(idempotencyKey));
   const id = useId();
   const copy = COPY[mode];
   const emailError = state.fieldErrors.email;
@@ -49,6 +54,7 @@ export function AuthForm({ mode, action }: AuthFormProps) {
   return (
     <>
       <form action={formAction} className="auth-form" noValidate>
+        {state.idempotencyKey !== null && <IdempotencyKeyField value={state.idempotencyKey} />}
         <FormAlert message={state.formError} />
         <div className="field">
           <label className="field-label" htmlFor={`${id}-email`}>

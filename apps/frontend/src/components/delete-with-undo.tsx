@@ -14,7 +14,8 @@ import {
 } from "react";
 
 import type { Todo } from "@/lib/backend-client";
-import { initialTodoActionState, type TodoAction } from "@/lib/form-state";
+import { todoActionState, type TodoAction } from "@/lib/form-state";
+import { IDEMPOTENCY_KEY_FIELD } from "@/lib/idempotency";
 
 /** How long a deleted todo can be brought back, while the notice is not hovered or focused. */
 export const UNDO_WINDOW_MS = 6000;
@@ -22,9 +23,12 @@ export const UNDO_WINDOW_MS = 6000;
 /** The id of a todo's Delete button, where focus goes back when the todo is brought back. */
 export const deleteButtonId = (todo: Pick<Todo, "id">): string => `delete-todo-${todo.id}`;
 
+/** How a deletion was asked for: from the keyboard or not, and the key the row holds for it. */
+type Removal = { fromKeyboard: boolean; idempotencyKey: string };
+
 type DeleteWithUndo = {
   /** Hides the todo at once; it is deleted for good when the undo window closes. */
-  remove(todo: Todo, { fromKeyboard }: { fromKeyboard: boolean }): void;
+  remove(todo: Todo, removal: Removal): void;
   isRemoved(todo: Pick<Todo, "id">): boolean;
   /** Deletes the todo waiting for its undo window now (before logging out, say). */
   commitPending(): Promise<void>;
@@ -38,7 +42,7 @@ export function useDeleteWithUndo(): DeleteWithUndo {
   return context;
 }
 
-type Pending = { todo: Todo; fromKeyboard: boolean };
+type Pending = { todo: Todo } & Removal;
 type Failure = { title: string; message: string };
 
 type ProviderProps = {
@@ -51,7 +55,9 @@ type ProviderProps = {
 /**
  * Deleting is deferred, not reversed: nothing is sent until the undo window closes, so Undo
  * brings the todo back exactly as it was (same place, same state). Closing the tab inside
- * the window therefore keeps the todo.
+ * the window therefore keeps the todo. The deletion is sent with the key the row was rendered
+ * with, in the form's `idempotencyKey` field; when it fails, the next deletion of that todo
+ * takes the key the answer names (the same one while the outcome is unknown).
  */
 export function DeleteWithUndoProvider({ deleteTodo, focusAfterDismissId, children }: ProviderProps) {
   const [pending, setPending] = useState<Pending | null>(null);
@@ -60,6 +66,8 @@ export function DeleteWithUndoProvider({ deleteTodo, focusAfterDismissId, childr
   const [paused, setPaused] = useState(false);
   // The window's timer and a logout can both commit the same todo; it is sent once.
   const sent = useRef(new Set<number>());
+  // The key of a todo's next deletion, named by the answer of its last, failed one.
+  const nextKeys = useRef(new Map<number, string>());
   const focusTargetId = useRef<string | null>(null);
 
   const reveal = useCallback((todo: Todo) => {
@@ -68,13 +76,15 @@ export function DeleteWithUndoProvider({ deleteTodo, focusAfterDismissId, childr
 
   const commitPending = useCallback(async () => {
     if (pending === null || sent.current.has(pending.todo.id)) return;
-    const { todo } = pending;
+    const { todo, idempotencyKey } = pending;
     sent.current.add(todo.id);
     setPending(null);
     const form = new FormData();
     form.set("id", String(todo.id));
-    const result = await deleteTodo(initialTodoActionState, form);
+    form.set(IDEMPOTENCY_KEY_FIELD, idempotencyKey);
+    const result = await deleteTodo(todoActionState(idempotencyKey), form);
     if (result.error !== null) {
+      nextKeys.current.set(todo.id, result.idempotencyKey);
       sent.current.delete(todo.id);
       reveal(todo);
       setFailure({ title: todo.title, message: result.error });
@@ -82,13 +92,13 @@ export function DeleteWithUndoProvider({ deleteTodo, focusAfterDismissId, childr
   }, [pending, deleteTodo, reveal]);
 
   const remove = useCallback(
-    (todo: Todo, { fromKeyboard }: { fromKeyboard: boolean }) => {
+    (todo: Todo, { fromKeyboard, idempotencyKey }: Removal) => {
       // One undo at a time: a todo already waiting is deleted now.
       void commitPending();
       setFailure(null);
       setPaused(false);
       setHidden((ids) => new Set(ids).add(todo.id));
-      setPending({ todo, fromKeyboard });
+      setPending({ todo, fromKeyboard, idempotencyKey: nextKeys.current.get(todo.id) ?? idempotencyKey });
     },
     [commitPending],
   );

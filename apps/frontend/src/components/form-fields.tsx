@@ -1,4 +1,10 @@
+import { IDEMPOTENCY_KEY_FIELD } from "@/lib/idempotency";
 import { DESCRIPTION_MAX } from "@/lib/validation";
+
+/** The key of the form's action, sent with it (src/lib/idempotency.ts); works without JavaScript. */
+export function IdempotencyKeyField({ value }: { value: string }) {
+  return <input type="hidden" name={IDEMPOTENCY_KEY_FIELD} value={value} />;
+}
 
 /** The description textarea of a todo form, with its error tied to it for screen readers. */
 export function DescriptionField({

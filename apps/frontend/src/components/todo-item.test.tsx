@@ -8,7 +8,7 @@ import type { Todo } from "@/lib/backend-client";
 import type { TodoAction, TodoActionState, TodoFormState } from "@/lib/form-state";
 
 import { DeleteWithUndoProvider } from "./delete-with-undo";
-import { TodoItem, type TodoItemActions } from "./todo-item";
+import { TodoItem, type TodoItemActions, type TodoItemKeys } from "./todo-item";
 
 const TODO: Todo = {
   id: 3,
@@ -19,15 +19,29 @@ const TODO: Todo = {
   updatedAt: "2026-01-01T10:00:00Z",
 };
 
+/** The keys the page minted for the row. */
+const KEYS: TodoItemKeys = {
+  edit: "edit-0000000000000001",
+  setCompleted: "complete-000000000001",
+  delete: "delete-00000000000001",
+};
+
 type Call = { action: string; fields: Record<string, string> };
 
-/** Actions that record what the form sent and answer as the server actions would. */
+/**
+ * Actions that record what the form sent and answer as the server actions would: a success
+ * names a new key for the next action.
+ */
 function recordingActions(answers: {
   edit?: (state: TodoFormState) => TodoFormState;
   setCompleted?: TodoActionState;
   remove?: TodoActionState;
 }): { actions: TodoItemActions; deleteTodo: TodoAction; calls: Call[] } {
   const calls: Call[] = [];
+  const keyOf = (form: FormData): string => {
+    const key = form.get("idempotencyKey");
+    return typeof key === "string" ? key : "";
+  };
   const record = (action: string, form: FormData) => {
     const fields: Record<string, string> = {};
     form.forEach((value, name) => {
@@ -39,16 +53,20 @@ function recordingActions(answers: {
     calls,
     deleteTodo: (_state, form) => {
       record("remove", form);
-      return Promise.resolve(answers.remove ?? { error: null });
+      return Promise.resolve(answers.remove ?? { error: null, idempotencyKey: `next-${keyOf(form)}` });
     },
     actions: {
       edit: (state, form) => {
         record("edit", form);
-        return Promise.resolve(answers.edit?.(state) ?? { ...state, status: "saved" });
+        return Promise.resolve(
+          answers.edit?.(state) ?? { ...state, status: "saved", idempotencyKey: `next-${state.idempotencyKey}` },
+        );
       },
       setCompleted: (_state, form) => {
         record("setCompleted", form);
-        return Promise.resolve(answers.setCompleted ?? { error: null });
+        return Promise.resolve(
+          answers.setCompleted ?? { error: null, idempotencyKey: `next-${keyOf(form)}` },
+        );
       },
     },
   };
@@ -62,7 +80,7 @@ function listOf(todo: Todo, { actions, deleteTodo }: { actions: TodoItemActions;
         Todos
       </h1>
       <ul>
-        <TodoItem todo={todo} actions={actions} />
+        <TodoItem todo={todo} actions={actions} keys={KEYS} />
       </ul>
     </DeleteWithUndoProvider>
   );
@@ -87,19 +105,27 @@ describe("TodoItem", () => {
     const { rerender } = render(listOf(TODO, recorded));
     await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
     await waitFor(() => {
-      expect(calls).toEqual([{ action: "setCompleted", fields: { id: "3", completed: "true" } }]);
+      expect(calls).toEqual([
+        { action: "setCompleted", fields: { id: "3", completed: "true", idempotencyKey: KEYS.setCompleted } },
+      ]);
     });
 
+    // Reopening is another action: it is sent with the key the first answer named.
     rerender(listOf({ ...TODO, completed: true }, recorded));
     await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
     await waitFor(() => {
-      expect(calls[1]).toEqual({ action: "setCompleted", fields: { id: "3", completed: "false" } });
+      expect(calls[1]).toEqual({
+        action: "setCompleted",
+        fields: { id: "3", completed: "false", idempotencyKey: `next-${KEYS.setCompleted}` },
+      });
     });
   });
 
   it("shows why a change failed", async () => {
     const user = userEvent.setup();
-    const recorded = recordingActions({ setCompleted: { error: "We can't reach the todo service right now." } });
+    const recorded = recordingActions({
+      setCompleted: { error: "We can't reach the todo service right now.", idempotencyKey: KEYS.setCompleted },
+    });
     render(listOf(TODO, recorded));
     await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
     await waitFor(() => {
@@ -133,7 +159,7 @@ describe("TodoItem", () => {
 
     await user.keyboard("{Escape}");
     await waitFor(() => {
-      expect(recorded.calls).toEqual([{ action: "remove", fields: { id: "3" } }]);
+      expect(recorded.calls).toEqual([{ action: "remove", fields: { id: "3", idempotencyKey: KEYS.delete } }]);
     });
     expect(screen.queryByRole("listitem")).toBeNull();
     expect(document.activeElement).toBe(screen.getByRole("heading", { name: "Todos" }));
@@ -141,7 +167,9 @@ describe("TodoItem", () => {
 
   it("brings the todo back with the reason when deleting fails", async () => {
     const user = userEvent.setup();
-    const recorded = recordingActions({ remove: { error: "We can't reach the todo service right now." } });
+    const recorded = recordingActions({
+      remove: { error: "We can't reach the todo service right now.", idempotencyKey: KEYS.delete },
+    });
     render(listOf(TODO, recorded));
     screen.getByRole("button", { name: "Delete Renew passport" }).focus();
     await user.keyboard("{Enter}");
@@ -170,7 +198,10 @@ describe("TodoItem", () => {
       expect(screen.queryByLabelText("Title")).toBeNull();
     });
     expect(calls).toEqual([
-      { action: "edit", fields: { id: "3", title: "Renew passport before May", description: "Photos first" } },
+      {
+        action: "edit",
+        fields: { idempotencyKey: KEYS.edit, id: "3", title: "Renew passport before May", description: "Photos first" },
+      },
     ]);
     expect(document.activeElement).toBe(screen.getByRole("button", { name: "Edit Renew passport" }));
   });
@@ -199,5 +230,36 @@ describe("TodoItem", () => {
     expect(screen.getByText("Renew passport")).toBeTruthy();
     expect(document.activeElement).toBe(screen.getByRole("button", { name: "Edit Renew passport" }));
     expect(calls).toEqual([]);
+  });
+
+  it("sends a second edit with the key the first one's answer named", async () => {
+    const user = userEvent.setup();
+    const recorded = recordingActions({});
+    render(listOf(TODO, recorded));
+    for (const title of ["Renew passport soon", "Renew passport now"]) {
+      await user.click(screen.getByRole("button", { name: "Edit Renew passport" }));
+      const field = screen.getByLabelText<HTMLInputElement>("Title");
+      await user.clear(field);
+      await user.type(field, `${title}{Enter}`);
+      await waitFor(() => {
+        expect(screen.queryByLabelText("Title")).toBeNull();
+      });
+    }
+    expect(recorded.calls.map((call) => call.fields.idempotencyKey)).toEqual([KEYS.edit, `next-${KEYS.edit}`]);
+  });
+
+  it("sends a deletion again with the key its failed answer named", async () => {
+    const user = userEvent.setup();
+    const recorded = recordingActions({
+      remove: { error: "We can't reach the todo service right now.", idempotencyKey: "named-by-answer-0001" },
+    });
+    render(listOf(TODO, recorded));
+    for (let round = 0; round < 2; round += 1) {
+      screen.getByRole("button", { name: "Delete Renew passport" }).focus();
+      await user.keyboard("{Enter}");
+      await user.keyboard("{Escape}");
+      await screen.findByText(/was not deleted/);
+    }
+    expect(recorded.calls.map((call) => call.fields.idempotencyKey)).toEqual([KEYS.delete, "named-by-answer-0001"]);
   });
 });

@@ -4,7 +4,7 @@ import { useActionState, useEffect, useId, useRef, useState, type KeyboardEvent 
 
 import type { Todo } from "@/lib/backend-client";
 import {
-  initialTodoActionState,
+  todoActionState,
   todoFormState,
   type SaveTodoAction,
   type TodoAction,
@@ -14,7 +14,7 @@ import { TITLE_MAX } from "@/lib/validation";
 
 import { deleteButtonId, useDeleteWithUndo } from "./delete-with-undo";
 import { CheckIcon } from "./icons";
-import { DescriptionField, FieldError, FormAlert } from "./form-fields";
+import { DescriptionField, FieldError, FormAlert, IdempotencyKeyField } from "./form-fields";
 import { SubmitButton } from "./submit-button";
 
 export type TodoItemActions = {
@@ -22,11 +22,20 @@ export type TodoItemActions = {
   setCompleted: TodoAction;
 };
 
-type TodoItemProps = { todo: Todo; actions: TodoItemActions };
+/**
+ * The keys of the row's first edit, completion change and deletion, minted by the page
+ * (src/lib/idempotency.ts). The edit and completion forms then take the key of their next action
+ * from the answer of the last one; a deleted todo has no next action.
+ */
+export type TodoItemKeys = { edit: string; setCompleted: string; delete: string };
 
-export function TodoItem({ todo, actions }: TodoItemProps) {
+type TodoItemProps = { todo: Todo; actions: TodoItemActions; keys: TodoItemKeys };
+
+export function TodoItem({ todo, actions, keys }: TodoItemProps) {
   const [editing, setEditing] = useState(false);
-  const [toggleState, toggle, toggling] = useActionState(actions.setCompleted, initialTodoActionState);
+  // The editor is mounted anew each time it opens: the row keeps the key of the next edit.
+  const [editKey, setEditKey] = useState(keys.edit);
+  const [toggleState, toggle, toggling] = useActionState(actions.setCompleted, todoActionState(keys.setCompleted));
   const deletion = useDeleteWithUndo();
   const editButton = useRef<HTMLButtonElement>(null);
   const returnFocus = useRef(false);
@@ -53,6 +62,7 @@ export function TodoItem({ todo, actions }: TodoItemProps) {
   return (
     <li className={completed ? "todo-item is-done" : "todo-item"} aria-busy={toggling}>
       <form action={toggle}>
+        <IdempotencyKeyField value={toggleState.idempotencyKey} />
         <input type="hidden" name="id" value={todo.id} />
         <input type="hidden" name="completed" value={String(!todo.completed)} />
         <button
@@ -68,7 +78,13 @@ export function TodoItem({ todo, actions }: TodoItemProps) {
         </button>
       </form>
       {editing ? (
-        <EditTodoForm todo={todo} action={actions.edit} onClose={closeEditor} />
+        <EditTodoForm
+          todo={todo}
+          action={actions.edit}
+          idempotencyKey={editKey}
+          onNextKey={setEditKey}
+          onClose={closeEditor}
+        />
       ) : (
         <>
           <div className="todo-body">
@@ -93,7 +109,7 @@ export function TodoItem({ todo, actions }: TodoItemProps) {
               className="button button-quiet button-danger"
               onClick={(event) => {
                 // A click made with Enter or Space has no pointer detail.
-                deletion.remove(todo, { fromKeyboard: event.detail === 0 });
+                deletion.remove(todo, { fromKeyboard: event.detail === 0, idempotencyKey: keys.delete });
               }}
               aria-label={`Delete ${todo.title}`}
             >
@@ -111,17 +127,25 @@ export function TodoItem({ todo, actions }: TodoItemProps) {
   );
 }
 
-type EditTodoFormProps = { todo: Todo; action: SaveTodoAction; onClose: () => void };
+type EditTodoFormProps = {
+  todo: Todo;
+  action: SaveTodoAction;
+  idempotencyKey: string;
+  /** Hears the key of the next edit from each answer, for when the editor opens again. */
+  onNextKey: (key: string) => void;
+  onClose: () => void;
+};
 
-function EditTodoForm({ todo, action, onClose }: EditTodoFormProps) {
+function EditTodoForm({ todo, action, idempotencyKey, onNextKey, onClose }: EditTodoFormProps) {
   const id = useId();
   const [state, formAction] = useActionState(
     async (previous: TodoFormState, form: FormData) => {
       const next = await action(previous, form);
+      onNextKey(next.idempotencyKey);
       if (next.status === "saved") onClose();
       return next;
     },
-    todoFormState({ title: todo.title, description: todo.description ?? "" }),
+    todoFormState({ title: todo.title, description: todo.description ?? "" }, idempotencyKey),
   );
   const titleError = state.fieldErrors.title;
   const descriptionError = state.fieldErrors.description;
@@ -135,6 +159,7 @@ function EditTodoForm({ todo, action, onClose }: EditTodoFormProps) {
 
   return (
     <form action={formAction} className="todo-edit" onKeyDown={cancelOnEscape} noValidate>
+      <IdempotencyKeyField value={state.idempotencyKey} />
       <input type="hidden" name="id" value={todo.id} />
       <div className="field">
         <label className="field-label" htmlFor={`${id}-title`}>

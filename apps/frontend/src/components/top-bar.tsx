@@ -1,13 +1,14 @@
 import { Brand } from "./brand";
 import { LogOutForm } from "./log-out-form";
 
-export function TopBar({ email }: { email: string | null }) {
+/** `logOutKey`: the key of the Log out form, minted by the page. */
+export function TopBar({ email, logOutKey }: { email: string | null; logOutKey: string }) {
   return (
     <header className="topbar">
       <Brand href="/todos" />
       <div className="topbar-account">
         {email !== null && <AccountEmail email={email} />}
-        <LogOutForm />
+        <LogOutForm idempotencyKey={logOutKey} />
       </div>
     </header>
   );

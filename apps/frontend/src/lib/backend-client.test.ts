@@ -6,7 +6,12 @@ import type { AddressInfo } from "node:net";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { createBackendClient, type BackendFailure } from "./backend-client";
+import {
+  createBackendClient,
+  type BackendClientOptions,
+  type BackendFailure,
+  type RetryReport,
+} from "./backend-client";
 
 type Seen = {
   method: string;
@@ -15,6 +20,7 @@ type Seen = {
   body: unknown;
   clientAddress?: string | string[] | undefined;
   clientAddressSecret?: string | string[] | undefined;
+  idempotencyKey?: string | string[] | undefined;
 };
 type Reply = (request: Seen, response: ServerResponse) => void;
 
@@ -54,6 +60,7 @@ beforeAll(async () => {
         body,
         clientAddress: request.headers["x-client-address"],
         clientAddressSecret: request.headers["x-client-address-secret"],
+        idempotencyKey: request.headers["idempotency-key"],
       };
       seen.push(entry);
       reply(entry, response);
@@ -72,8 +79,17 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function client(timeoutMs = 2000, failures: BackendFailure[] = []) {
-  return createBackendClient({ baseUrl: `${baseUrl}/`, timeoutMs, onFailure: (failure) => failures.push(failure) });
+const KEY = "3f0c9a52-6a8e-4c59-9d1e-2b7f4e8a1c3d";
+
+/** A client of the scripted server; it sends every call once unless given a retry budget. */
+function client(timeoutMs = 2000, failures: BackendFailure[] = [], options: Partial<BackendClientOptions> = {}) {
+  return createBackendClient({
+    baseUrl: `${baseUrl}/`,
+    timeoutMs,
+    retryBudgetMs: 0,
+    onFailure: (failure) => failures.push(failure),
+    ...options,
+  });
 }
 
 describe("successful calls", () => {
@@ -97,13 +113,9 @@ describe("successful calls", () => {
     reply = (_, response) => {
       json(response, 200, { access_token: "tok", token_type: "bearer", expires_in: 3600 });
     };
-    const forwarding = createBackendClient({
-      baseUrl,
-      timeoutMs: 2000,
-      forwardedFor: { address: "203.0.113.7", secret: "shared-secret" },
-    });
+    const forwarding = client(2000, [], { forwardedFor: { address: "203.0.113.7", secret: "shared-secret" } });
     await forwarding.logIn("ada@example.com", "secret123");
-    await forwarding.signUp("bob@example.com", "secret123");
+    await forwarding.signUp("bob@example.com", "secret123", KEY);
     await client().logIn("ada@example.com", "secret123");
     expect(seen.map(({ url, clientAddress, clientAddressSecret }) => [url, clientAddress, clientAddressSecret])).toEqual([
       ["/auth/login", "203.0.113.7", "shared-secret"],
@@ -206,17 +218,17 @@ describe("successful calls", () => {
       }
     };
     const api = client();
-    expect((await api.createTodo("t", { title: "A", description: null })).ok).toBe(true);
-    expect((await api.updateTodo("t", 7, { title: "B", description: "d" })).ok).toBe(true);
-    expect((await api.setCompleted("t", 7, true)).ok).toBe(true);
-    expect((await api.setCompleted("t", 7, false)).ok).toBe(true);
-    expect(await api.deleteTodo("t", 7)).toEqual({ ok: true, value: true });
-    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual([
-      "POST /todos",
-      "PATCH /todos/7",
-      "POST /todos/7/complete",
-      "POST /todos/7/uncomplete",
-      "DELETE /todos/7",
+    expect((await api.createTodo("t", { title: "A", description: null }, `${KEY}-1`)).ok).toBe(true);
+    expect((await api.updateTodo("t", 7, { title: "B", description: "d" }, `${KEY}-2`)).ok).toBe(true);
+    expect((await api.setCompleted("t", 7, true, `${KEY}-3`)).ok).toBe(true);
+    expect((await api.setCompleted("t", 7, false, `${KEY}-4`)).ok).toBe(true);
+    expect(await api.deleteTodo("t", 7, `${KEY}-5`)).toEqual({ ok: true, value: true });
+    expect(seen.map((request) => `${request.method} ${request.url} ${String(request.idempotencyKey)}`)).toEqual([
+      `POST /todos ${KEY}-1`,
+      `PATCH /todos/7 ${KEY}-2`,
+      `POST /todos/7/complete ${KEY}-3`,
+      `POST /todos/7/uncomplete ${KEY}-4`,
+      `DELETE /todos/7 ${KEY}-5`,
     ]);
     expect(seen[0]?.body).toEqual({ title: "A", description: null });
     expect(seen[1]?.body).toEqual({ title: "B", description: "d" });
@@ -304,55 +316,241 @@ describe("failures", () => {
     expect(await client(200).me("tok")).toEqual({ ok: false, failure: { kind: "timeout" } });
   });
 
-  it("sends a read once more when the connection drops before any answer", async () => {
-    let dropped = 0;
-    reply = (_, response) => {
-      if (dropped === 0) {
-        dropped += 1;
-        response.socket?.destroy();
-        return;
-      }
-      json(response, 200, { status: "ok" });
-    };
-    const failures: BackendFailure[] = [];
-    const retried: string[] = [];
-    const api = createBackendClient({
-      baseUrl,
-      timeoutMs: 2000,
-      onFailure: (failure) => failures.push(failure),
-      onRetry: (request) => retried.push(request),
-    });
-    expect(await api.health()).toEqual({ ok: true, value: true });
-    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(["GET /health", "GET /health"]);
-    expect(failures).toEqual([]);
-    expect(retried).toEqual(["GET /health"]);
-  });
-
-  it("reports a read whose second try drops too as unavailable", async () => {
-    reply = (_, response) => {
-      response.socket?.destroy();
-    };
-    expect(await client().health()).toEqual({ ok: false, failure: { kind: "unavailable" } });
-    expect(seen).toHaveLength(2);
-  });
-
-  it("never sends a write twice", async () => {
-    reply = (_, response) => {
-      response.socket?.destroy();
-    };
-    expect(await client().createTodo("tok", { title: "Once", description: null })).toEqual({
-      ok: false,
-      failure: { kind: "unavailable" },
-    });
-    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(["POST /todos"]);
-  });
-
   it("reports a refused connection as unavailable", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const api = createBackendClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
+    const api = createBackendClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000, retryBudgetMs: 0 });
     expect(await api.health()).toEqual({ ok: false, failure: { kind: "unavailable" } });
+  });
+});
+
+describe("retries", () => {
+  /** A client with a retry budget that records what it reports. */
+  function retrying(retryBudgetMs: number, timeoutMs = 2000) {
+    const failures: BackendFailure[] = [];
+    const reports: RetryReport[] = [];
+    const api = client(timeoutMs, failures, { retryBudgetMs, onRetries: (report) => reports.push(report) });
+    return { api, failures, reports };
+  }
+
+  /** The problem a failed attempt meets: an answer, a dropped connection, or no answer at all. */
+  const PROBLEMS: Record<string, (response: ServerResponse) => void> = {
+    "503": (response) => {
+      json(response, 503, { detail: "database unavailable" });
+    },
+    "502": (response) => {
+      json(response, 502, { detail: "bad gateway" });
+    },
+    "504": (response) => {
+      json(response, 504, { detail: "gateway timeout" });
+    },
+    "a dropped connection": (response) => {
+      response.socket?.destroy();
+    },
+    "no answer in time": () => {
+      // The attempt's own deadline ends it.
+    },
+  };
+
+  /** Fails the first `failing` requests with `problem`, then answers with `answer`. */
+  function failingFirst(failing: number, problem: (response: ServerResponse) => void, answer: Reply): void {
+    let count = 0;
+    reply = (request, response) => {
+      count += 1;
+      if (count <= failing) problem(response);
+      else answer(request, response);
+    };
+  }
+
+  it.each(Object.keys(PROBLEMS))("sends a keyed write again after %s, with the same key and body", async (name) => {
+    const problem = PROBLEMS[name];
+    if (problem === undefined) throw new Error(name);
+    failingFirst(2, problem, (_, response) => {
+      json(response, 201, TODO);
+    });
+    const { api, failures, reports } = retrying(5000, 300);
+    const result = await api.createTodo("tok", { title: "Water plants", description: null }, KEY);
+    expect(result).toMatchObject({ ok: true, value: { id: 7 } });
+    expect(seen).toHaveLength(3);
+    for (const request of seen) {
+      expect(request).toMatchObject({
+        method: "POST",
+        url: "/todos",
+        idempotencyKey: KEY,
+        body: { title: "Water plants", description: null },
+      });
+    }
+    expect(failures).toEqual([]);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ request: "POST /todos", attempts: 3, outcome: "recovered", replayed: false });
+  });
+
+  it("rides out a backend that refuses connections until it is back", async () => {
+    const standIn = createServer((_, response) => {
+      json(response, 200, TODO);
+    });
+    await new Promise<void>((resolve) => standIn.listen(0, "127.0.0.1", resolve));
+    const port = (standIn.address() as AddressInfo).port;
+    await new Promise((resolve) => standIn.close(resolve));
+    const reports: RetryReport[] = [];
+    const api = createBackendClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      timeoutMs: 2000,
+      retryBudgetMs: 5000,
+      onRetries: (report) => reports.push(report),
+    });
+    const call = api.setCompleted("tok", 7, true, KEY);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise<void>((resolve) => standIn.listen(port, "127.0.0.1", resolve));
+    try {
+      expect(await call).toMatchObject({ ok: true, value: { id: 7 } });
+    } finally {
+      standIn.closeAllConnections();
+      await new Promise((resolve) => standIn.close(resolve));
+    }
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.request).toBe("POST /todos/{id}/complete");
+    expect(reports[0]?.outcome).toBe("recovered");
+    expect(reports[0]?.problems).toContain("ECONNREFUSED");
+    expect(reports[0]?.waitedMs).toBeGreaterThan(0);
+  });
+
+  it("sends reads again, each with no key", async () => {
+    let count = 0;
+    reply = (_, response) => {
+      count += 1;
+      if (count === 1) response.socket?.destroy();
+      else if (count === 2) json(response, 503, { detail: "database unavailable" });
+      else json(response, 200, { id: 3, email: "ana@example.com", created_at: "2026-01-01T09:00:00Z" });
+    };
+    const { api, reports } = retrying(5000);
+    expect(await api.me("tok")).toMatchObject({ ok: true, value: { email: "ana@example.com" } });
+    expect(seen.map((request) => [request.url, request.idempotencyKey])).toEqual([
+      ["/me", undefined],
+      ["/me", undefined],
+      ["/me", undefined],
+    ]);
+    expect(reports).toEqual([
+      expect.objectContaining({
+        request: "GET /me",
+        attempts: 3,
+        outcome: "recovered",
+        problems: [expect.any(String), "503"],
+      }),
+    ]);
+  });
+
+  it.each(["503", "a dropped connection"])("never sends a write without a key twice (%s)", async (name) => {
+    reply = (_, response) => {
+      PROBLEMS[name]?.(response);
+    };
+    const { api, failures, reports } = retrying(5000);
+    expect(await api.logIn("ada@example.com", "secret123")).toEqual({ ok: false, failure: { kind: "unavailable" } });
+    expect(seen.map((request) => `${request.method} ${request.url}`)).toEqual(["POST /auth/login"]);
+    expect(failures).toEqual([{ kind: "unavailable" }]);
+    expect(reports).toEqual([]);
+  });
+
+  it("sends nothing again without a budget, as the probes ask", async () => {
+    reply = (_, response) => {
+      json(response, 503, {});
+    };
+    const { api, reports } = retrying(0);
+    expect(await api.health()).toEqual({ ok: false, failure: { kind: "unavailable" } });
+    expect(seen).toHaveLength(1);
+    expect(reports).toEqual([]);
+  });
+
+  it.each([500, 404, 422, 429])("takes a %i as the answer", async (status) => {
+    reply = (_, response) => {
+      json(response, status, {});
+    };
+    const { api, reports } = retrying(5000);
+    expect((await api.deleteTodo("tok", 7, KEY)).ok).toBe(false);
+    expect(seen).toHaveLength(1);
+    expect(reports).toEqual([]);
+  });
+
+  it("stops at the budget, and reports the call once", async () => {
+    reply = (_, response) => {
+      json(response, 503, { detail: "database unavailable" });
+    };
+    const { api, failures, reports } = retrying(600);
+    const started = Date.now();
+    expect(await api.updateTodo("tok", 7, { title: "B" }, KEY)).toEqual({
+      ok: false,
+      failure: { kind: "unavailable" },
+    });
+    const elapsed = Date.now() - started;
+    // Date.now() and the client's monotonic clock may round apart by a millisecond or so.
+    expect(elapsed).toBeGreaterThanOrEqual(595);
+    expect(elapsed).toBeLessThan(1000);
+    // Backoff from 100 ms: a few attempts, not one per millisecond.
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen.length).toBeLessThanOrEqual(7);
+    expect(failures).toEqual([{ kind: "unavailable" }]);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ request: "PATCH /todos/{id}", attempts: seen.length, outcome: "gave_up" });
+    expect(reports[0]?.problems).toEqual(seen.map(() => "503"));
+  });
+
+  it("takes no longer than the budget and one attempt, however slow the backend", async () => {
+    reply = () => {
+      // Never answers.
+    };
+    const { api, reports } = retrying(500, 300);
+    const started = Date.now();
+    expect(await api.createTodo("tok", { title: "A", description: null }, KEY)).toEqual({
+      ok: false,
+      failure: { kind: "timeout" },
+    });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(495);
+    expect(elapsed).toBeLessThan(500 + 300 + 150);
+    expect(reports[0]).toMatchObject({ outcome: "gave_up", problems: seen.map(() => "timeout") });
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("waits as long as Retry-After says", async () => {
+    failingFirst(
+      1,
+      (response) => {
+        response.writeHead(503, { "content-type": "application/json", "retry-after": "1" }).end("{}");
+      },
+      (_, response) => {
+        response.writeHead(204).end();
+      },
+    );
+    const { api, reports } = retrying(5000);
+    const started = Date.now();
+    expect(await api.deleteTodo("tok", 7, KEY)).toEqual({ ok: true, value: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(995);
+    expect(reports[0]).toMatchObject({ attempts: 2, waitedMs: 1000, outcome: "recovered" });
+  });
+
+  it("makes its last attempt as the budget ends when Retry-After reaches past it", async () => {
+    reply = (_, response) => {
+      response.writeHead(503, { "content-type": "application/json", "retry-after": "5" }).end("{}");
+    };
+    const { api, reports } = retrying(600);
+    const started = Date.now();
+    expect(await api.deleteTodo("tok", 7, KEY)).toEqual({ ok: false, failure: { kind: "unavailable" } });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(595);
+    expect(elapsed).toBeLessThan(1000);
+    expect(seen).toHaveLength(2);
+    expect(reports[0]).toMatchObject({ attempts: 2, outcome: "gave_up", problems: ["503", "503"] });
+  });
+
+  it("says when the backend answered a retry with the first attempt's answer", async () => {
+    failingFirst(1, (response) => response.socket?.destroy(), (_, response) => {
+      response.writeHead(201, { "content-type": "application/json", "idempotent-replayed": "true" });
+      response.end(JSON.stringify(TODO));
+    });
+    const { api, reports } = retrying(5000);
+    expect((await api.createTodo("tok", { title: "Water plants", description: null }, KEY)).ok).toBe(true);
+    expect(reports[0]).toMatchObject({ attempts: 2, outcome: "recovered", replayed: true });
   });
 });

@@ -1,5 +1,7 @@
 // Typed client for the Todo API. Every call resolves to a result instead of
-// throwing, so pages can render a calm error state for each kind of failure.
+// throwing, so pages can render a calm error state for each kind of failure. Reads and keyed
+// writes ride out a short outage (a backend pod replaced, its database restarting): they are sent
+// again, with backoff, until they get an answer or the retry budget is spent.
 
 import type { Counts } from "./counts";
 import type { StatusFilter, TodoInput } from "./validation";
@@ -31,7 +33,7 @@ export type ListView = { user: User; page: TodoPage };
 export type Session = { token: string; expiresInSeconds: number };
 
 export type BackendFailure =
-  | { kind: "unavailable" } // refused, reset, DNS, or a 5xx from the backend
+  | { kind: "unavailable" } // refused, reset, DNS, or a 5xx from the backend (after any retries)
   | { kind: "timeout" }
   | { kind: "unauthorized" }
   | { kind: "not_found" }
@@ -51,12 +53,38 @@ export type TodoChanges = Partial<TodoInput> & { completed?: boolean };
  */
 export type ForwardedFor = { address: string; secret: string };
 
+/** How a call that was sent more than once ended: answered at last, or given up at the budget. */
+export type RetryOutcome = "recovered" | "gave_up";
+
+/** A call the client sent more than once, reported once when it ends. */
+export type RetryReport = {
+  /** Method and path, ids replaced by `{id}` and without the query: `PATCH /todos/{id}`. */
+  request: string;
+  attempts: number;
+  /** Time spent waiting between attempts. */
+  waitedMs: number;
+  /** The whole call, from the first attempt to the answer. */
+  elapsedMs: number;
+  outcome: RetryOutcome;
+  /** Why each attempt that was not the answer failed: `503`, `timeout`, `ECONNREFUSED`, ... */
+  problems: string[];
+  /** The backend answered with the first attempt's answer (`Idempotent-Replayed: true`). */
+  replayed: boolean;
+};
+
 export type BackendClientOptions = {
   baseUrl: string;
+  /** Deadline of each attempt, the answer's body included. */
   timeoutMs: number;
+  /**
+   * How long after a call starts a new attempt may still begin; 0 sends every call once. Reads and
+   * keyed writes are sent again after a connection error, a timeout or a 502/503/504, so a call
+   * takes at most this plus one attempt. Writes without a key are sent once.
+   */
+  retryBudgetMs: number;
   onFailure?: (failure: BackendFailure, request: string) => void;
-  /** A read whose connection dropped before any answer is sent once more; this hears of it. */
-  onRetry?: (request: string) => void;
+  /** Hears of each call that was sent more than once, once, when it ends. */
+  onRetries?: (report: RetryReport) => void;
   forwardedFor?: ForwardedFor;
 };
 
@@ -154,6 +182,54 @@ function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError");
 }
 
+/**
+ * Whether fetch failed for want of a connection (refused, reset, DNS failure, a body cut off):
+ * undici wraps those in a TypeError with the network error as its cause. A request fetch could
+ * not even make (an invalid header value) has no cause, and is not worth sending again.
+ */
+function connectionProblem(error: unknown): string | null {
+  if (!(error instanceof TypeError) || error.cause === undefined) return null;
+  const { cause } = error;
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? cause.code : undefined;
+  return typeof code === "string" ? code : "connection";
+}
+
+// The answers of a backend that is away for a moment: its pods restarting, its database gone.
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+// Exponential backoff between attempts: 100 ms, 200, 400, ... capped at 2 s, each with jitter.
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 2000;
+
+/** The wait before attempt `attempt + 1`: somewhere in the upper half of its backoff step. */
+function backoffMs(attempt: number): number {
+  const step = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+  return step / 2 + (Math.random() * step) / 2;
+}
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms);
+  });
+
+/** The request's name in logs and metrics: ids become `{id}`, so the names are few. */
+function requestName(method: string, path: string): string {
+  const route = (path.split("?")[0] ?? path).replace(/\/\d+(?=\/|$)/g, "/{id}");
+  return `${method} ${route}`;
+}
+
+/** An attempt that another one may get past, with the wait the backend asked for (Retry-After). */
+type Unanswered = { final: false; failure: BackendFailure; problem: string; retryAfterMs: number | null };
+
+/** One attempt's end: final (an answer, or a request that could not be made), or unanswered. */
+type Attempt<Value> = { final: true; result: BackendResult<Value>; replayed: boolean } | Unanswered;
+
+/** The end of an attempt that failed for want of an answer in time or of a connection, else null. */
+function unanswered(error: unknown): Unanswered | null {
+  if (isTimeout(error)) return { final: false, failure: { kind: "timeout" }, problem: "timeout", retryAfterMs: null };
+  const problem = connectionProblem(error);
+  return problem === null ? null : { final: false, failure: { kind: "unavailable" }, problem, retryAfterMs: null };
+}
+
 type PageQuery = { status: StatusFilter; limit: number; cursor: string | null };
 
 function pageSearch(query: PageQuery): string {
@@ -162,76 +238,125 @@ function pageSearch(query: PageQuery): string {
   return params.toString();
 }
 
-export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry, forwardedFor }: BackendClientOptions) {
+export function createBackendClient({
+  baseUrl,
+  timeoutMs,
+  retryBudgetMs,
+  onFailure,
+  onRetries,
+  forwardedFor,
+}: BackendClientOptions) {
   const root = baseUrl.replace(/\/+$/, "");
+
+  async function attempt<Value>(url: string, init: RequestInit, parse: Parser<Value>): Promise<Attempt<Value>> {
+    let response: Response;
+    try {
+      response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const failure: BackendFailure = { kind: "unavailable" };
+      return unanswered(error) ?? { final: true, result: { ok: false, failure }, replayed: false };
+    }
+    const answer = (result: BackendResult<Value>): Attempt<Value> => ({
+      final: true,
+      result,
+      replayed: response.headers.get("idempotent-replayed") === "true",
+    });
+    try {
+      if (!response.ok) {
+        await response.body?.cancel();
+        const failure = failureForStatus(response.status, response);
+        if (!RETRYABLE_STATUSES.has(response.status)) return answer({ ok: false, failure });
+        const retryAfter = retryAfterSeconds(response);
+        return {
+          final: false,
+          failure,
+          problem: String(response.status),
+          retryAfterMs: retryAfter === null ? null : retryAfter * 1000,
+        };
+      }
+      const value = parse(response.status === 204 ? null : ((await response.json()) as Json));
+      if (value === null) return answer({ ok: false, failure: { kind: "unexpected", status: response.status } });
+      return answer({ ok: true, value });
+    } catch (error) {
+      // The body can time out or be cut off after the headers arrived.
+      return unanswered(error) ?? answer({ ok: false, failure: { kind: "unexpected", status: response.status } });
+    }
+  }
 
   async function call<Value>(
     method: "GET" | "POST" | "PATCH" | "DELETE",
     path: string,
     parse: Parser<Value>,
-    { token, body }: { token?: string; body?: Json } = {},
+    { token, body, idempotencyKey }: { token?: string; body?: Json; idempotencyKey?: string } = {},
   ): Promise<BackendResult<Value>> {
-    const request = `${method} ${path.split("?")[0] ?? path}`;
-    const fail = (failure: BackendFailure): BackendResult<Value> => {
-      onFailure?.(failure, request);
-      return { ok: false, failure };
-    };
+    const request = requestName(method, path);
     const headers: Record<string, string> = { accept: "application/json" };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
+    if (idempotencyKey !== undefined) headers["idempotency-key"] = idempotencyKey;
     if (forwardedFor !== undefined) {
       headers["x-client-address"] = forwardedFor.address;
       headers["x-client-address-secret"] = forwardedFor.secret;
     }
+    const init: RequestInit = {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    };
+    // A read changes nothing, and the backend answers a repeated key with the first answer: both
+    // are safe to send again. A write without a key could be written twice.
+    const mayRetry = method === "GET" || idempotencyKey !== undefined;
 
-    // One deadline for the call, retry included.
-    const signal = AbortSignal.timeout(timeoutMs);
-    const send = () =>
-      fetch(`${root}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: "no-store",
-        signal,
-      });
-    let response: Response;
-    try {
-      try {
-        response = await send();
-      } catch (error) {
-        // A kept-alive connection can be closed by a backend pod that is shutting down just as
-        // a request goes out on it (rolling updates, scale-downs). No answer came, so a read is
-        // safe to send once more, on a new connection to a pod that is still serving.
-        if (method !== "GET" || isTimeout(error)) throw error;
-        onRetry?.(request);
-        response = await send();
+    const started = performance.now();
+    const problems: string[] = [];
+    let attempts = 0;
+    let waitedMs = 0;
+    const end = (result: BackendResult<Value>, outcome: RetryOutcome, replayed: boolean): BackendResult<Value> => {
+      if (attempts > 1) {
+        const elapsedMs = Math.round(performance.now() - started);
+        onRetries?.({ request, attempts, waitedMs, elapsedMs, outcome, problems, replayed });
       }
-    } catch (error) {
-      return fail(isTimeout(error) ? { kind: "timeout" } : { kind: "unavailable" });
-    }
+      if (!result.ok) onFailure?.(result.failure, request);
+      return result;
+    };
 
-    try {
-      if (!response.ok) {
-        await response.body?.cancel();
-        return fail(failureForStatus(response.status, response));
-      }
-      const value = parse(response.status === 204 ? null : ((await response.json()) as Json));
-      return value === null ? fail({ kind: "unexpected", status: response.status }) : { ok: true, value };
-    } catch (error) {
-      // The body can time out or be cut off after the headers arrived.
-      return fail(isTimeout(error) ? { kind: "timeout" } : { kind: "unexpected", status: response.status });
+    for (;;) {
+      attempts += 1;
+      const outcome = await attempt(`${root}${path}`, init, parse);
+      if (outcome.final) return end(outcome.result, "recovered", outcome.replayed);
+      problems.push(outcome.problem);
+      const wait = mayRetry ? waitBeforeRetry(started, attempts, outcome.retryAfterMs) : null;
+      if (wait === null) return end({ ok: false, failure: outcome.failure }, "gave_up", false);
+      await sleep(wait);
+      waitedMs += Math.round(wait);
     }
   }
 
+  /**
+   * How long to wait before the next attempt, or null when the budget is spent: the backoff, or
+   * the wait the backend asked for (Retry-After). A wait that would end past the budget is cut
+   * short, for a last attempt as the budget ends.
+   */
+  function waitBeforeRetry(started: number, attempts: number, retryAfterMs: number | null): number | null {
+    const remaining = retryBudgetMs - (performance.now() - started);
+    if (remaining <= 0) return null;
+    return Math.min(retryAfterMs ?? backoffMs(attempts), remaining);
+  }
+
+  // Every write a person makes carries the key of their action (src/lib/idempotency.ts), so it
+  // may be sent again; logging in, which writes nothing the person could see twice, does not.
   return {
     health: () => call("GET", "/health", (body) => (isRecord(body) && body.status === "ok" ? true : null)),
-    signUp: (email: string, password: string) =>
-      call("POST", "/auth/signup", parseSession, { body: { email, password } }),
+    signUp: (email: string, password: string, idempotencyKey: string) =>
+      call("POST", "/auth/signup", parseSession, { body: { email, password }, idempotencyKey }),
     logIn: (email: string, password: string) => call("POST", "/auth/login", parseSession, { body: { email, password } }),
     /** Ends this token's session on the backend: it is refused from now on. */
-    logOut: (token: string) => call("POST", "/auth/logout", parseNoContent, { token }),
+    logOut: (token: string, idempotencyKey: string) =>
+      call("POST", "/auth/logout", parseNoContent, { token, idempotencyKey }),
     /** Ends every session of the token's user, this one included. */
-    logOutEverywhere: (token: string) => call("POST", "/auth/logout-everywhere", parseNoContent, { token }),
+    logOutEverywhere: (token: string, idempotencyKey: string) =>
+      call("POST", "/auth/logout-everywhere", parseNoContent, { token, idempotencyKey }),
     me: (token: string) => call("GET", "/me", parseUser, { token }),
     /** A page of the list: the newest, or the one a page's cursor leads to. */
     listTodos: (token: string, query: PageQuery) => call("GET", `/todos?${pageSearch(query)}`, parseTodoPage, { token }),
@@ -241,12 +366,14 @@ export function createBackendClient({ baseUrl, timeoutMs, onFailure, onRetry, fo
      */
     todosView: (token: string, query: PageQuery) =>
       call("GET", `/me/todos?${pageSearch(query)}`, parseListView, { token }),
-    createTodo: (token: string, input: TodoInput) => call("POST", "/todos", parseTodo, { token, body: input }),
-    updateTodo: (token: string, id: number, changes: TodoChanges) =>
-      call("PATCH", `/todos/${id}`, parseTodo, { token, body: changes }),
-    setCompleted: (token: string, id: number, completed: boolean) =>
-      call("POST", `/todos/${id}/${completed ? "complete" : "uncomplete"}`, parseTodo, { token }),
-    deleteTodo: (token: string, id: number) => call("DELETE", `/todos/${id}`, parseNoContent, { token }),
+    createTodo: (token: string, input: TodoInput, idempotencyKey: string) =>
+      call("POST", "/todos", parseTodo, { token, body: input, idempotencyKey }),
+    updateTodo: (token: string, id: number, changes: TodoChanges, idempotencyKey: string) =>
+      call("PATCH", `/todos/${id}`, parseTodo, { token, body: changes, idempotencyKey }),
+    setCompleted: (token: string, id: number, completed: boolean, idempotencyKey: string) =>
+      call("POST", `/todos/${id}/${completed ? "complete" : "uncomplete"}`, parseTodo, { token, idempotencyKey }),
+    deleteTodo: (token: string, id: number, idempotencyKey: string) =>
+      call("DELETE", `/todos/${id}`, parseNoContent, { token, idempotencyKey }),
   };
 }
 

@@ -3,8 +3,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, relative, sep } from "node:path";
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
+import type { RetryReport } from "./backend-client";
+import { reportRetries } from "./retry-log";
 import { createRequestMetrics, metricsPort, routeLabel, serveMetrics, UNMATCHED_ROUTE } from "./request-metrics";
 
 const SRC_APP = join(import.meta.dirname, "..", "app");
@@ -110,5 +112,36 @@ describe("the metrics endpoint", () => {
     const app = await appServer();
     await (await fetch(urlOf(app, "/"))).text();
     expect(await metrics.registry.getSingleMetricAsString("http_requests_total")).not.toContain("route=");
+  });
+});
+
+describe("retried backend calls", () => {
+  const report = (request: string, attempts: number, outcome: RetryReport["outcome"]): RetryReport => ({
+    request,
+    attempts,
+    waitedMs: 300,
+    elapsedMs: 320,
+    outcome,
+    problems: Array.from({ length: attempts - 1 }, () => "503"),
+    replayed: false,
+  });
+
+  it("are counted from the reports the backend client's callers publish, until the endpoint closes", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const metrics = createRequestMetrics();
+    const endpoint = await serveMetrics(0, metrics);
+    reportRetries(report("POST /todos", 3, "recovered"));
+    reportRetries(report("POST /todos", 2, "recovered"));
+    reportRetries(report("GET /me/todos", 8, "gave_up"));
+    await new Promise((resolve) => endpoint.close(resolve));
+    reportRetries(report("POST /todos", 2, "gave_up"));
+
+    const retries = await metrics.registry.getSingleMetricAsString("frontend_backend_retries_total");
+    expect(retries).toContain('frontend_backend_retries_total{request="POST /todos"} 3');
+    expect(retries).toContain('frontend_backend_retries_total{request="GET /me/todos"} 7');
+    const calls = await metrics.registry.getSingleMetricAsString("frontend_backend_retried_calls_total");
+    expect(calls).toContain('frontend_backend_retried_calls_total{request="POST /todos",outcome="recovered"} 2');
+    expect(calls).toContain('frontend_backend_retried_calls_total{request="GET /me/todos",outcome="gave_up"} 1');
+    expect(calls).not.toContain('request="POST /todos",outcome="gave_up"');
   });
 });

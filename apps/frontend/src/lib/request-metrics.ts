@@ -4,12 +4,17 @@
 // long a person waits for a page, server rendering and backend calls included, and the pages
 // that fail before any backend call. Node's HTTP server reports every request it serves on
 // diagnostics_channel, so nothing of Next.js is patched. Served on a port of their own
-// (METRICS_PORT, src/instrumentation.ts), off the frontend's public Service.
+// (METRICS_PORT, src/instrumentation.ts), off the frontend's public Service. Beside them, the
+// backend calls the frontend had to send more than once (frontend_backend_retries_total,
+// frontend_backend_retried_calls_total), reported on a diagnostics channel (retry-log.ts).
 import diagnosticsChannel from "node:diagnostics_channel";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+
+import type { RetryReport } from "./backend-client";
+import { BACKEND_RETRY_CHANNEL } from "./retry-log";
 
 /**
  * The paths that are their own route label: the pages and route handlers of src/app, and the
@@ -47,6 +52,8 @@ export interface RequestMetrics {
   registry: Registry;
   /** Counts one answered request and its duration. */
   record(method: string, url: string, status: number, seconds: number): void;
+  /** Counts a backend call sent more than once: its retries, and how it ended. */
+  recordRetries(report: RetryReport): void;
 }
 
 /** A registry with the request metrics and Node.js's own (memory, event loop lag, CPU). */
@@ -66,12 +73,29 @@ export function createRequestMetrics(): RequestMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  // `request` is the backend call with its ids as {id} (`PATCH /todos/{id}`): a few dozen at most.
+  const retries = new Counter({
+    name: "frontend_backend_retries_total",
+    help: "Backend calls sent again (after a connection error, a timeout or a 502/503/504), by request",
+    labelNames: ["request"] as const,
+    registers: [registry],
+  });
+  const retriedCalls = new Counter({
+    name: "frontend_backend_retried_calls_total",
+    help: "Backend calls sent more than once, by request and outcome (recovered: answered; gave_up: budget spent)",
+    labelNames: ["request", "outcome"] as const,
+    registers: [registry],
+  });
   return {
     registry,
     record(method, url, status, seconds) {
       const route = routeLabel(url);
       requests.inc({ method, route, status: String(status) });
       latency.observe({ method, route }, seconds);
+    },
+    recordRetries({ request, attempts, outcome }) {
+      retries.inc({ request }, attempts - 1);
+      retriedCalls.inc({ request, outcome });
     },
   };
 }
@@ -119,9 +143,20 @@ export function metricsPort(value: string): number {
   return port;
 }
 
+/** Counts the retried backend calls the process reports (retry-log.ts). Returns a function that stops. */
+function recordBackendRetries(metrics: RequestMetrics): () => void {
+  const onReport = (message: unknown): void => {
+    metrics.recordRetries(message as RetryReport);
+  };
+  diagnosticsChannel.subscribe(BACKEND_RETRY_CHANNEL, onReport);
+  return () => {
+    diagnosticsChannel.unsubscribe(BACKEND_RETRY_CHANNEL, onReport);
+  };
+}
+
 /**
  * Serves the metrics at GET /metrics on `port` (every address), and records the requests of the
- * process's other servers until it closes. Resolves once it listens.
+ * process's other servers and its retried backend calls until it closes. Resolves once it listens.
  */
 export async function serveMetrics(port: number, metrics: RequestMetrics = createRequestMetrics()): Promise<Server> {
   const server = createServer((request, response) => {
@@ -138,6 +173,7 @@ export async function serveMetrics(port: number, metrics: RequestMetrics = creat
     );
   });
   server.once("close", recordServerRequests(metrics, server));
+  server.once("close", recordBackendRetries(metrics));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, () => {

@@ -4,6 +4,7 @@ import { redirect } from "next/navigation";
 
 import type { BackendFailure } from "@/lib/backend-client";
 import type { AuthFormState } from "@/lib/form-state";
+import { idempotencyKeyOf, nextIdempotencyKey } from "@/lib/idempotency";
 import { OUTAGE_MESSAGES, outageOf, throttledMessage } from "@/lib/messages";
 import { backend, personAddress } from "@/lib/server/backend";
 import { clearSession, readSessionToken, storeSession } from "@/lib/server/session";
@@ -21,20 +22,30 @@ function failureMessage(mode: Mode, failure: BackendFailure): string {
   return "Something went wrong. Please try again.";
 }
 
+/**
+ * Signing up is keyed (the form's key, or a new one), and answers with the key of the form's
+ * next submission (src/lib/idempotency.ts); logging in writes nothing to repeat, and is not.
+ */
 async function authenticate(mode: Mode, form: FormData): Promise<AuthFormState> {
   const input = readCredentials(form, mode);
   const typedEmail = form.get("email");
   const email = typeof typedEmail === "string" ? typedEmail.trim() : "";
+  const idempotencyKey = mode === "signup" ? idempotencyKeyOf(form) : null;
   if (!input.ok) {
-    return { email, fieldErrors: input.errors, formError: null };
+    return { email, fieldErrors: input.errors, formError: null, idempotencyKey };
   }
   const client = backend({ clientAddress: await personAddress() });
   const result =
-    mode === "signup"
-      ? await client.signUp(input.value.email, input.value.password)
+    idempotencyKey !== null
+      ? await client.signUp(input.value.email, input.value.password, idempotencyKey)
       : await client.logIn(input.value.email, input.value.password);
   if (!result.ok) {
-    return { email, fieldErrors: {}, formError: failureMessage(mode, result.failure) };
+    return {
+      email,
+      fieldErrors: {},
+      formError: failureMessage(mode, result.failure),
+      idempotencyKey: idempotencyKey === null ? null : nextIdempotencyKey(idempotencyKey, result.failure),
+    };
   }
   await storeSession(result.value);
   redirect("/todos");
@@ -51,13 +62,16 @@ export async function logIn(_state: AuthFormState, form: FormData): Promise<Auth
 /**
  * Ends the session on the backend first, so the token is refused even if someone kept a copy
  * of the cookie; the cookie is cleared whatever the backend answers (an expired token has
- * nothing left to end, and an unreachable backend must not keep anyone signed in here).
+ * nothing left to end, and an unreachable backend must not keep anyone signed in here). The
+ * call is keyed, so it is retried through a short outage; a retry whose first attempt went
+ * through finds the token revoked (401): done as well.
  */
-async function endSession(scope: "this" | "everywhere"): Promise<void> {
+async function endSession(scope: "this" | "everywhere", form: FormData): Promise<void> {
   const token = await readSessionToken();
   if (token !== null) {
     const client = backend();
-    const result = scope === "this" ? await client.logOut(token) : await client.logOutEverywhere(token);
+    const key = idempotencyKeyOf(form);
+    const result = scope === "this" ? await client.logOut(token, key) : await client.logOutEverywhere(token, key);
     if (!result.ok && result.failure.kind !== "unauthorized") {
       console.warn(`log out (${scope}): the backend did not end the session: ${result.failure.kind}`);
     }
@@ -66,10 +80,10 @@ async function endSession(scope: "this" | "everywhere"): Promise<void> {
   redirect("/login");
 }
 
-export async function logOut(): Promise<void> {
-  await endSession("this");
+export async function logOut(form: FormData): Promise<void> {
+  await endSession("this", form);
 }
 
-export async function logOutEverywhere(): Promise<void> {
-  await endSession("everywhere");
+export async function logOutEverywhere(form: FormData): Promise<void> {
+  await endSession("everywhere", form);
 }

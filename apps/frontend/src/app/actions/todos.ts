@@ -5,10 +5,15 @@ import { redirect } from "next/navigation";
 
 import type { BackendFailure, BackendResult } from "@/lib/backend-client";
 import type { TodoActionState, TodoFormState } from "@/lib/form-state";
+import { idempotencyKeyOf, nextIdempotencyKey } from "@/lib/idempotency";
 import { todoFailureMessage } from "@/lib/messages";
 import { backend } from "@/lib/server/backend";
 import { clearSession, readSessionToken } from "@/lib/server/session";
 import { readTodoId, readTodoInput } from "@/lib/validation";
+
+// Each action sends the key its form was rendered with (a new one when the form has none), and
+// answers with the key of the form's next action: the same one after a failure whose outcome is
+// unknown, so that sending the form again is recognised as the same action, else a new one.
 
 async function requireToken(): Promise<string> {
   const token = await readSessionToken();
@@ -33,26 +38,42 @@ function formValues(form: FormData): TodoFormState["values"] {
   };
 }
 
-async function saveTodo(
-  form: FormData,
-  save: (token: string, input: { title: string; description: string | null }) => Promise<BackendResult<unknown>>,
-): Promise<TodoFormState> {
+type Save = (
+  token: string,
+  input: { title: string; description: string | null },
+  idempotencyKey: string,
+) => Promise<BackendResult<unknown>>;
+
+async function saveTodo(form: FormData, save: Save): Promise<TodoFormState> {
   const values = formValues(form);
+  const idempotencyKey = idempotencyKeyOf(form);
   const input = readTodoInput(form);
   if (!input.ok) {
-    return { status: "error", values, fieldErrors: input.errors, formError: null };
+    return { status: "error", values, fieldErrors: input.errors, formError: null, idempotencyKey };
   }
-  const result = await save(await requireToken(), input.value);
+  const result = await save(await requireToken(), input.value, idempotencyKey);
   if (!result.ok) {
     await leaveIfUnauthorized(result.failure);
-    return { status: "error", values, fieldErrors: {}, formError: todoFailureMessage(result.failure) };
+    return {
+      status: "error",
+      values,
+      fieldErrors: {},
+      formError: todoFailureMessage(result.failure),
+      idempotencyKey: nextIdempotencyKey(idempotencyKey, result.failure),
+    };
   }
   revalidatePath("/todos");
-  return { status: "saved", values: { title: "", description: "" }, fieldErrors: {}, formError: null };
+  return {
+    status: "saved",
+    values: { title: "", description: "" },
+    fieldErrors: {},
+    formError: null,
+    idempotencyKey: nextIdempotencyKey(idempotencyKey, null),
+  };
 }
 
 export async function addTodo(_state: TodoFormState, form: FormData): Promise<TodoFormState> {
-  return saveTodo(form, (token, input) => backend().createTodo(token, input));
+  return saveTodo(form, (token, input, key) => backend().createTodo(token, input, key));
 }
 
 export async function editTodo(state: TodoFormState, form: FormData): Promise<TodoFormState> {
@@ -60,30 +81,34 @@ export async function editTodo(state: TodoFormState, form: FormData): Promise<To
   if (id === null) {
     return { ...state, status: "error", formError: "This todo could not be identified. Reload the page." };
   }
-  return saveTodo(form, (token, input) => backend().updateTodo(token, id, input));
+  return saveTodo(form, (token, input, key) => backend().updateTodo(token, id, input, key));
 }
 
 async function changeTodo(
   form: FormData,
-  change: (token: string, id: number) => Promise<BackendResult<unknown>>,
+  change: (token: string, id: number, idempotencyKey: string) => Promise<BackendResult<unknown>>,
 ): Promise<TodoActionState> {
+  const idempotencyKey = idempotencyKeyOf(form);
   const id = readTodoId(form);
-  if (id === null) return { error: "This todo could not be identified. Reload the page." };
-  const result = await change(await requireToken(), id);
+  if (id === null) return { error: "This todo could not be identified. Reload the page.", idempotencyKey };
+  const result = await change(await requireToken(), id, idempotencyKey);
   if (!result.ok) {
     await leaveIfUnauthorized(result.failure);
     if (result.failure.kind === "not_found") revalidatePath("/todos");
-    return { error: todoFailureMessage(result.failure) };
+    return {
+      error: todoFailureMessage(result.failure),
+      idempotencyKey: nextIdempotencyKey(idempotencyKey, result.failure),
+    };
   }
   revalidatePath("/todos");
-  return { error: null };
+  return { error: null, idempotencyKey: nextIdempotencyKey(idempotencyKey, null) };
 }
 
 export async function setTodoCompleted(_state: TodoActionState, form: FormData): Promise<TodoActionState> {
   const completed = form.get("completed") === "true";
-  return changeTodo(form, (token, id) => backend().setCompleted(token, id, completed));
+  return changeTodo(form, (token, id, key) => backend().setCompleted(token, id, completed, key));
 }
 
 export async function deleteTodo(_state: TodoActionState, form: FormData): Promise<TodoActionState> {
-  return changeTodo(form, (token, id) => backend().deleteTodo(token, id));
+  return changeTodo(form, (token, id, key) => backend().deleteTodo(token, id, key));
 }

@@ -17,7 +17,7 @@ export default async function LoginPage({ searchParams }: LoginPageProps) {
           Your session has ended. Please log in again.
         </p>
       )}
-      <AuthForm mode="login" action={logIn} />
+      <AuthForm mode="login" action={logIn} idempotencyKey={null} />
     </AuthShell>
   );
 }

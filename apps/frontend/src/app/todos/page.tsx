@@ -8,9 +8,10 @@ import { FilterTabs } from "@/components/filter-tabs";
 import { LogOutEverywhereForm } from "@/components/log-out-form";
 import { Pager } from "@/components/pager";
 import { ServiceProblem } from "@/components/service-problem";
-import { TodoItem, type TodoItemActions } from "@/components/todo-item";
+import { TodoItem, type TodoItemActions, type TodoItemKeys } from "@/components/todo-item";
 import { TopBar } from "@/components/top-bar";
 import { summaryOf } from "@/lib/counts";
+import { newIdempotencyKey } from "@/lib/idempotency";
 import { readSessionToken } from "@/lib/server/session";
 import { loadTodosView } from "@/lib/server/todos-view";
 import { listHref, parseCursor, parseStatusFilter } from "@/lib/validation";
@@ -18,6 +19,12 @@ import { listHref, parseCursor, parseStatusFilter } from "@/lib/validation";
 export const metadata: Metadata = { title: "Your todos" };
 
 const itemActions: TodoItemActions = { edit: editTodo, setCompleted: setTodoCompleted };
+
+// Every form that writes gets the key of its first action here, on each render of the page
+// (src/lib/idempotency.ts); the forms then take the next key from their action's answer.
+function itemKeys(): TodoItemKeys {
+  return { edit: newIdempotencyKey(), setCompleted: newIdempotencyKey(), delete: newIdempotencyKey() };
+}
 
 type TodosPageProps = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
@@ -35,7 +42,7 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
   if (view.kind === "problem") {
     return (
       <>
-        <TopBar email={null} />
+        <TopBar email={null} logOutKey={newIdempotencyKey()} />
         <main className="page" id="main">
           <section className="card list-card" aria-labelledby="list-title">
             <h1 id="list-title" className="list-title" tabIndex={-1}>
@@ -55,7 +62,7 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
 
   return (
     <>
-      <TopBar email={email} />
+      <TopBar email={email} logOutKey={newIdempotencyKey()} />
       <main className="page" id="main">
         <section className="card list-card" aria-labelledby="list-title">
           <div className="list-header">
@@ -64,21 +71,21 @@ export default async function TodosPage({ searchParams }: TodosPageProps) {
             </h1>
             {counts !== null && <p className="list-summary">{summaryOf(counts)}</p>}
           </div>
-          <AddTodoForm action={addTodo} />
+          <AddTodoForm action={addTodo} idempotencyKey={newIdempotencyKey()} />
           <FilterTabs current={filter} counts={counts} />
           {page.items.length === 0 ? (
             <EmptyState filter={filter} />
           ) : (
             <ul className="todo-list" aria-label="Todos">
               {page.items.map((todo) => (
-                <TodoItem key={todo.id} todo={todo} actions={itemActions} />
+                <TodoItem key={todo.id} todo={todo} actions={itemActions} keys={itemKeys()} />
               ))}
             </ul>
           )}
           <Pager filter={filter} page={page} />
         </section>
         <div className="session-actions">
-          <LogOutEverywhereForm />
+          <LogOutEverywhereForm idempotencyKey={newIdempotencyKey()} />
         </div>
       </main>
     </>

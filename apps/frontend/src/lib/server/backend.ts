@@ -4,10 +4,13 @@ import { headers } from "next/headers";
 
 import { createBackendClient, type BackendClient } from "../backend-client";
 import { addressFromForwardedFor } from "../client-address";
-import { retryLogLine } from "../retry-log";
+import { reportRetries } from "../retry-log";
 
 const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 const DEFAULT_TIMEOUT_MS = 5000;
+// Long enough to ride out a backend pod replaced, or the database restarting and the backend's
+// pods rejoining the Service after it (their readiness probes must pass again first).
+const DEFAULT_RETRY_BUDGET_MS = 15_000;
 
 // Whether a backend call of this process went unanswered (refused, 5xx, timed out) since the
 // backend last answered the proxy's check. On globalThis: the proxy is bundled apart from the
@@ -25,6 +28,13 @@ function timeoutFromEnv(): number {
   return Number.isFinite(value) && value > 0 ? value : DEFAULT_TIMEOUT_MS;
 }
 
+/** BACKEND_RETRY_BUDGET_MS: 0 sends every call once; unset or not a number, the default. */
+function retryBudgetFromEnv(): number {
+  const raw = process.env.BACKEND_RETRY_BUDGET_MS ?? "";
+  const value = Number(raw);
+  return raw.trim() !== "" && Number.isFinite(value) && value >= 0 ? value : DEFAULT_RETRY_BUDGET_MS;
+}
+
 /**
  * The address of the person making the current request, for the backend's per-address login
  * limits, or null when FORWARDED_ADDRESS_SECRET (shared with the backend) is not set.
@@ -35,15 +45,21 @@ export async function personAddress(): Promise<string | null> {
 }
 
 /**
- * A client for the backend named by BACKEND_URL. The variable is read on each
+ * A client for the backend named by BACKEND_URL. The variables are read on each
  * request, not at build time, so one image serves every environment. With `clientAddress`
- * (from personAddress()) the client tells the backend whom it speaks for.
+ * (from personAddress()) the client tells the backend whom it speaks for. A probe
+ * (`probeDeadlineMs`) sends its one call once, within that deadline: it must answer quickly,
+ * and says how the backend is now, not after an outage.
  */
-export function backend({ maxTimeoutMs, clientAddress }: { maxTimeoutMs?: number; clientAddress?: string | null } = {}): BackendClient {
+export function backend({
+  probeDeadlineMs,
+  clientAddress,
+}: { probeDeadlineMs?: number; clientAddress?: string | null } = {}): BackendClient {
   const secret = process.env.FORWARDED_ADDRESS_SECRET;
   return createBackendClient({
     baseUrl: process.env.BACKEND_URL ?? DEFAULT_BACKEND_URL,
-    timeoutMs: Math.min(timeoutFromEnv(), maxTimeoutMs ?? Number.POSITIVE_INFINITY),
+    timeoutMs: Math.min(timeoutFromEnv(), probeDeadlineMs ?? Number.POSITIVE_INFINITY),
+    retryBudgetMs: probeDeadlineMs === undefined ? retryBudgetFromEnv() : 0,
     forwardedFor: secret && clientAddress ? { address: clientAddress, secret } : undefined,
     onFailure: (failure, request) => {
       // Expected outcomes (wrong password, expired session, duplicate email) are not logged.
@@ -52,11 +68,8 @@ export function backend({ maxTimeoutMs, clientAddress }: { maxTimeoutMs?: number
       }
       if (failure.kind === "unavailable" || failure.kind === "timeout") shared[AWAY] = true;
     },
-    // Not an error for the user, but a request that needed a second try: counted by whoever
-    // measures dropped connections (the end-to-end rollout checks do).
-    onRetry: (request) => {
-      console.warn(retryLogLine(request));
-    },
+    // A call sent more than once: logged once and counted, whether it got its answer or not.
+    onRetries: reportRetries,
   });
 }
 
@@ -65,7 +78,7 @@ const PROBE_TIMEOUT_MS = 1000;
 
 /** Whether the backend answers its liveness check now. */
 export async function backendAnswers(): Promise<boolean> {
-  const answers = (await backend({ maxTimeoutMs: PROBE_TIMEOUT_MS }).health()).ok;
+  const answers = (await backend({ probeDeadlineMs: PROBE_TIMEOUT_MS }).health()).ok;
   if (answers) shared[AWAY] = false;
   return answers;
 }
