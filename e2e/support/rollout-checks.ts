@@ -1,8 +1,9 @@
 // A rolling update of a backend change under two bounded loads, on the prod and chart paths:
 // reads on the backend Service from a frontend pod (no retry anywhere on that way), and the
-// frontend's /api/ready from this machine (the frontend's backend client retries a read whose
-// kept-alive connection dropped, and logs it: such a read counts as failed, since a replaced
-// backend pod drains its connections before it stops). The change is an expand step: a
+// frontend's /api/ready from this machine (a probe's one attempt at the backend, never retried:
+// a dropped connection shows as a failed request, since a replaced backend pod drains its
+// connections before it stops; any other call the frontend had to retry in the window is in
+// its log, once per call). The change is an expand step: a
 // migration adds a nullable column and the new code writes it (and names itself in a response
 // header). Then the data crosses the releases: the new release writes rows through its API, the
 // previous one (after the rollback) reads, updates and deletes them, and the new one (rolled

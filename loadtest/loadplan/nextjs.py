@@ -60,10 +60,14 @@ def scripts_of(html: str) -> list[str]:
     return list(dict.fromkeys(_SCRIPT.findall(html)))
 
 
-def form_call(previous_state: dict[str, Any], fields: dict[str, str]) -> list[tuple[str, str]]:
-    """Multipart fields for `action(previousState, formData)`, as React encodes them."""
+def form_call(
+    previous_state: dict[str, Any] | None, fields: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Multipart fields for `action(previousState, formData)`, as React encodes them, or for
+    `action(formData)` when there is no previous state (log out)."""
     encoded = [(f"_1_{name}", value) for name, value in fields.items()]
-    return [*encoded, ("0", json.dumps([previous_state, "$K1"], separators=(",", ":")))]
+    arguments = ["$K1"] if previous_state is None else [previous_state, "$K1"]
+    return [*encoded, ("0", json.dumps(arguments, separators=(",", ":")))]
 
 
 def multipart(fields: list[tuple[str, str]], boundary: str) -> tuple[str, str]:

@@ -69,7 +69,13 @@ _request_log = open(os.environ.get("LOADPLAN_EVENTS", os.devnull), "a", bufferin
 _request_rows = csv.writer(_request_log)
 
 # React's previous state for each action: the initial states of apps/frontend/src/lib/form-state.ts.
-AUTH_FORM_STATE: dict[str, Any] = {"email": "", "fieldErrors": {}, "formError": None}
+# A write's state also names the key its form carries (its hidden `idempotencyKey` field).
+AUTH_FORM_STATE: dict[str, Any] = {
+    "email": "",
+    "fieldErrors": {},
+    "formError": None,
+    "idempotencyKey": None,  # logging in writes nothing
+}
 TODO_FORM_STATE: dict[str, Any] = {
     "status": "idle",
     "values": {"title": "", "description": ""},
@@ -208,7 +214,12 @@ class BrowserUser(PlanUser):
         )
 
     def form_action(
-        self, page: str, name: str, action_id: str, state: dict[str, Any], fields: dict[str, str]
+        self,
+        page: str,
+        name: str,
+        action_id: str,
+        state: dict[str, Any] | None,
+        fields: dict[str, str],
     ) -> ResponseContextManager:
         body, content_type = nextjs.multipart(
             nextjs.form_call(state, fields), secrets.token_hex(12)
@@ -292,7 +303,8 @@ class BrowserUser(PlanUser):
         self, action_id: str, title: str, description: str, fields: dict[str, str]
     ) -> bool:
         """One add sent; a resend of the same action finds its todo already there."""
-        with self.form_action("/todos", "addTodo", action_id, TODO_FORM_STATE, fields) as answer:
+        state = {**TODO_FORM_STATE, "idempotencyKey": fields["idempotencyKey"]}
+        with self.form_action("/todos", "addTodo", action_id, state, fields) as answer:
             result = _result(answer)
             if (
                 answer.status_code == 200
@@ -316,8 +328,10 @@ class BrowserUser(PlanUser):
         action_id = self.todo_action(action_key)
         if action_id is None:
             return False
-        fields = {**fields, "idempotencyKey": self.new_key()}
-        with self.form_action("/todos", name, action_id, TODO_ACTION_STATE, fields) as answer:
+        key = self.new_key()
+        fields = {**fields, "idempotencyKey": key}
+        state = {**TODO_ACTION_STATE, "idempotencyKey": key}
+        with self.form_action("/todos", name, action_id, state, fields) as answer:
             result = _result(answer)
             if (
                 answer.status_code == 200
@@ -360,8 +374,9 @@ class BrowserUser(PlanUser):
         action_id = self.todo_action("logOut")
         if action_id is None:
             return
-        # logOut takes no arguments: React sends an empty JSON list as plain text.
-        with self.action("/todos", "logOut", action_id, "[]", "text/plain;charset=UTF-8") as answer:
+        # logOut takes the form alone (its idempotency key), without a previous state.
+        fields = {"idempotencyKey": self.new_key()}
+        with self.form_action("/todos", "logOut", action_id, None, fields) as answer:
             if (
                 answer.status_code == 200
                 and nextjs.redirect_of(answer.headers.get("x-action-redirect")) == "/login"

@@ -63,6 +63,12 @@ def test_finds_actions_a_client_script_imports_by_name() -> None:
     }
 
 
+def test_encodes_a_form_alone_as_react_does() -> None:
+    # logOut(formData): no previous state, the form as the only argument.
+    fields = nextjs.form_call(None, {"idempotencyKey": "k" * 22})
+    assert fields == [("_1_idempotencyKey", "k" * 22), ("0", '["$K1"]')]
+
+
 def test_lists_each_script_once() -> None:
     assert nextjs.scripts_of(LOGIN_HTML) == ["/_next/static/chunks/05_-bai5skm5p.js"]
 
