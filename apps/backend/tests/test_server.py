@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from mcp.types import CallToolResult, TextContent
 from conftest import MCP_ACCEPT, MCP_INITIALIZE, TEST_SECRET, Account, Server, sign_up
 from pgcluster import PostgresCluster
 from todo_api.migrations import upgrade_to_head
-from todo_api.settings import Settings
+from todo_api.settings import STATE_DIR_ENV, Settings
 
 pytestmark = pytest.mark.anyio
 TOOLS = {"add_task", "list_tasks", "complete_task", "update_task", "delete_task"}
@@ -224,8 +225,14 @@ def _wait_for_status(url: str, expected: int, seconds: float) -> int:
     return status
 
 
+def _timed(send: Any) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = send()
+    return response, time.monotonic() - started
+
+
 @pytest.mark.postgres_only
-def test_ready_follows_the_database_going_down_and_coming_back(
+def test_ready_waits_for_the_database_once_then_stays_up_through_an_outage(
     tmp_path: Any, request: pytest.FixtureRequest
 ) -> None:
     if os.environ.get("TODO_TEST_DB", "sqlite") != "postgres":
@@ -234,45 +241,127 @@ def test_ready_follows_the_database_going_down_and_coming_back(
     cluster.start()
     request.addfinalizer(cluster.destroy)
     url = cluster.create_database("ready_check")
-    env = {"DATABASE_URL": url, "JWT_SECRET": TEST_SECRET}
+    # One minute of trust in a checked token: the owner's requests in the outage reach the hot
+    # paths' own pool (psycopg) instead of failing at the session check (SQLAlchemy).
+    env = {"DATABASE_URL": url, "JWT_SECRET": TEST_SECRET, "SESSION_CHECK_SECONDS": "60"}
     upgrade_to_head(Settings(database_url=url, jwt_secret=TEST_SECRET))
+    cluster.stop()
     app = Server(env, tmp_path / "server.log")
     try:
-        assert _wait_for_status(f"{app.base_url}/ready", 200, 10) == 200
+        # A server that never reached its database is not ready.
+        for _ in range(6):
+            never = httpx.get(f"{app.base_url}/ready", timeout=10)
+            assert never.status_code == 503
+            assert never.json()["detail"].startswith("database")
+        cluster.start()
+        assert _wait_for_status(f"{app.base_url}/ready", 200, 20) == 200
         with httpx.Client(base_url=app.base_url) as http:
             owner = sign_up(http)
+            unchecked = sign_up(http)  # its token has never been checked
+            todo = http.post("/todos", json={"title": "before"}, headers=owner.headers).json()
+            assert http.get("/todos", headers=owner.headers).status_code == 200  # trusted now
         cluster.stop()
-        assert _wait_for_status(f"{app.base_url}/ready", 503, 15) == 503
-        down = httpx.get(f"{app.base_url}/ready", timeout=10)
-        assert down.json()["detail"].startswith("database")
+        # Once it has, an outage of the shared database keeps it ready, and the database's
+        # calls answer 503 with Retry-After, quickly.
+        for _ in range(12):
+            assert httpx.get(f"{app.base_url}/ready", timeout=5).status_code == 200
         assert httpx.get(f"{app.base_url}/health", timeout=5).status_code == 200
-        with httpx.Client(base_url=app.base_url) as http:
-            # Data endpoints answer 503 too, never 500, while the database is away.
-            assert (
-                http.post(
+        with httpx.Client(base_url=app.base_url, timeout=30) as http:
+            key = {"Idempotency-Key": uuid.uuid4().hex}
+            calls = {
+                "login": lambda: http.post(
                     "/auth/login", json={"email": "a@example.com", "password": "x"}
-                ).status_code
-                == 503
-            )
-            # MCP says the same in as few words, nothing of the driver's message: the
-            # token's session cannot be checked, so the call is answered 503 before any tool.
+                ),
+                "list": lambda: http.get("/todos", headers=owner.headers),
+                "get": lambda: http.get(f"/todos/{todo['id']}", headers=owner.headers),
+                "create": lambda: http.post(
+                    "/todos", json={"title": "during"}, headers=owner.headers
+                ),
+                "keyed create": lambda: http.post(
+                    "/todos", json={"title": "during"}, headers={**owner.headers, **key}
+                ),
+                "complete": lambda: http.post(
+                    f"/todos/{todo['id']}/complete", headers=owner.headers
+                ),
+            }
+            for _ in range(4):
+                for name, send in calls.items():
+                    answer, seconds = _timed(send)
+                    assert answer.status_code == 503, (name, answer.text)
+                    assert answer.json() == {"detail": "database unavailable"}, name
+                    assert answer.headers["retry-after"] == "5", name
+                    assert seconds < 3, (name, seconds)
+            # MCP says the same in as few words, nothing of the driver's message: a token
+            # whose session cannot be checked is answered 503 before any tool; a trusted
+            # token's tool call fails with "database unavailable".
             call = {
                 "jsonrpc": "2.0",
                 "id": 1,
                 "method": "tools/call",
                 "params": {"name": "list_tasks", "arguments": {}},
             }
-            headers = {**owner.headers, "Accept": "application/json, text/event-stream"}
-            answer = http.post("/mcp", json=call, headers=headers, timeout=30)
+            accept = {"Accept": "application/json, text/event-stream"}
+            answer, seconds = _timed(
+                lambda: http.post("/mcp", json=call, headers={**unchecked.headers, **accept})
+            )
             assert answer.status_code == 503
             assert answer.json() == {"detail": "database unavailable"}
             assert answer.headers["retry-after"] == "5"
+            assert seconds < 3
+            answer, seconds = _timed(
+                lambda: http.post("/mcp", json=call, headers={**owner.headers, **accept})
+            )
+            assert answer.json()["result"]["content"][0]["text"] == "database unavailable"
+            assert seconds < 3
         cluster.start()
-        assert _wait_for_status(f"{app.base_url}/ready", 200, 20) == 200
-        with httpx.Client(base_url=app.base_url) as http:
+        with httpx.Client(base_url=app.base_url, timeout=30) as http:
+            # The hot paths' pool reconnects by itself within seconds.
+            deadline = time.monotonic() + 20
+            answers: list[int] = []
+            while answers[-8:] != [200] * 8:
+                assert time.monotonic() < deadline, f"the backend did not recover: {answers}"
+                answers.append(http.get("/todos", headers=owner.headers).status_code)
+                time.sleep(0.1)
             sign_up(http)
+            assert http.get("/ready").status_code == 200
     finally:
         app.stop()
+
+
+def _environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    pairs = (entry.decode(errors="replace").partition("=") for entry in raw if entry)
+    return {name: value for name, _, value in pairs}
+
+
+def test_the_workers_of_one_start_share_one_fresh_state_directory(
+    database_env: dict[str, str], tmp_path: Any
+) -> None:
+    """Where a worker records that the server reached its database, for the other workers'
+    /ready (see DatabaseReach): one directory per start of `serve`, the same for its workers."""
+    if not Path("/proc/self/environ").exists():
+        pytest.skip("needs /proc")
+    directories: list[str] = []
+    for start in ("first", "second"):
+        app = Server({**database_env, "WEB_CONCURRENCY": "2"}, tmp_path / f"{start}.log")
+        try:
+            workers: list[int] = []
+            deadline = time.monotonic() + 30
+            while len(workers) < 2:
+                assert time.monotonic() < deadline, "the workers did not start"
+                children = Path(f"/proc/{app.process.pid}/task/{app.process.pid}/children")
+                workers = [int(pid) for pid in children.read_text().split()]
+                time.sleep(0.1)
+            shared = {_environment(pid).get(STATE_DIR_ENV) for pid in workers}
+            assert len(shared) == 1
+            directory = shared.pop()
+            assert directory is not None
+            assert httpx.get(f"{app.base_url}/ready", timeout=10).status_code == 200
+            assert (Path(directory) / "database-reached").exists()
+            directories.append(directory)
+        finally:
+            app.stop()
+    assert directories[0] != directories[1]
 
 
 def test_sigterm_lets_in_flight_requests_finish(

@@ -10,7 +10,7 @@ import tempfile
 
 from todo_api.draining import DEFAULT_PAUSE_SECONDS, clear_marker, start_draining
 from todo_api.observability import configure_logging, uvicorn_log_config
-from todo_api.settings import ConfigError, Settings, load_settings
+from todo_api.settings import STATE_DIR_ENV, ConfigError, Settings, load_settings
 
 # In-flight requests get this long to finish after SIGTERM (Kubernetes waits 30 s by default).
 GRACEFUL_SHUTDOWN_SECONDS = 25
@@ -40,6 +40,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     workers = settings.web_concurrency
     # Worker processes read the same settings from the environment; keep them consistent.
     os.environ.setdefault("JWT_SECRET", settings.signing_secret)
+    # Shared by the workers of this start only: whether the database was reached (see /ready).
+    os.environ[STATE_DIR_ENV] = tempfile.mkdtemp(prefix="todo-api-state-")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="todo-metrics-")
     uvicorn.run(

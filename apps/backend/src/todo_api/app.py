@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
@@ -15,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from todo_api import __version__
-from todo_api.database import DATABASE_ERRORS, create_engine
+from todo_api.database import DATABASE_ERRORS, DatabaseReach, create_engine
 from todo_api.dependencies import Services
 from todo_api.draining import ConnectionCloseMiddleware
 from todo_api.mcp_server import McpEndpoint, build_mcp_server
@@ -25,11 +27,16 @@ from todo_api.pgstore import PostgresStore, create_pool
 from todo_api.routes import auth_router, ops_router, todo_router
 from todo_api.security import HashingPool
 from todo_api.sessions import Sessions, SessionSettings
-from todo_api.settings import Settings
+from todo_api.settings import STATE_DIR_ENV, Settings
 from todo_api.store import Store
 from todo_api.throttle import Throttle
 
 logger = logging.getLogger(__name__)
+
+
+def _reach_marker() -> Path | None:
+    state_dir = os.environ.get(STATE_DIR_ENV)
+    return Path(state_dir) / "database-reached" if state_dir else None
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
         hashing=hashing,
         throttle=Throttle(engine, longest_window),
         sessions=sessions,
+        database_reach=DatabaseReach(_reach_marker()),
     )
 
     @asynccontextmanager

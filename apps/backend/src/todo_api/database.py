@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -78,3 +79,30 @@ async def database_answers(engine: AsyncEngine, timeout_seconds: float) -> str |
         )
         return "database unavailable"
     return None
+
+
+class DatabaseReach:
+    """Whether this server has reached its database once (see the /ready endpoint).
+
+    Each worker remembers it; with `marker` (a file in a directory that `serve` makes afresh
+    for each start and shares with its workers) a worker also knows when another worker of
+    the same server did, so a probe that lands on a worker that was never probed before does
+    not call the pod unready during a database outage."""
+
+    def __init__(self, marker: Path | None) -> None:
+        self._marker = marker
+        self._reached = False
+
+    @property
+    def reached(self) -> bool:
+        if not self._reached and self._marker is not None and self._marker.exists():
+            self._reached = True
+        return self._reached
+
+    def record(self) -> None:
+        self._reached = True
+        if self._marker is not None:
+            try:
+                self._marker.touch()
+            except OSError as error:  # the worker's own memory still holds it
+                logger.warning("cannot record that the database was reached: %s", error)

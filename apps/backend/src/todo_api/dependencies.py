@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from todo_api.database import DatabaseReach
 from todo_api.security import HashingPool, InvalidTokenError, TokenClaims
 from todo_api.sessions import SessionEndedError, Sessions
 from todo_api.settings import Settings
@@ -34,6 +35,7 @@ class Services:
     hashing: HashingPool
     throttle: Throttle
     sessions: Sessions
+    database_reach: DatabaseReach
 
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /auth/signup or /auth/login")

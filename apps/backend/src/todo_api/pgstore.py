@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, InterfaceError, OperationalError
 from psycopg.errors import ForeignKeyViolation
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
@@ -37,7 +37,14 @@ from todo_api.store import (
 
 CONNECT_TIMEOUT_SECONDS = 5
 # How long a request waits for a connection of the pool before it is answered 503.
-POOL_TIMEOUT_SECONDS = 10
+POOL_TIMEOUT_SECONDS = 10.0
+# ... and while the database cannot be reached (the last request's connection failed), so that
+# requests get their 503 quickly in an outage; the first one that gets through resets it.
+UNREACHABLE_POOL_TIMEOUT_SECONDS = 0.5
+# A connection attempt of the pool that keeps failing gives up after this long, and the next
+# request that finds no connection starts a new attempt at once. psycopg_pool's default (5 min)
+# lets its exponential backoff put off reconnecting by minutes after the database is back.
+RECONNECT_TIMEOUT_SECONDS = 10.0
 
 # Timestamps in UTC whatever the server's TimeZone (naive: the serialisers mark them UTC).
 _INSERT_TODO = """
@@ -104,6 +111,7 @@ def create_pool(settings: Settings) -> AsyncConnectionPool[AsyncConnection[Tuple
         min_size=1,
         max_size=settings.db_pool_size,
         timeout=POOL_TIMEOUT_SECONDS,
+        reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         kwargs={
             "autocommit": True,
             "prepare_threshold": 0,
@@ -125,19 +133,32 @@ class PostgresStore(Store):
     ) -> None:
         super().__init__(engine)
         self._pool = pool
+        # How long the next request waits for a connection (see POOL_TIMEOUT_SECONDS).
+        self._wait = POOL_TIMEOUT_SECONDS
 
     async def _one(self, statement: str, params: dict[str, Any]) -> TupleRow | None:
-        async with self._pool.connection() as connection:
-            cursor = await connection.execute(statement, params)
-            return await cursor.fetchone()
+        try:
+            async with self._pool.connection(self._wait) as connection:
+                cursor = await connection.execute(statement, params)
+                row = await cursor.fetchone()
+        except (OperationalError, InterfaceError):  # PoolTimeout included
+            self._wait = UNREACHABLE_POOL_TIMEOUT_SECONDS
+            raise
+        self._wait = POOL_TIMEOUT_SECONDS
+        return row
 
     async def _listing(
         self, user_id: int, status: StatusFilter, limit: int, cursor: Cursor | None, offset: int
     ) -> tuple[list[TupleRow], TodoListing]:
         params = page_params(user_id, status, limit, cursor, offset)
         statement = _LISTINGS["first" if cursor is None else cursor.direction, status != "all"]
-        async with self._pool.connection() as connection:
-            rows = await (await connection.execute(statement, params)).fetchall()
+        try:
+            async with self._pool.connection(self._wait) as connection:
+                rows = await (await connection.execute(statement, params)).fetchall()
+        except (OperationalError, InterfaceError):
+            self._wait = UNREACHABLE_POOL_TIMEOUT_SECONDS
+            raise
+        self._wait = POOL_TIMEOUT_SECONDS
         counts = TodoCounts(rows[0][2] or 0, rows[0][3] or 0) if rows else TodoCounts(0, 0)
         page = [Todo(*row[5:]) for row in rows if row[4]]
         if cursor is not None:

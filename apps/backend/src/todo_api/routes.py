@@ -338,9 +338,15 @@ async def health() -> Status:
 @ops_router.get("/ready", responses={503: {"model": ErrorBody}})
 @ops_router.head("/ready", include_in_schema=False)
 async def ready(services: ServicesDep) -> Status:
-    problem = await database_answers(services.engine, services.settings.ready_timeout_seconds)
-    if problem is not None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
+    """Ready once this server has reached its database, and from then on whatever the
+    database does: it is shared by every pod, so failing readiness with it would take every
+    pod out of the Service at once (see the README's "Readiness")."""
+    reach = services.database_reach
+    if not reach.reached:
+        problem = await database_answers(services.engine, services.settings.ready_timeout_seconds)
+        if problem is not None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
+        reach.record()
     return Status(status="ready")
 
 

@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 logger = logging.getLogger(__name__)
 
 MIN_SECRET_LENGTH = 32
+# Not a setting: `python -m todo_api serve` sets it for its workers, to a directory made afresh
+# at each start, where a worker records that the server has reached its database (app.py).
+STATE_DIR_ENV = "TODO_API_STATE_DIR"
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
