@@ -4,16 +4,16 @@
 // and stops the cluster, leaving no process, mount, network rule, ipset or link of it. It stops the
 // cluster the suite started, so it runs last, on the offline cluster only.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 import { expect } from "@jest/globals";
 
 import { CLUSTER, LOCK_OWNER_VARIABLE } from "../../local-cluster/local-cluster";
 import { signUpAndAddTodo, uniqueTitle } from "../support/browser";
-import { clusterLeftovers } from "../support/checks";
+import { clusterIpsets, clusterLeftovers } from "../support/checks";
 import { E2ePath } from "../support/path";
-import { run } from "../../local-cluster/shell";
+import { eventually, output, run } from "../../local-cluster/shell";
 
 const path = new E2ePath("main", 6);
 const { workDir } = path.run;
@@ -91,7 +91,43 @@ path.check("a second npm run up:dev changes nothing (--expect-no-changes)", asyn
     expect(again.status).toBe(0);
 }, { timeoutSeconds: 1300 });
 
+// kube-router's ipsets go with the policies they enforce, so once the stack is destroyed there
+// would be none left for `down` to remove: a policy outside the stack, on a pod of its own,
+// keeps some in place when the cluster stops, and the leftover check first proves they existed.
+const IPSET_KEEPER = "todo-e2e-ipset-keeper";
+let ipsetsWhenStopped: string[] = [];
+
+async function keepIpsetsThroughDown(): Promise<string[]> {
+    const kubectl = join(cacheDir, "toolchain", "bin", "kubectl");
+    const kubeconfig = join(cacheDir, "cluster", "kubeconfig");
+    const pause = /^PAUSE_VERSION=(\S+)$/m.exec(readFileSync(join(projectDir, "local-cluster", "versions.env"), "utf8"))?.[1];
+    if (!pause) throw new Error("local-cluster/versions.env has no PAUSE_VERSION");
+    const manifest = [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: IPSET_KEEPER } },
+        {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "keeper", namespace: IPSET_KEEPER, labels: { app: IPSET_KEEPER } },
+            spec: { containers: [{ name: "pause", image: `registry.k8s.io/pause:${pause}`, imagePullPolicy: "IfNotPresent" }] },
+        },
+        {
+            apiVersion: "networking.k8s.io/v1",
+            kind: "NetworkPolicy",
+            metadata: { name: "keeper", namespace: IPSET_KEEPER },
+            spec: { podSelector: { matchLabels: { app: IPSET_KEEPER } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "nobody" } } }] }] },
+        },
+    ];
+    const applied = await run(kubectl, ["--kubeconfig", kubeconfig, "apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: manifest }) });
+    if (applied.status !== 0) throw new Error(`${applied.command}: ${applied.stderr.trim()}`);
+    return eventually(120, "kube-router's ipsets for the keeper's policy", async () => {
+        const sets = clusterIpsets(await output("ipset", ["list", "-n"], { timeoutSeconds: 60 }));
+        return sets.length > 0 ? sets : undefined;
+    });
+}
+
 path.teardown("npm run down:dev destroys the stack and stops the cluster", async () => {
+    ipsetsWhenStopped = await keepIpsetsThroughDown();
+    path.say(`kube-router's ipsets before down:dev (a policy outside the stack keeps them): ${ipsetsWhenStopped.join(", ")}`);
     const down = await path.time("down:dev", () => fresh("npm", ["run", "down:dev", "--", "--yes"], 1200));
     expect(down.status).toBe(0);
     expect((await run(CLUSTER, ["status"])).status).not.toBe(0);
@@ -103,6 +139,8 @@ path.teardown("npm run down:dev destroys the stack and stops the cluster", async
 path.teardown("nothing of the cluster is left: no process, mount, iptables chain or rule, ipset or network link", async () => {
     const { left, looked } = await clusterLeftovers(cacheDir);
     for (const line of looked) path.say(`looked at ${line}`);
+    // Not vacuous: the cluster stopped with kube-router's ipsets in place.
+    expect(ipsetsWhenStopped.length).toBeGreaterThan(0);
     path.say(`left behind: ${left.length === 0 ? "nothing" : left.join("; ")}`);
     expect(left).toEqual([]);
 });
