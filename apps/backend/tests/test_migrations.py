@@ -12,6 +12,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
@@ -28,7 +29,7 @@ from todo_api.tables import metadata
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
 
-HEAD = "0005"
+HEAD = "0006"
 
 
 def test_migrations_from_empty_then_rerun(database_factory: DatabaseFactory) -> None:
@@ -72,6 +73,29 @@ def test_migrated_schema_matches_the_tables_the_code_uses(
                 "todos",
                 "alembic_version",
             }
+    finally:
+        engine.dispose()
+
+
+def test_one_head_whose_newest_revision_goes_down_and_up_again(
+    database_factory: DatabaseFactory,
+) -> None:
+    settings = settings_from(database_factory.make())
+    upgrade_to_head(settings)
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            config = _alembic_config(connection)
+            assert ScriptDirectory.from_config(config).get_heads() == [HEAD]
+            previous = ScriptDirectory.from_config(config).get_revision(HEAD).down_revision
+            command.downgrade(config, str(previous))
+            connection.commit()
+            assert "idempotency_keys" not in inspect(connection).get_table_names()
+        assert current_revision(settings) == previous
+        upgrade_to_head(settings)
+        assert current_revision(settings) == HEAD
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
     finally:
         engine.dispose()
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
@@ -20,6 +21,14 @@ from todo_api import __version__
 from todo_api.database import DATABASE_ERRORS, DatabaseReach, create_engine
 from todo_api.dependencies import Services
 from todo_api.draining import ConnectionCloseMiddleware
+from todo_api.idempotency import (
+    KEY_HEADER,
+    REPLAYED_HEADER,
+    REUSED_KEY,
+    Fingerprints,
+    KeyReusedError,
+    prune_forever,
+)
 from todo_api.mcp_server import McpEndpoint, build_mcp_server
 from todo_api.migrations import upgrade_to_head
 from todo_api.observability import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -51,7 +60,8 @@ def create_app(settings: Settings) -> FastAPI:
             check_seconds=settings.session_check_seconds,
         ),
     )
-    mcp_server = build_mcp_server(store)
+    fingerprints = Fingerprints(settings.signing_secret)
+    mcp_server = build_mcp_server(store, fingerprints)
     mcp_server.streamable_http_app()  # creates the session manager the endpoint hands over to
     hashing = HashingPool(settings.password_hash_concurrency, settings.password_hash_wait_seconds)
     longest_window = max(settings.login_window_seconds, settings.signup_window_seconds)
@@ -62,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         hashing=hashing,
         throttle=Throttle(engine, longest_window),
         sessions=sessions,
+        fingerprints=fingerprints,
         database_reach=DatabaseReach(_reach_marker()),
     )
 
@@ -72,11 +83,15 @@ def create_app(settings: Settings) -> FastAPI:
             upgrade_to_head(settings)
         if pool is not None:
             await pool.open()  # connects in the background: a database still away is no error
+        pruning = asyncio.create_task(prune_forever(engine, settings.idempotency_key_hours))
         async with mcp_server.session_manager.run():
             logger.info(
                 "started", extra={"database": "sqlite" if settings.is_sqlite else "postgresql"}
             )
             yield
+        pruning.cancel()
+        with suppress(asyncio.CancelledError):
+            await pruning
         hashing.close()
         if pool is not None:
             await pool.close()
@@ -117,6 +132,10 @@ def create_app(settings: Settings) -> FastAPI:
     for error_class in DATABASE_ERRORS:
         app.add_exception_handler(error_class, database_unavailable)
 
+    @app.exception_handler(KeyReusedError)
+    async def key_reused(_request: Request, _error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": REUSED_KEY}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
     @app.exception_handler(RequestValidationError)
     async def validation_failed(_request: Request, error: RequestValidationError) -> Response:
         # Errors echo the input back; ASCII escapes keep lone surrogates in it encodable.
@@ -133,8 +152,14 @@ def create_app(settings: Settings) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Mcp-Session-Id"],
-            expose_headers=["X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Request-ID",
+                "Mcp-Session-Id",
+                KEY_HEADER,
+            ],
+            expose_headers=["X-Request-ID", REPLAYED_HEADER],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.database import DatabaseReach
+from todo_api.idempotency import INVALID_KEY, KEY_HEADER, Fingerprints, IdempotencyKey, valid_key
 from todo_api.security import HashingPool, InvalidTokenError, TokenClaims
 from todo_api.sessions import SessionEndedError, Sessions
 from todo_api.settings import Settings
@@ -35,6 +36,7 @@ class Services:
     hashing: HashingPool
     throttle: Throttle
     sessions: Sessions
+    fingerprints: Fingerprints
     database_reach: DatabaseReach
 
 
@@ -68,14 +70,34 @@ async def _claims(
         raise unauthorized("invalid or expired token") from None
 
 
-async def current_session(
+@dataclass(frozen=True, slots=True)
+class LoggingOut:
+    """The token of a logout request, and whether its session has ended already."""
+
+    claims: TokenClaims
+    ended: bool
+    services: Services
+
+
+async def logging_out(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> TokenClaims:
-    return await _claims(services, credentials)
+) -> LoggingOut:
+    """A logout's session. A valid token whose session ended still gets to the endpoint, which
+    answers 204 if the request repeats a logout it made with the same Idempotency-Key, and 401
+    otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized("not authenticated")
+    try:
+        claims = await services.sessions.authenticate(credentials.credentials)
+    except InvalidTokenError:
+        raise unauthorized("invalid or expired token") from None
+    except SessionEndedError as ended:
+        return LoggingOut(ended.claims, True, services)
+    return LoggingOut(claims, False, services)
 
 
-SessionDep = Annotated[TokenClaims, Depends(current_session)]
+LoggingOutDep = Annotated[LoggingOut, Depends(logging_out)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +149,23 @@ async def get_client_address(request: Request, services: ServicesDep) -> str:
 
 
 ClientAddressDep = Annotated[str, Depends(get_client_address)]
+
+
+def idempotency_key_header(request: Request) -> str | None:
+    """The request's Idempotency-Key, or None without one; 422 when it is malformed."""
+    value = request.headers.get(KEY_HEADER)
+    if value is not None and not valid_key(value):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, INVALID_KEY)
+    return value
+
+
+async def idempotency_key(
+    request: Request, services: Services, scope: str, *extra: bytes
+) -> IdempotencyKey | None:
+    """The key of a write in `scope`, with the fingerprint of the request (method, path,
+    body and `extra`); None when the request carries no Idempotency-Key."""
+    key = idempotency_key_header(request)
+    if key is None:
+        return None
+    parts = (request.method.encode(), request.scope["path"].encode(), await request.body())
+    return IdempotencyKey(scope, key, services.fingerprints.of(*parts, *extra))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from mcp.server.fastmcp import Context, FastMCP
@@ -17,7 +19,16 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from todo_api.database import DATABASE_ERRORS
-from todo_api.observability import request_id_var, send_json_error
+from todo_api.idempotency import (
+    KEY_PATTERN,
+    REUSED_KEY,
+    Fingerprints,
+    IdempotencyKey,
+    KeyReusedError,
+    Outcome,
+    user_scope,
+)
+from todo_api.observability import IDEMPOTENT_REPLAYS, request_id_var, send_json_error
 from todo_api.routes import page_start, todo_out, todo_page
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
@@ -41,6 +52,18 @@ ToolContext = Context[ServerSession, object, Request]
 TaskId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID, description="Id of the task")]
 _USER_ID_KEY = "todo_user_id"
 _REQUEST_ID_KEY = "todo_request_id"
+_KEY_ARGUMENT = "idempotency_key"
+IdempotencyKeyArgument = Annotated[
+    str | None,
+    Field(
+        pattern=KEY_PATTERN,
+        description="Makes the call safe to repeat: a repeat with the same key and arguments "
+        "gets the first call's result and changes nothing (16 to 128 of A-Z a-z 0-9 _ -)",
+    ),
+]
+# The fingerprint of the tool call in progress (its name and arguments but the key), set by
+# TodoMcp.call_tool for the tool's idempotency key.
+_fingerprint_var: ContextVar[str | None] = ContextVar("mcp_call_fingerprint", default=None)
 
 
 def _invalid_input(error: ValidationError) -> str:
@@ -60,12 +83,26 @@ class TodoMcp(FastMCP[Any]):
     `database unavailable` or `internal error`; the details go to the log with the request id.
     """
 
+    def __init__(self, fingerprints: Fingerprints, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fingerprints = fingerprints
+
+    def _fingerprint(self, name: str, arguments: dict[str, Any]) -> str | None:
+        """The call's fingerprint when it carries an idempotency key: its tool and arguments,
+        as sent, but the key."""
+        if _KEY_ARGUMENT not in arguments:
+            return None
+        rest = {key: value for key, value in arguments.items() if key != _KEY_ARGUMENT}
+        canonical = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return self.fingerprints.of(b"mcp", name.encode(), canonical.encode())
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any]
     ) -> Sequence[ContentBlock] | dict[str, Any]:
         request = self.get_context().request_context.request
         request_id = request.scope.get(_REQUEST_ID_KEY) if isinstance(request, Request) else None
         token = request_id_var.set(request_id if isinstance(request_id, str) else None)
+        fingerprint = _fingerprint_var.set(self._fingerprint(name, arguments))
         try:
             tool = self._tool_manager.get_tool(name)
             if tool is not None:
@@ -80,6 +117,7 @@ class TodoMcp(FastMCP[Any]):
             except ToolError as error:
                 raise ToolError(_public_message(name, error)) from None
         finally:
+            _fingerprint_var.reset(fingerprint)
             request_id_var.reset(token)
 
 
@@ -89,6 +127,8 @@ def _public_message(tool: str, error: ToolError) -> str:
         return str(cause or error)  # a message written for the caller
     if isinstance(cause, ValidationError):
         return _invalid_input(cause)
+    if isinstance(cause, KeyReusedError):
+        return REUSED_KEY.replace("Idempotency-Key", _KEY_ARGUMENT)
     if isinstance(cause, DATABASE_ERRORS):
         logger.error(
             "database error in an MCP tool",
@@ -107,8 +147,26 @@ def _user_id(ctx: ToolContext) -> int:
     return user_id
 
 
-def build_mcp_server(store: Store) -> FastMCP[Any]:
+def _key(user_id: int, key: str) -> IdempotencyKey:
+    fingerprint = _fingerprint_var.get()
+    assert fingerprint is not None  # set by TodoMcp.call_tool for every call with a key
+    return IdempotencyKey(user_scope(user_id), key, fingerprint)
+
+
+def _result(outcome: Outcome, tool: str, task_id: int | None = None) -> TodoOut:
+    """A keyed call's todo, from its answer: the first call's, for a repeat."""
+    if outcome.replayed:
+        IDEMPOTENT_REPLAYS.labels(f"mcp {tool}").inc()
+    answer = outcome.answer
+    if answer.status_code == 404:
+        raise ToolError(f"task {task_id} not found")
+    assert answer.body is not None
+    return TodoOut.model_validate_json(answer.body)
+
+
+def build_mcp_server(store: Store, fingerprints: Fingerprints) -> FastMCP[Any]:
     server = TodoMcp(
+        fingerprints,
         "todo",
         instructions="Manage the signed-in user's todo list.",
         stateless_http=True,
@@ -121,11 +179,20 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
 
     @server.tool()
     async def add_task(
-        title: Title, ctx: ToolContext, description: Description | None = None
+        title: Title,
+        ctx: ToolContext,
+        description: Description | None = None,
+        idempotency_key: IdempotencyKeyArgument = None,
     ) -> TodoOut:
         """Add a task to the user's todo list."""
+        user_id = _user_id(ctx)
         try:
-            todo = await store.create_todo(_user_id(ctx), title, description)
+            if idempotency_key is not None:
+                key = _key(user_id, idempotency_key)
+                return _result(
+                    await store.create_todo_once(key, user_id, title, description), "add_task"
+                )
+            todo = await store.create_todo(user_id, title, description)
         except UnknownOwnerError:
             raise ToolError("account no longer exists") from None
         return todo_out(todo)
@@ -150,9 +217,17 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
         return todo_page(listing, status, limit, offset)
 
     @server.tool()
-    async def complete_task(task_id: TaskId, ctx: ToolContext) -> TodoOut:
+    async def complete_task(
+        task_id: TaskId, ctx: ToolContext, idempotency_key: IdempotencyKeyArgument = None
+    ) -> TodoOut:
         """Mark a task as done."""
-        todo = await store.set_completed(_user_id(ctx), task_id, True)
+        user_id = _user_id(ctx)
+        if idempotency_key is not None:
+            outcome = await store.set_completed_once(
+                _key(user_id, idempotency_key), user_id, task_id, True
+            )
+            return _result(outcome, "complete_task", task_id)
+        todo = await store.set_completed(user_id, task_id, True)
         if todo is None:
             raise ToolError(f"task {task_id} not found")
         return todo_out(todo)
@@ -167,6 +242,7 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
             Field(description="New description; null or an empty string clears it"),
         ] = None,
         completed: StrictBool | None = None,
+        idempotency_key: IdempotencyKeyArgument = None,
     ) -> TodoOut:
         """Change a task's title, description or completion; omitted fields stay as they are."""
         changes: dict[str, Any] = {}
@@ -176,15 +252,31 @@ def build_mcp_server(store: Store) -> FastMCP[Any]:
             changes["description"] = description or None
         if completed is not None:
             changes["completed"] = completed
-        todo = await store.update_todo(_user_id(ctx), task_id, changes)
+        user_id = _user_id(ctx)
+        if idempotency_key is not None:
+            outcome = await store.update_todo_once(
+                _key(user_id, idempotency_key), user_id, task_id, changes
+            )
+            return _result(outcome, "update_task", task_id)
+        todo = await store.update_todo(user_id, task_id, changes)
         if todo is None:
             raise ToolError(f"task {task_id} not found")
         return todo_out(todo)
 
     @server.tool()
-    async def delete_task(task_id: TaskId, ctx: ToolContext) -> str:
+    async def delete_task(
+        task_id: TaskId, ctx: ToolContext, idempotency_key: IdempotencyKeyArgument = None
+    ) -> str:
         """Delete a task."""
-        if not await store.delete_todo(_user_id(ctx), task_id):
+        user_id = _user_id(ctx)
+        if idempotency_key is not None:
+            key = _key(user_id, idempotency_key)
+            outcome = await store.delete_todo_once(key, user_id, task_id)
+            if outcome.replayed:
+                IDEMPOTENT_REPLAYS.labels("mcp delete_task").inc()
+            if outcome.answer.status_code == 404:
+                raise ToolError(f"task {task_id} not found")
+        elif not await store.delete_todo(user_id, task_id):
             raise ToolError(f"task {task_id} not found")
         return f"task {task_id} deleted"
 

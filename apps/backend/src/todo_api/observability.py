@@ -47,6 +47,13 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
+# Endpoint: "POST /todos", "DELETE /todos/{todo_id}", ..., or "mcp add_task" for MCP tools.
+IDEMPOTENT_REPLAYS = Counter(
+    "todo_idempotent_replays_total",
+    "Writes answered with the stored answer of their Idempotency-Key, by endpoint",
+    ["endpoint"],
+)
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:

@@ -1,5 +1,8 @@
 """The hot paths on PostgreSQL: list (with its counts), create, get and complete, each one
-prepared statement in one round trip, run by psycopg directly from its own pool.
+prepared statement in one round trip, run by psycopg directly from its own pool. Create and
+complete with an Idempotency-Key are one statement too: it writes, then stores the key with its
+answer (the todo as JSON, written by PostgreSQL); a key that is taken fails the statement,
+write included, and the stored answer is read instead.
 
 Through SQLAlchemy's async layer (greenlet bridging, pool events, result processing) each of
 these requests cost more CPU in the server than PostgreSQL spends answering it. The page
@@ -11,13 +14,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from psycopg import AsyncConnection, InterfaceError, OperationalError
-from psycopg.errors import ForeignKeyViolation
+from psycopg.errors import ForeignKeyViolation, UniqueViolation
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from todo_api.idempotency import (
+    CLAIM_ATTEMPTS,
+    Answer,
+    IdempotencyKey,
+    Outcome,
+    checked,
+)
 from todo_api.paging import Cursor
 from todo_api.schemas import StatusFilter
 from todo_api.settings import Settings
@@ -31,6 +42,7 @@ from todo_api.store import (
     UnknownOwnerError,
     cursor_page,
     first_page,
+    not_found_detail,
     page_params,
     page_query,
 )
@@ -64,6 +76,67 @@ WHERE id = %(todo_id)s AND user_id = %(owner_id)s
 RETURNING id, title, description, completed,
   created_at AT TIME ZONE 'UTC', updated_at AT TIME ZONE 'UTC'
 """
+
+
+def _utc_text(column: str) -> str:
+    """SQL: a timestamp (UTC, without zone) as orjson writes it (no fraction when it is 0)."""
+    return (
+        f"to_char({column}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN {column} = "
+        f"date_trunc('second', {column}) THEN '' ELSE to_char({column}, '.US') END || '+00:00'"
+    )
+
+
+def todo_json_sql(row: str) -> str:
+    """SQL: the JSON of the todo in `row` (its columns as in _INSERT_TODO's RETURNING), byte
+    for byte what store.todo_body writes: the same fields in the same order, PostgreSQL's
+    to_json escaping strings as orjson does (tests/test_idempotency.py holds them together)."""
+    return (
+        f"""'{{"id":' || {row}.id || ',"title":' || to_json({row}.title)::text"""
+        f""" || ',"description":' || coalesce(to_json({row}.description)::text, 'null')"""
+        f""" || ',"completed":' || {row}.completed::text"""
+        f""" || ',"created_at":"' || {_utc_text(f"{row}.created_at")}"""
+        f""" || '","updated_at":"' || {_utc_text(f"{row}.updated_at")} || '"}}'"""
+    )
+
+
+# Keyed writes: one statement writes, then inserts the key's row with the answer. A key that
+# is taken makes that insert wait for the transaction holding it and then fail (a unique
+# violation: the statement is undone, its write included), unless that transaction rolled
+# back: then this one proceeds as the first.
+_KEY_ROW = "INSERT INTO idempotency_keys (scope, key, fingerprint, status_code, body, created_at)"
+_WRITTEN = """RETURNING id, title, description, completed,
+    created_at AT TIME ZONE 'UTC' AS created_at, updated_at AT TIME ZONE 'UTC' AS updated_at"""
+# Composed of constant SQL only; every value is a bound parameter.
+_KEYED_INSERT_TODO = f"""
+WITH written AS (
+  INSERT INTO todos (user_id, title, description, completed, created_at, updated_at)
+  VALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s)
+  {_WRITTEN}
+)
+{_KEY_ROW}
+SELECT %(k_scope)s, %(k_key)s, %(k_fingerprint)s, 201, {todo_json_sql("written")}, %(now)s
+FROM written
+RETURNING status_code, body
+"""  # noqa: S608
+_KEYED_SET_COMPLETED = f"""
+WITH written AS (
+  UPDATE todos SET completed = %(completed)s, updated_at = %(now)s
+  WHERE id = %(todo_id)s AND user_id = %(owner_id)s
+  {_WRITTEN}
+)
+{_KEY_ROW}
+SELECT %(k_scope)s, %(k_key)s, %(k_fingerprint)s,
+  CASE WHEN written.id IS NULL THEN 404 ELSE 200 END,
+  CASE WHEN written.id IS NULL THEN %(not_found)s ELSE {todo_json_sql("written")} END,
+  %(now)s
+FROM (VALUES (1)) AS one LEFT JOIN written ON true
+RETURNING status_code, body
+"""  # noqa: S608
+_READ_ANSWER = """
+SELECT fingerprint, status_code, body, created_user_id FROM idempotency_keys
+WHERE scope = %(k_scope)s AND key = %(k_key)s
+"""
+_KEY_CONSTRAINT = "pk_idempotency_keys"
 
 
 _DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
@@ -196,3 +269,46 @@ class PostgresStore(Store):
         params = {"todo_id": todo_id, "owner_id": user_id, "completed": completed, "now": _now()}
         row = await self._one(_SET_COMPLETED, params)
         return None if row is None else Todo(*row)
+
+    async def create_todo_once(
+        self, key: IdempotencyKey, user_id: int, title: str, description: str | None
+    ) -> Outcome:
+        params = {"owner_id": user_id, "title": title, "description": description, "now": _now()}
+        try:
+            return await self._once(key, _KEYED_INSERT_TODO, params)
+        except ForeignKeyViolation:
+            raise UnknownOwnerError(user_id) from None
+
+    async def set_completed_once(
+        self, key: IdempotencyKey, user_id: int, todo_id: int, completed: bool
+    ) -> Outcome:
+        params = {
+            "todo_id": todo_id,
+            "owner_id": user_id,
+            "completed": completed,
+            "now": _now(),
+            "not_found": orjson.dumps({"detail": not_found_detail(todo_id)}).decode(),
+        }
+        return await self._once(key, _KEYED_SET_COMPLETED, params)
+
+    async def _once(self, key: IdempotencyKey, statement: str, params: dict[str, Any]) -> Outcome:
+        """Run a keyed write's statement: its answer; or, if the key is taken, the stored one."""
+        params = {
+            **params,
+            "k_scope": key.scope,
+            "k_key": key.key,
+            "k_fingerprint": key.fingerprint,
+        }
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                written = await self._one(statement, params)
+            except UniqueViolation as error:
+                if error.diag.constraint_name != _KEY_CONSTRAINT:
+                    raise
+            else:
+                assert written is not None  # the key's row, RETURNING its answer
+                return Outcome(Answer(written[0], written[1].encode()), replayed=False)
+            stored = await self._one(_READ_ANSWER, params)
+            if stored is not None:  # else it expired and was pruned meanwhile: write again
+                return Outcome(checked(key, *stored), replayed=True)
+        raise RuntimeError("idempotency key taken but never found")

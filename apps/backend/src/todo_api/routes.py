@@ -5,19 +5,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
 from todo_api.database import database_answers
 from todo_api.dependencies import (
     Caller,
     CallerDep,
     ClientAddressDep,
+    LoggingOut,
+    LoggingOutDep,
     Services,
     ServicesDep,
-    SessionDep,
+    idempotency_key,
     unauthorized,
 )
-from todo_api.observability import metrics_payload
+from todo_api.idempotency import (
+    KEY_HEADER,
+    KEY_PATTERN,
+    REPLAYED_HEADER,
+    Answer,
+    IdempotencyKey,
+    KeyReusedError,
+    Outcome,
+    address_scope,
+    user_scope,
+    valid_key,
+)
+from todo_api.observability import IDEMPOTENT_REPLAYS, metrics_payload
 from todo_api.paging import OLDEST_PAGE, Cursor, decode_cursor, encode_cursor
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
@@ -45,6 +59,7 @@ from todo_api.store import (
     UnknownOwnerError,
     User,
     normalise_email,
+    not_found_detail,
 )
 from todo_api.throttle import Counted, Limit, address_bucket, throttle_key
 
@@ -64,6 +79,21 @@ _BUSY_ERRORS: dict[int | str, dict[str, object]] = {
 _TODO_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody},
     404: {"model": ErrorBody},
+}
+
+# The optional header of every write, described in the OpenAPI document (read by
+# dependencies.idempotency_key, which names it in its own 422).
+_KEYED: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": KEY_HEADER,
+            "in": "header",
+            "required": False,
+            "description": "Makes the write safe to repeat: a repeat with the same key and "
+            "request gets the first answer (with `Idempotent-Replayed: true`) and writes nothing",
+            "schema": {"type": "string", "pattern": KEY_PATTERN, "minLength": 16, "maxLength": 128},
+        }
+    ]
 }
 
 auth_router = APIRouter(tags=["accounts"])
@@ -130,7 +160,24 @@ def page_start(cursor: str | None, offset: int) -> Cursor | None:
 
 
 def _not_found(todo_id: int) -> HTTPException:
-    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"todo {todo_id} not found")
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found_detail(todo_id))
+
+
+def _answer(outcome: Outcome, request: Request) -> Response:
+    """The answer of a keyed write: the first one's, marked when it is a repeat's."""
+    headers = None
+    if outcome.replayed:
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        IDEMPOTENT_REPLAYS.labels(f"{request.method} {route}").inc()
+        headers = {REPLAYED_HEADER: "true"}
+    answer = outcome.answer
+    if answer.body is None:
+        return Response(status_code=answer.status_code, headers=headers)
+    return Response(answer.body, answer.status_code, headers, media_type="application/json")
+
+
+async def _user_key(request: Request, caller: Caller) -> IdempotencyKey | None:
+    return await idempotency_key(request, caller.services, user_scope(caller.user_id))
 
 
 def _too_many(counted: Counted) -> HTTPException:
@@ -153,11 +200,18 @@ def _busy(services: Services) -> HTTPException:
 @auth_router.post(
     "/auth/signup",
     status_code=status.HTTP_201_CREATED,
+    response_model=TokenResponse,
     responses={409: {"model": ErrorBody}, **_BUSY_ERRORS},
+    openapi_extra=_KEYED,
 )
 async def signup(
-    body: Credentials, services: ServicesDep, address: ClientAddressDep
-) -> TokenResponse:
+    body: Credentials, services: ServicesDep, address: ClientAddressDep, request: Request
+) -> TokenResponse | Response:
+    """With an Idempotency-Key (scoped to the client address), a repeat answers 201 with a new
+    token for the account the first request made; it is neither counted nor hashed again."""
+    key = await idempotency_key(request, services, address_scope(address_bucket(address)))
+    if key is not None and (stored := await services.store.stored_answer(key)) is not None:
+        return await _signed_up_before(stored, services, request)
     settings = services.settings
     per_address = Limit(
         "signup-address", settings.signup_address_attempts, settings.signup_window_seconds
@@ -171,10 +225,30 @@ async def signup(
         await services.throttle.give_back(counted.keys)
         raise _busy(services) from None
     try:
-        user = await services.store.create_user(body.email, password_hash)
+        if key is None:
+            return _token_response(
+                await services.store.create_user(body.email, password_hash), services
+            )
+        outcome, user = await services.store.create_user_once(key, body.email, password_hash)
     except EmailTakenError:
         raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists") from None
-    return _token_response(user, services)
+    if user is None:  # a request with the same key made the account meanwhile
+        await services.throttle.give_back(counted.keys)
+        return await _signed_up_before(outcome.answer, services, request)
+    return _json(_token_response(user, services).model_dump(), status.HTTP_201_CREATED)
+
+
+async def _signed_up_before(answer: Answer, services: Services, request: Request) -> Response:
+    """A repeated sign-up: a new token for the account the first request made (tokens are
+    not stored)."""
+    user_id = answer.created_user_id
+    user = None if user_id is None else await services.store.user_by_id(user_id)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"the account made with this {KEY_HEADER} no longer exists"
+        )
+    token = orjson.dumps(_token_response(user, services).model_dump())
+    return _answer(Outcome(Answer(answer.status_code, token), replayed=True), request)
 
 
 @auth_router.post("/auth/login", responses={**_AUTH_ERRORS, **_BUSY_ERRORS})
@@ -211,20 +285,65 @@ async def login(
     return _token_response(user, services)
 
 
-@auth_router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTH_ERRORS)
-async def logout(session: SessionDep, services: ServicesDep) -> Response:
-    """End this token's session: the token is refused from now on (401)."""
-    await services.sessions.end(session)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def _logout_key(session: LoggingOut, request: Request) -> IdempotencyKey | None:
+    """A logout's key: the fingerprint covers the token too, so a key repeated with another
+    token (whose session may still be on) is another request, never a repeat."""
+    claims = session.claims
+    scope = user_scope(claims.user_id)
+    return await idempotency_key(request, session.services, scope, claims.token_id.encode())
+
+
+async def _logged_out_before(session: LoggingOut, request: Request) -> Response:
+    """A logout whose token's session has ended: 204 if it repeats, with the same token and
+    Idempotency-Key, the logout that ended it; 401 otherwise, as for any ended session."""
+    header = request.headers.get(KEY_HEADER)
+    if header is not None and valid_key(header):
+        key = await _logout_key(session, request)
+        assert key is not None
+        try:
+            stored = await session.services.sessions.stored_answer(key)
+        except KeyReusedError:
+            stored = None
+        if stored is not None:
+            return _answer(Outcome(stored, replayed=True), request)
+    raise unauthorized("invalid or expired token")
 
 
 @auth_router.post(
-    "/auth/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTH_ERRORS
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_AUTH_ERRORS,
+    openapi_extra=_KEYED,
 )
-async def logout_everywhere(caller: CallerDep) -> Response:
-    """End every session of the user: every token issued so far is refused (401)."""
-    await caller.services.sessions.end_all(caller.user_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def logout(session: LoggingOutDep, request: Request) -> Response:
+    """End this token's session: the token is refused from now on (401), except by a repeat
+    of this logout with its Idempotency-Key (204)."""
+    if session.ended:
+        return await _logged_out_before(session, request)
+    key = await _logout_key(session, request)
+    if key is None:
+        await session.services.sessions.end(session.claims)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return _answer(await session.services.sessions.end_once(session.claims, key), request)
+
+
+@auth_router.post(
+    "/auth/logout-everywhere",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_AUTH_ERRORS,
+    openapi_extra=_KEYED,
+)
+async def logout_everywhere(session: LoggingOutDep, request: Request) -> Response:
+    """End every session of the user: every token issued so far is refused (401), except by a
+    repeat of this request with its Idempotency-Key (204)."""
+    if session.ended:
+        return await _logged_out_before(session, request)
+    sessions, user_id = session.services.sessions, session.claims.user_id
+    key = await _logout_key(session, request)
+    if key is None:
+        await sessions.end_all(user_id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return _answer(await sessions.end_all_once(user_id, key), request)
 
 
 @auth_router.get("/me", responses=_AUTH_ERRORS)
@@ -278,13 +397,20 @@ async def list_todos(
     return _json(page_body(listing, status_filter, limit, offset))
 
 
-@todo_router.post("", status_code=status.HTTP_201_CREATED, response_model=TodoOut)
-async def create_todo(body: TodoCreate, caller: CallerDep) -> Response:
+@todo_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=TodoOut, openapi_extra=_KEYED
+)
+async def create_todo(body: TodoCreate, caller: CallerDep, request: Request) -> Response:
+    store = caller.services.store
+    key = await _user_key(request, caller)
     try:
-        todo = await caller.services.store.create_todo(caller.user_id, body.title, body.description)
+        if key is None:
+            todo = await store.create_todo(caller.user_id, body.title, body.description)
+            return _json(todo, status.HTTP_201_CREATED)
+        outcome = await store.create_todo_once(key, caller.user_id, body.title, body.description)
     except UnknownOwnerError:
         raise unauthorized("account no longer exists") from None
-    return _json(todo, status.HTTP_201_CREATED)
+    return _answer(outcome, request)
 
 
 @todo_router.get("/{todo_id}", responses=_TODO_ERRORS, response_model=TodoOut)
@@ -295,35 +421,63 @@ async def get_todo(todo_id: TodoId, caller: CallerDep) -> Response:
     return _json(todo)
 
 
-@todo_router.patch("/{todo_id}", responses=_TODO_ERRORS)
-async def update_todo(todo_id: TodoId, body: TodoUpdate, caller: CallerDep) -> TodoOut:
+@todo_router.patch(
+    "/{todo_id}", responses=_TODO_ERRORS, response_model=TodoOut, openapi_extra=_KEYED
+)
+async def update_todo(
+    todo_id: TodoId, body: TodoUpdate, caller: CallerDep, request: Request
+) -> TodoOut | Response:
     changes = body.model_dump(include=body.model_fields_set)
-    todo = await caller.services.store.update_todo(caller.user_id, todo_id, changes)
+    store = caller.services.store
+    key = await _user_key(request, caller)
+    if key is not None:
+        return _answer(await store.update_todo_once(key, caller.user_id, todo_id, changes), request)
+    todo = await store.update_todo(caller.user_id, todo_id, changes)
     if todo is None:
         raise _not_found(todo_id)
     return todo_out(todo)
 
 
-async def _set_completed(todo_id: int, completed: bool, caller: Caller) -> Response:
-    todo = await caller.services.store.set_completed(caller.user_id, todo_id, completed)
+async def _set_completed(
+    todo_id: int, completed: bool, caller: Caller, request: Request
+) -> Response:
+    store = caller.services.store
+    key = await _user_key(request, caller)
+    if key is not None:
+        outcome = await store.set_completed_once(key, caller.user_id, todo_id, completed)
+        return _answer(outcome, request)
+    todo = await store.set_completed(caller.user_id, todo_id, completed)
     if todo is None:
         raise _not_found(todo_id)
     return _json(todo)
 
 
-@todo_router.post("/{todo_id}/complete", responses=_TODO_ERRORS, response_model=TodoOut)
-async def complete_todo(todo_id: TodoId, caller: CallerDep) -> Response:
-    return await _set_completed(todo_id, True, caller)
+@todo_router.post(
+    "/{todo_id}/complete", responses=_TODO_ERRORS, response_model=TodoOut, openapi_extra=_KEYED
+)
+async def complete_todo(todo_id: TodoId, caller: CallerDep, request: Request) -> Response:
+    return await _set_completed(todo_id, True, caller, request)
 
 
-@todo_router.post("/{todo_id}/uncomplete", responses=_TODO_ERRORS, response_model=TodoOut)
-async def uncomplete_todo(todo_id: TodoId, caller: CallerDep) -> Response:
-    return await _set_completed(todo_id, False, caller)
+@todo_router.post(
+    "/{todo_id}/uncomplete", responses=_TODO_ERRORS, response_model=TodoOut, openapi_extra=_KEYED
+)
+async def uncomplete_todo(todo_id: TodoId, caller: CallerDep, request: Request) -> Response:
+    return await _set_completed(todo_id, False, caller, request)
 
 
-@todo_router.delete("/{todo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_TODO_ERRORS)
-async def delete_todo(todo_id: TodoId, caller: CallerDep) -> Response:
-    if not await caller.services.store.delete_todo(caller.user_id, todo_id):
+@todo_router.delete(
+    "/{todo_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_TODO_ERRORS,
+    openapi_extra=_KEYED,
+)
+async def delete_todo(todo_id: TodoId, caller: CallerDep, request: Request) -> Response:
+    store = caller.services.store
+    key = await _user_key(request, caller)
+    if key is not None:
+        return _answer(await store.delete_todo_once(key, caller.user_id, todo_id), request)
+    if not await store.delete_todo(caller.user_id, todo_id):
         raise _not_found(todo_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -14,9 +14,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from todo_api.idempotency import Answer, IdempotencyKey, KeyedWrites, Outcome
 from todo_api.security import IssuedToken, TokenClaims, issue_token, verify_token
 from todo_api.tables import revoked_tokens, users
 
@@ -40,7 +42,11 @@ _MAX_REMEMBERED = 8192
 
 class SessionEndedError(Exception):
     """The token is valid but its session ended: revoked, logged out everywhere, or the user
-    no longer exists."""
+    no longer exists. `claims` are the token's (a logout repeated with its key answers 204)."""
+
+    def __init__(self, claims: TokenClaims) -> None:
+        super().__init__("session ended")
+        self.claims = claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,12 @@ class Sessions:
         self._settings = settings
         # token id -> monotonic time the database last confirmed its session
         self._confirmed: dict[str, float] = {}
+        self._keys = KeyedWrites(engine)
+        # In a transaction a failed statement ends it: a concurrent revocation is no error.
+        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._revoke_once = dialect_insert(revoked_tokens).on_conflict_do_nothing(
+            index_elements=[revoked_tokens.c.token_id]
+        )
 
     def issue(self, user_id: int, token_version: int) -> IssuedToken:
         return issue_token(
@@ -79,7 +91,7 @@ class Sessions:
             current = (await connection.execute(_SESSION_IS_CURRENT, params)).first()
         if current is None:
             self._confirmed.pop(claims.token_id, None)
-            raise SessionEndedError
+            raise SessionEndedError(claims)
         if self._settings.check_seconds > 0:
             if len(self._confirmed) >= _MAX_REMEMBERED:
                 self._confirmed.clear()
@@ -98,9 +110,38 @@ class Sessions:
         # Forgotten after the write: a request confirmed meanwhile cannot outlive it here.
         self._confirmed.pop(claims.token_id, None)
 
+    async def end_once(self, claims: TokenClaims, key: IdempotencyKey) -> Outcome:
+        """`end` with an idempotency key: the revocation and the key's answer (204) commit
+        together."""
+
+        async def write(connection: AsyncConnection) -> Answer:
+            await connection.execute(_PRUNE, {"now": int(time.time())})
+            params = {"token_id": claims.token_id, "expires_at": int(claims.expires_at)}
+            await connection.execute(self._revoke_once, params)
+            return Answer(204)
+
+        outcome = await self._keys.run(key, write)
+        self._confirmed.pop(claims.token_id, None)
+        return outcome
+
     async def end_all(self, user_id: int) -> None:
         """End every session of the user, this one included."""
         async with self._engine.connect() as connection:
             await connection.execute(_END_ALL, {"user_id": user_id})
         # Rare enough to forget every confirmation rather than look for the user's.
         self._confirmed.clear()
+
+    async def end_all_once(self, user_id: int, key: IdempotencyKey) -> Outcome:
+        """`end_all` with an idempotency key, committed together with the key's answer."""
+
+        async def write(connection: AsyncConnection) -> Answer:
+            await connection.execute(_END_ALL, {"user_id": user_id})
+            return Answer(204)
+
+        outcome = await self._keys.run(key, write)
+        self._confirmed.clear()
+        return outcome
+
+    async def stored_answer(self, key: IdempotencyKey) -> Answer | None:
+        """The committed answer of a keyed logout (KeyReusedError: of another request)."""
+        return await self._keys.stored(key)

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # Shared with the frontend: a request that carries it in X-Client-Address-Secret may name
     # the person's address in X-Client-Address. Unset: the connection's peer address counts.
     forwarded_address_secret: str | None = Field(default=None, repr=False)
+    # How long the answer of a write sent with an Idempotency-Key is kept (and replayed).
+    idempotency_key_hours: int = Field(default=24, ge=24, le=24 * 30)
 
     @field_validator("log_level", mode="before")
     @classmethod

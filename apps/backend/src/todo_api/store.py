@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Row,
@@ -20,8 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from todo_api.idempotency import Answer, IdempotencyKey, KeyedWrites, Outcome
 from todo_api.paging import Cursor, Direction
 from todo_api.schemas import StatusFilter
 from todo_api.tables import Identifier, todo_counts, todos, users
@@ -148,6 +150,36 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def not_found_detail(todo_id: int) -> str:
+    return f"todo {todo_id} not found"
+
+
+def _utc(value: datetime) -> datetime:
+    # Naive timestamps are UTC already (see pgstore.py; SQLite hands them back so).
+    return value if value.tzinfo is None else value.astimezone(UTC)
+
+
+def todo_body(todo: Todo) -> bytes:
+    """A todo as JSON: the fields of TodoOut, in its order, timestamps in UTC."""
+    if todo.created_at.tzinfo is not None or todo.updated_at.tzinfo is not None:
+        todo = Todo(
+            todo.id,
+            todo.title,
+            todo.description,
+            todo.completed,
+            _utc(todo.created_at),
+            _utc(todo.updated_at),
+        )
+    return orjson.dumps(todo, option=orjson.OPT_NAIVE_UTC)
+
+
+def todo_answer(todo: Todo | None, todo_id: int, status: int = 200) -> Answer:
+    """A keyed write's answer: the todo, or 404 (stored too: the todo does not come back)."""
+    if todo is None:
+        return Answer(404, orjson.dumps({"detail": not_found_detail(todo_id)}))
+    return Answer(status, todo_body(todo))
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -212,8 +244,33 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._pages = _PAGES_POSTGRES if engine.dialect.name == "postgresql" else _PAGES_SQLITE
+        self._keys = KeyedWrites(engine)
+
+    async def stored_answer(self, key: IdempotencyKey) -> Answer | None:
+        """The committed answer of a keyed write (KeyReusedError: of another request)."""
+        return await self._keys.stored(key)
 
     async def create_user(self, email: str, password_hash: str) -> User:
+        async with self._engine.connect() as connection:
+            return await self._create_user(connection, email, password_hash)
+
+    async def create_user_once(
+        self, key: IdempotencyKey, email: str, password_hash: str
+    ) -> tuple[Outcome, User | None]:
+        """Sign-up with a key: the outcome, and the user when this request created it. The
+        stored answer names the user, not a token (a replay issues a new token)."""
+        created: list[User] = []
+
+        async def write(connection: AsyncConnection) -> Answer:
+            created.append(await self._create_user(connection, email, password_hash))
+            return Answer(201, created_user_id=created[0].id)
+
+        outcome = await self._keys.run(key, write)
+        return outcome, (created[0] if created else None)
+
+    async def _create_user(
+        self, connection: AsyncConnection, email: str, password_hash: str
+    ) -> User:
         created_at = _now()
         statement = (
             insert(users)
@@ -229,8 +286,7 @@ class Store:
             )
         )
         try:
-            async with self._engine.connect() as connection:
-                row = (await connection.execute(statement)).one()
+            row = (await connection.execute(statement)).one()
         except IntegrityError:
             raise EmailTakenError(email) from None
         return _user(row)
@@ -275,6 +331,21 @@ class Store:
         return TodosView(user.id, user.email, user.created_at, listing)
 
     async def create_todo(self, user_id: int, title: str, description: str | None) -> Todo:
+        async with self._engine.connect() as connection:
+            return await self._create_todo(connection, user_id, title, description)
+
+    async def create_todo_once(
+        self, key: IdempotencyKey, user_id: int, title: str, description: str | None
+    ) -> Outcome:
+        async def write(connection: AsyncConnection) -> Answer:
+            todo = await self._create_todo(connection, user_id, title, description)
+            return todo_answer(todo, todo.id, 201)
+
+        return await self._keys.run(key, write)
+
+    async def _create_todo(
+        self, connection: AsyncConnection, user_id: int, title: str, description: str | None
+    ) -> Todo:
         now = _now()
         values = {
             "user_id": user_id,
@@ -285,8 +356,7 @@ class Store:
             "updated_at": now,
         }
         try:
-            async with self._engine.connect() as connection:
-                row = (await connection.execute(_INSERT_TODO, values)).one()
+            row = (await connection.execute(_INSERT_TODO, values)).one()
         except IntegrityError:
             raise UnknownOwnerError(user_id) from None
         return _todo(row)
@@ -298,32 +368,73 @@ class Store:
         return None if row is None else _todo(row)
 
     async def set_completed(self, user_id: int, todo_id: int, completed: bool) -> Todo | None:
+        async with self._engine.connect() as connection:
+            return await self._set_completed(connection, user_id, todo_id, completed)
+
+    async def set_completed_once(
+        self, key: IdempotencyKey, user_id: int, todo_id: int, completed: bool
+    ) -> Outcome:
+        async def write(connection: AsyncConnection) -> Answer:
+            todo = await self._set_completed(connection, user_id, todo_id, completed)
+            return todo_answer(todo, todo_id)
+
+        return await self._keys.run(key, write)
+
+    async def _set_completed(
+        self, connection: AsyncConnection, user_id: int, todo_id: int, completed: bool
+    ) -> Todo | None:
         params = {
             "todo_id": todo_id,
             "owner_id": user_id,
             "new_completed": completed,
             "now": _now(),
         }
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(_SET_COMPLETED, params)).one_or_none()
+        row = (await connection.execute(_SET_COMPLETED, params)).one_or_none()
         return None if row is None else _todo(row)
 
     async def update_todo(self, user_id: int, todo_id: int, changes: dict[str, Any]) -> Todo | None:
         """Apply `changes` (title, description, completed) to the owner's todo."""
-        if not changes:
-            return await self.get_todo(user_id, todo_id)
-        statement = (
-            update(todos)
-            .where(todos.c.id == todo_id, todos.c.user_id == user_id)
-            .values(**changes, updated_at=_now())
-            .returning(*_TODO_COLUMNS)
-        )
         async with self._engine.connect() as connection:
+            return await self._update_todo(connection, user_id, todo_id, changes)
+
+    async def update_todo_once(
+        self, key: IdempotencyKey, user_id: int, todo_id: int, changes: dict[str, Any]
+    ) -> Outcome:
+        async def write(connection: AsyncConnection) -> Answer:
+            todo = await self._update_todo(connection, user_id, todo_id, changes)
+            return todo_answer(todo, todo_id)
+
+        return await self._keys.run(key, write)
+
+    async def _update_todo(
+        self, connection: AsyncConnection, user_id: int, todo_id: int, changes: dict[str, Any]
+    ) -> Todo | None:
+        if not changes:
+            params = {"todo_id": todo_id, "owner_id": user_id}
+            row = (await connection.execute(_GET_TODO, params)).one_or_none()
+        else:
+            statement = (
+                update(todos)
+                .where(todos.c.id == todo_id, todos.c.user_id == user_id)
+                .values(**changes, updated_at=_now())
+                .returning(*_TODO_COLUMNS)
+            )
             row = (await connection.execute(statement)).one_or_none()
         return None if row is None else _todo(row)
 
     async def delete_todo(self, user_id: int, todo_id: int) -> bool:
-        statement = delete(todos).where(todos.c.id == todo_id, todos.c.user_id == user_id)
         async with self._engine.connect() as connection:
-            result = await connection.execute(statement)
+            return await self._delete_todo(connection, user_id, todo_id)
+
+    async def delete_todo_once(self, key: IdempotencyKey, user_id: int, todo_id: int) -> Outcome:
+        async def write(connection: AsyncConnection) -> Answer:
+            if await self._delete_todo(connection, user_id, todo_id):
+                return Answer(204)
+            return todo_answer(None, todo_id)
+
+        return await self._keys.run(key, write)
+
+    async def _delete_todo(self, connection: AsyncConnection, user_id: int, todo_id: int) -> bool:
+        statement = delete(todos).where(todos.c.id == todo_id, todos.c.user_id == user_id)
+        result = await connection.execute(statement)
         return result.rowcount == 1

@@ -96,3 +96,19 @@ revoked_tokens = Table(
     Column("expires_at", BigInteger, nullable=False),
     Index(None, "expires_at"),
 )
+
+# Answers of writes sent with an Idempotency-Key (see idempotency.py), kept at least
+# IDEMPOTENCY_KEY_HOURS. `scope` is whose key it is (a user, or a client address for sign-up);
+# `fingerprint` an HMAC of the request. A sign-up keeps the user it created, never its token.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=True),
+    Column("created_user_id", Identifier, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "created_at"),
+)
