@@ -65,7 +65,7 @@ def test_a_lost_a_duplicated_or_an_unread_write_fails() -> None:
 
 
 def test_a_fault_window_passes_within_its_thresholds() -> None:
-    ok = FaultWindow("1. postgres-pod", "postgres-pod", window(1000, 10, 10.0), 60.0)
+    ok = FaultWindow("1. postgres-pod", "postgres-pod", window(1000, 10, 15.0), 60.0)
     assert failed(gates_of(build_profile("smoke"), GOOD, 0, 0, [ok], None)) == {}
 
 
@@ -76,9 +76,9 @@ def test_a_fault_window_fails_on_its_share_its_gap_or_its_readiness() -> None:
     assert failed(gates_of(profile, GOOD, 0, 0, [burst], None)) == {
         "2. postgres-pod: failed in its window <= 1%": "11.17% (83 of 743)"
     }
-    silent = FaultWindow("1. backend-pod", "backend-pod", window(100, 0, 10.5), 15.0)
+    silent = FaultWindow("1. backend-pod", "backend-pod", window(100, 0, 15.5), 15.0)
     assert failed(gates_of(profile, GOOD, 0, 0, [silent], None)) == {
-        "1. backend-pod: longest gap through the frontend <= 10 s": "10.5 s"
+        "1. backend-pod: longest gap through the frontend <= 15 s": "15.5 s"
     }
     slow = FaultWindow("3. rolling-restart", "rolling-restart", window(100, 0, 1.0), 180.5)
     never = FaultWindow("4. postgres-crash", "postgres-crash", window(100, 0, 1.0), None)
@@ -99,7 +99,7 @@ def test_a_fault_never_injected_or_with_no_request_in_its_window_fails() -> None
     quiet = FaultWindow("1. frontend-pod", "frontend-pod", empty, 9.0)
     assert failed(gates_of(profile, GOOD, 0, 0, [quiet], None)) == {
         "1. frontend-pod: failed in its window <= 1%": "100.00% (0 of 0)",
-        "1. frontend-pod: longest gap through the frontend <= 10 s": (
+        "1. frontend-pod: longest gap through the frontend <= 15 s": (
             "no request through the frontend"
         ),
     }

@@ -18,7 +18,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from todo_api import __version__
-from todo_api.database import DATABASE_ERRORS, DatabaseReach, create_engine
+from todo_api.database import (
+    DATABASE_ERRORS,
+    DATABASE_RETRY_AFTER_SECONDS,
+    DatabaseReach,
+    create_engine,
+)
 from todo_api.dependencies import Services
 from todo_api.draining import ConnectionCloseMiddleware
 from todo_api.idempotency import (
@@ -126,7 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(
             {"detail": "database unavailable"},
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
     for error_class in DATABASE_ERRORS:

@@ -20,6 +20,10 @@ from todo_api.settings import Settings
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5
+# What a 503 for an unreachable database asks clients to wait: a restarted database answers
+# again within seconds, and refusing a request meanwhile costs next to nothing, so a client
+# that waited longer would only see the app come back later than it did.
+DATABASE_RETRY_AFTER_SECONDS = 1
 # A lost connection, an exhausted pool or a database that does not answer, through SQLAlchemy
 # or through psycopg directly (pgstore.py; its pool's PoolTimeout is an OperationalError).
 DATABASE_ERRORS = (

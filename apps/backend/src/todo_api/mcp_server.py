@@ -18,7 +18,7 @@ from pydantic import Field, StrictBool, ValidationError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from todo_api.database import DATABASE_ERRORS
+from todo_api.database import DATABASE_ERRORS, DATABASE_RETRY_AFTER_SECONDS
 from todo_api.idempotency import (
     KEY_PATTERN,
     REUSED_KEY,
@@ -318,7 +318,12 @@ class McpEndpoint:
                 "database error checking an MCP session",
                 extra={"error": type(error).__name__, "error_detail": str(error)},
             )
-            await send_json_error(send, 503, "database unavailable", [(b"retry-after", b"5")])
+            await send_json_error(
+                send,
+                503,
+                "database unavailable",
+                [(b"retry-after", str(DATABASE_RETRY_AFTER_SECONDS).encode())],
+            )
             return
         await self.session_manager.handle_request(
             {**scope, _USER_ID_KEY: claims.user_id, _REQUEST_ID_KEY: request_id_var.get()},
