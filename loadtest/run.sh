@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Backend benchmark: `bash loadtest/run.sh [target|smoke|load|stress|peak]` (default: target),
-# or the scaling benchmark: `bash loadtest/run.sh scale [--requests N]`; both need the
+# the scaling benchmark: `bash loadtest/run.sh scale [--requests N]`, or the write-cost
+# benchmark: `bash loadtest/run.sh writes [--baseline REVISION]`; they need the
 # PostgreSQL server binaries (initdb, pg_ctl). Or the load plan against a deployed stack:
 # `bash loadtest/run.sh plan --stack dev --profile smoke` (npm run loadtest). Every run is
 # bounded in time.
@@ -14,6 +15,10 @@ if [[ "${1:-}" == plan ]]; then
   shift
   export PYTHONPATH="$repo_dir/loadtest:$PYTHONPATH"
   exec "$venv/bin/python" -m loadplan "$@"
+fi
+if [[ "${1:-}" == writes ]]; then
+  shift
+  exec "$venv/bin/python" "$repo_dir/loadtest/writes.py" "$@"
 fi
 if [[ "${1:-}" == scale ]]; then
   shift
