@@ -24,6 +24,16 @@ function patchOnce(file: string, anchor: string, replacement: string): void {
     writeFileSync(file, text.replace(anchor, replacement));
 }
 
+/** Replaces each of the EXPECTED matches of PATTERN (a global regular expression) in FILE. */
+function patchEach(file: string, pattern: RegExp, replacement: string, expected: number): void {
+    const text = readFileSync(file, "utf8");
+    const occurrences = [...text.matchAll(pattern)].length;
+    if (occurrences !== expected) {
+        throw new Error(`the rollout change expects ${String(pattern)} ${expected} times in ${file}, found it ${occurrences} times: update e2e/support/rollout.ts`);
+    }
+    writeFileSync(file, text.replace(pattern, replacement));
+}
+
 /** The newest migration: the revision no other one revises. */
 export function headRevision(projectDir: string): string {
     const versions = path.join(packageDir(projectDir), "migrations", "versions");
@@ -48,12 +58,13 @@ export function applyExpandChange(projectDir: string, release: string): void {
     const updatedAt = 'Column("updated_at", DateTime(timezone=True), nullable=False),';
     patchOnce(path.join(dir, "tables.py"), updatedAt, `${updatedAt}\n    Column("${ROLLOUT_COLUMN}", String(64), nullable=True),`);
     patchOnce(path.join(dir, "store.py"), '"updated_at": now,', `"updated_at": now,\n            "${ROLLOUT_COLUMN}": "${release}",`);
-    // PostgreSQL's create runs its own prepared statement (pgstore.py): it writes the column too.
-    const insert = "INSERT INTO todos (user_id, title, description, completed, created_at, updated_at)\nVALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s)";
-    patchOnce(
+    // PostgreSQL's creates run their own prepared statements (pgstore.py), one without a key and
+    // one with an Idempotency-Key (every create from the frontend): both write the column too.
+    patchEach(
         path.join(dir, "pgstore.py"),
-        insert,
-        `INSERT INTO todos (user_id, title, description, completed, created_at, updated_at, ${ROLLOUT_COLUMN})\nVALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s, '${release}')`,
+        /INSERT INTO todos \(user_id, title, description, completed, created_at, updated_at\)\n(\s*)VALUES \(%\(owner_id\)s, %\(title\)s, %\(description\)s, false, %\(now\)s, %\(now\)s\)/g,
+        `INSERT INTO todos (user_id, title, description, completed, created_at, updated_at, ${ROLLOUT_COLUMN})\n$1VALUES (%(owner_id)s, %(title)s, %(description)s, false, %(now)s, %(now)s, '${release}')`,
+        2,
     );
     // Every answer names the release that made it: a plain ASGI middleware inside the outermost
     // one (ConnectionCloseMiddleware), so the 500s of RequestContextMiddleware carry it too.
