@@ -166,10 +166,14 @@ def server_versions(database_url: str) -> dict[str, str]:
     return {"python": platform.python_version(), "postgresql": str(row[0]) if row else "?"}
 
 
-def start_server(database_url: str, results_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    database_url: str, results_dir: Path, src: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """One worker on 127.0.0.1, ready; `src` runs another checkout's backend sources."""
     port = free_port()
     env = {
         **os.environ,
+        **({"PYTHONPATH": src} if src else {}),
         "DATABASE_URL": database_url,
         "JWT_SECRET": JWT_SECRET,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info"),

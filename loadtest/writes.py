@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,9 +28,9 @@ from typing import Any
 
 import httpx
 import psutil
-from bench import LOADTEST_DIR, server_versions, typed_command
+from bench import JWT_SECRET, LOADTEST_DIR, server_versions, start_server, typed_command
 
-from pgcluster import PostgresCluster, free_port
+from pgcluster import PostgresCluster
 from results import (
     ResultRun,
     describe_machine,
@@ -60,49 +58,10 @@ SCENARIO_LABELS = {
     "POST /todos/{id}/complete keyed": "`POST /todos/{id}/complete` with a new key",
 }
 
-SECRET = "measure-secret-" + "m" * 40
-
 
 def _cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
-
-
-def _start_server(
-    url: str, log: Path, src: str | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        **({"PYTHONPATH": src} if src else {}),
-        "DATABASE_URL": url,
-        "JWT_SECRET": SECRET,
-        "LOG_LEVEL": "info",
-        "SIGNUP_ADDRESS_ATTEMPTS": "0",
-        "WEB_CONCURRENCY": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "todo_api",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)  # noqa: S603
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
-                return process, base_url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server not ready")
 
 
 def _key() -> str:
@@ -210,9 +169,8 @@ def main() -> int:
         for name, src in codes.items():
             url = cluster.create_database(f"measure_{name}")
             versions = server_versions(url)
-            upgrade_to_head(Settings(database_url=url, jwt_secret=SECRET))
-            log = Path(tempfile.mkdtemp(prefix="measure-")) / "server.log"
-            process, base_url = _start_server(url, log, src)
+            upgrade_to_head(Settings(database_url=url, jwt_secret=JWT_SECRET))
+            process, base_url = start_server(url, Path(tempfile.mkdtemp(prefix="measure-")), src)
             processes.append(process)
             http = httpx.Client(base_url=base_url, timeout=30)
             clients.append(http)
