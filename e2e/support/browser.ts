@@ -1,9 +1,9 @@
 // The deployed app used the way a person uses it, in Debian's Chromium through Playwright.
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Page, type Request } from "playwright-core";
 
 import { readRunInfo } from "./run";
 
@@ -23,19 +23,48 @@ async function withPage<Value>(use: (page: Page) => Promise<Value>): Promise<Val
     try {
         const page = await browser.newPage();
         page.setDefaultTimeout(TIMEOUT_MS);
+        const requests = recordRequests(page);
         try {
             return await use(page);
         } catch (error) {
-            // What the person would have seen, beside the check's other diagnostics.
+            // What the person would have seen, and what the page asked the server for and when.
             const screens = path.join(readRunInfo().diagnosticsDir, "screens");
             mkdirSync(screens, { recursive: true });
             const file = path.join(screens, `${new Date().toISOString().replace(/[:.]/g, "-")}.png`);
             await page.screenshot({ path: file, fullPage: true });
-            throw new Error(`${error instanceof Error ? error.message : String(error)} (the page at ${page.url()}: ${file})`);
+            writeFileSync(file.replace(/\.png$/, "-requests.txt"), `${requests.join("\n")}\n`);
+            throw new Error(`${error instanceof Error ? error.message : String(error)} (the page at ${page.url()}: ${file}, its requests beside it)`);
         }
     } finally {
         await browser.close();
     }
+}
+
+/**
+ * The page's requests to the app (static files left out), each when it was sent and answered,
+ * with the headers that tell a navigation, a prefetch and a server action apart.
+ */
+function recordRequests(page: Page): string[] {
+    const lines: string[] = [];
+    const stamp = () => new Date().toISOString().slice(11, 23);
+    const describe = (request: Request) => {
+        const headers = request.headers();
+        const kind = headers["next-action"] ? "action" : headers["next-router-prefetch"] ? "prefetch" : headers.rsc ? "rsc" : "document";
+        return `${request.method()} ${request.url()} (${kind})`;
+    };
+    const relevant = (request: Request) => !new URL(request.url()).pathname.startsWith("/_next/static/");
+    page.on("request", (request) => {
+        if (relevant(request)) lines.push(`${stamp()} sent     ${describe(request)}`);
+    });
+    page.on("requestfinished", async (request) => {
+        if (!relevant(request)) return;
+        const response = await request.response();
+        lines.push(`${stamp()} answered ${describe(request)}: ${response?.status() ?? "no response"}`);
+    });
+    page.on("requestfailed", (request) => {
+        if (relevant(request)) lines.push(`${stamp()} failed   ${describe(request)}: ${request.failure()?.errorText ?? ""}`);
+    });
+    return lines;
 }
 
 const todoList = (page: Page) => page.getByRole("list", { name: "Todos" });

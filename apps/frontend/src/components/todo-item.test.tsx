@@ -2,12 +2,21 @@
 
 import { cleanup, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { Todo } from "@/lib/backend-client";
 import type { TodoAction, TodoActionState, TodoFormState } from "@/lib/form-state";
 
 import { DeleteWithUndoProvider } from "./delete-with-undo";
+
+const refreshes = vi.hoisted(() => ({ count: 0 }));
+vi.mock("next/navigation", () => ({
+  useRouter: () => ({
+    refresh: () => {
+      refreshes.count += 1;
+    },
+  }),
+}));
 import { TodoItem, type TodoItemActions, type TodoItemKeys } from "./todo-item";
 
 const TODO: Todo = {
@@ -53,7 +62,7 @@ function recordingActions(answers: {
     calls,
     deleteTodo: (_state, form) => {
       record("remove", form);
-      return Promise.resolve(answers.remove ?? { error: null, idempotencyKey: `next-${keyOf(form)}` });
+      return Promise.resolve(answers.remove ?? { error: null, idempotencyKey: `next-${keyOf(form)}`, answered: null });
     },
     actions: {
       edit: (state, form) => {
@@ -65,7 +74,7 @@ function recordingActions(answers: {
       setCompleted: (_state, form) => {
         record("setCompleted", form);
         return Promise.resolve(
-          answers.setCompleted ?? { error: null, idempotencyKey: `next-${keyOf(form)}` },
+          answers.setCompleted ?? { error: null, idempotencyKey: `next-${keyOf(form)}`, answered: null },
         );
       },
     },
@@ -87,6 +96,9 @@ function listOf(todo: Todo, { actions, deleteTodo }: { actions: TodoItemActions;
 }
 
 afterEach(cleanup);
+beforeEach(() => {
+  refreshes.count = 0;
+});
 
 describe("TodoItem", () => {
   it("shows the title, the description and the completion state", () => {
@@ -121,10 +133,46 @@ describe("TodoItem", () => {
     });
   });
 
+  it("keeps a confirmed change when an older render of the page lands after it, and asks once for a fresh one", async () => {
+    const user = userEvent.setup();
+    const answeredAt = "2026-01-01T10:05:00.250000+00:00";
+    const recorded = recordingActions({
+      setCompleted: { error: null, idempotencyKey: "complete-000000000002", answered: { completed: true, updatedAt: answeredAt } },
+    });
+    const { calls } = recorded;
+    const { rerender } = render(listOf(TODO, recorded));
+    const toggle = () => screen.getByRole("button", { name: "Done: Renew passport" });
+    await user.click(toggle());
+    // The page still shows the todo as it was before the change (updated at 10:00).
+    await waitFor(() => {
+      expect(refreshes.count).toBe(1);
+    });
+    expect(toggle().getAttribute("aria-pressed")).toBe("true");
+    expect(screen.getByRole("listitem").className).toContain("is-done");
+
+    // The next click reopens what the person sees done.
+    await user.click(toggle());
+    await waitFor(() => {
+      expect(calls[1]?.fields.completed).toBe("false");
+    });
+
+    // The fresh page agrees; no more refreshes.
+    rerender(listOf({ ...TODO, completed: true, updatedAt: answeredAt }, recorded));
+    expect(toggle().getAttribute("aria-pressed")).toBe("true");
+    // A change made later elsewhere (a newer render) is shown as it is.
+    rerender(listOf({ ...TODO, completed: false, updatedAt: "2026-01-01T10:07:00+00:00" }, recorded));
+    expect(toggle().getAttribute("aria-pressed")).toBe("false");
+    expect(refreshes.count).toBe(1);
+  });
+
   it("shows why a change failed", async () => {
     const user = userEvent.setup();
     const recorded = recordingActions({
-      setCompleted: { error: "We can't reach the todo service right now.", idempotencyKey: KEYS.setCompleted },
+      setCompleted: {
+        error: "We can't reach the todo service right now.",
+        idempotencyKey: KEYS.setCompleted,
+        answered: null,
+      },
     });
     render(listOf(TODO, recorded));
     await user.click(screen.getByRole("button", { name: "Done: Renew passport" }));
@@ -168,7 +216,7 @@ describe("TodoItem", () => {
   it("brings the todo back with the reason when deleting fails", async () => {
     const user = userEvent.setup();
     const recorded = recordingActions({
-      remove: { error: "We can't reach the todo service right now.", idempotencyKey: KEYS.delete },
+      remove: { error: "We can't reach the todo service right now.", idempotencyKey: KEYS.delete, answered: null },
     });
     render(listOf(TODO, recorded));
     screen.getByRole("button", { name: "Delete Renew passport" }).focus();
@@ -251,7 +299,7 @@ describe("TodoItem", () => {
   it("sends a deletion again with the key its failed answer named", async () => {
     const user = userEvent.setup();
     const recorded = recordingActions({
-      remove: { error: "We can't reach the todo service right now.", idempotencyKey: "named-by-answer-0001" },
+      remove: { error: "We can't reach the todo service right now.", idempotencyKey: "named-by-answer-0001", answered: null },
     });
     render(listOf(TODO, recorded));
     for (let round = 0; round < 2; round += 1) {

@@ -1,10 +1,12 @@
 "use client";
 
+import { useRouter } from "next/navigation";
 import { useActionState, useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 
 import type { Todo } from "@/lib/backend-client";
 import {
   todoActionState,
+  type CompletionAnswer,
   todoFormState,
   type SaveTodoAction,
   type TodoAction,
@@ -39,6 +41,21 @@ export function TodoItem({ todo, actions, keys }: TodoItemProps) {
   const deletion = useDeleteWithUndo();
   const editButton = useRef<HTMLButtonElement>(null);
   const returnFocus = useRef(false);
+  const router = useRouter();
+
+  // A page fetched while the change was on its way can reach the browser after the change's
+  // answer. A render older than the completion this row's last change confirmed keeps the
+  // confirmed state, and asks once for a fresh page (counts and filters included).
+  const { answered } = toggleState;
+  const renderIsOlder = answered !== null && Date.parse(todo.updatedAt) < Date.parse(answered.updatedAt);
+  const settled = renderIsOlder ? answered.completed : todo.completed;
+  const refreshedFor = useRef<CompletionAnswer | null>(null);
+  useEffect(() => {
+    if (renderIsOlder && refreshedFor.current !== answered) {
+      refreshedFor.current = answered;
+      router.refresh();
+    }
+  }, [renderIsOlder, answered, router]);
 
   useEffect(() => {
     // After closing the editor, put keyboard focus back where it was.
@@ -57,14 +74,14 @@ export function TodoItem({ todo, actions, keys }: TodoItemProps) {
   if (deletion.isRemoved(todo)) return null;
 
   // While the change is on its way, show the state it will have.
-  const completed = toggling ? !todo.completed : todo.completed;
+  const completed = toggling ? !settled : settled;
 
   return (
     <li className={completed ? "todo-item is-done" : "todo-item"} aria-busy={toggling}>
       <form action={toggle}>
         <IdempotencyKeyField value={toggleState.idempotencyKey} />
         <input type="hidden" name="id" value={todo.id} />
-        <input type="hidden" name="completed" value={String(!todo.completed)} />
+        <input type="hidden" name="completed" value={String(!settled)} />
         <button
           type="submit"
           className="todo-check"

@@ -28,11 +28,17 @@ export function todoFormState(values: TodoFormState["values"], idempotencyKey: s
   return { status: "idle", values, fieldErrors: {}, formError: null, idempotencyKey };
 }
 
-/** Outcome of a one-click change (complete, reopen, delete) on a single todo. */
-export type TodoActionState = { error: string | null; idempotencyKey: string };
+/** The completion a change left its todo in, as the backend answered it. */
+export type CompletionAnswer = { completed: boolean; updatedAt: string };
+
+/**
+ * Outcome of a one-click change (complete, reopen, delete) on a single todo; `answered` is
+ * the completion the backend confirmed, after a successful complete or reopen.
+ */
+export type TodoActionState = { error: string | null; idempotencyKey: string; answered: CompletionAnswer | null };
 
 export function todoActionState(idempotencyKey: string): TodoActionState {
-  return { error: null, idempotencyKey };
+  return { error: null, idempotencyKey, answered: null };
 }
 
 export type SaveTodoAction = (state: TodoFormState, form: FormData) => Promise<TodoFormState>;

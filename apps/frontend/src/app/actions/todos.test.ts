@@ -106,6 +106,19 @@ describe("the todo actions' idempotency keys", () => {
     expect(isIdempotencyKey(refused.idempotencyKey)).toBe(true);
   });
 
+  it("answer a complete or reopen with the completion the backend confirmed", async () => {
+    const updatedAt = "2026-12-07T18:20:27.004123+00:00";
+    answer.next = {
+      ok: true,
+      value: { id: 7, title: "Buy milk", description: null, completed: true, createdAt: updatedAt, updatedAt },
+    };
+    const completed = await setTodoCompleted(todoActionState(KEY), form({ id: "7", completed: "true", idempotencyKey: KEY }));
+    expect(completed.answered).toEqual({ completed: true, updatedAt });
+    answer.next = { ok: false, failure: { kind: "timeout" } };
+    const unknown = await setTodoCompleted(completed, form({ id: "7", completed: "false", idempotencyKey: completed.idempotencyKey }));
+    expect(unknown.answered).toBeNull();
+  });
+
   it("send completing, reopening and deleting with the form's key", async () => {
     const completed = await setTodoCompleted(
       todoActionState(KEY),

@@ -4,7 +4,7 @@ import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 
 import type { BackendFailure, BackendResult } from "@/lib/backend-client";
-import type { TodoActionState, TodoFormState } from "@/lib/form-state";
+import type { CompletionAnswer, TodoActionState, TodoFormState } from "@/lib/form-state";
 import { idempotencyKeyOf, nextIdempotencyKey } from "@/lib/idempotency";
 import { todoFailureMessage } from "@/lib/messages";
 import { backend } from "@/lib/server/backend";
@@ -84,13 +84,14 @@ export async function editTodo(state: TodoFormState, form: FormData): Promise<To
   return saveTodo(form, (token, input, key) => backend().updateTodo(token, id, input, key));
 }
 
-async function changeTodo(
+async function changeTodo<Value>(
   form: FormData,
-  change: (token: string, id: number, idempotencyKey: string) => Promise<BackendResult<unknown>>,
+  change: (token: string, id: number, idempotencyKey: string) => Promise<BackendResult<Value>>,
+  answeredBy: (value: Value) => CompletionAnswer | null,
 ): Promise<TodoActionState> {
   const idempotencyKey = idempotencyKeyOf(form);
   const id = readTodoId(form);
-  if (id === null) return { error: "This todo could not be identified. Reload the page.", idempotencyKey };
+  if (id === null) return { error: "This todo could not be identified. Reload the page.", idempotencyKey, answered: null };
   const result = await change(await requireToken(), id, idempotencyKey);
   if (!result.ok) {
     await leaveIfUnauthorized(result.failure);
@@ -98,17 +99,22 @@ async function changeTodo(
     return {
       error: todoFailureMessage(result.failure),
       idempotencyKey: nextIdempotencyKey(idempotencyKey, result.failure),
+      answered: null,
     };
   }
   revalidatePath("/todos");
-  return { error: null, idempotencyKey: nextIdempotencyKey(idempotencyKey, null) };
+  return { error: null, idempotencyKey: nextIdempotencyKey(idempotencyKey, null), answered: answeredBy(result.value) };
 }
 
 export async function setTodoCompleted(_state: TodoActionState, form: FormData): Promise<TodoActionState> {
   const completed = form.get("completed") === "true";
-  return changeTodo(form, (token, id, key) => backend().setCompleted(token, id, completed, key));
+  return changeTodo(
+    form,
+    (token, id, key) => backend().setCompleted(token, id, completed, key),
+    (todo) => ({ completed: todo.completed, updatedAt: todo.updatedAt }),
+  );
 }
 
 export async function deleteTodo(_state: TodoActionState, form: FormData): Promise<TodoActionState> {
-  return changeTodo(form, (token, id, key) => backend().deleteTodo(token, id, key));
+  return changeTodo(form, (token, id, key) => backend().deleteTodo(token, id, key), () => null);
 }
