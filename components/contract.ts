@@ -79,8 +79,9 @@ export const WORKLOAD_FACTS: Record<Workload, WorkloadFacts> = {
     backend: {
         port: 8000,
         probes: { startup: { path: "/health", ...STARTUP }, liveness: { path: "/health", ...LIVENESS }, readiness: { path: "/ready", ...READINESS } },
-        // On the API's own port: the backend's Service is reached from inside the cluster only.
-        metrics: { portName: "http", port: 8000, path: "/metrics" },
+        // A port of its own (METRICS_PORT), on no Service: the API's port is reached by every
+        // client of the backend (the frontend, MCP through a port-forward), the metrics only by Prometheus.
+        metrics: { portName: "metrics", port: 9464, path: "/metrics" },
     },
     frontend: {
         port: 3000,

@@ -1,5 +1,5 @@
-// Monitoring on the native path (todo:monitoring): a ServiceMonitor for the backend and a
-// PodMonitor for the frontend, which tell kube-prometheus-stack's Prometheus where to scrape,
+// Monitoring on the native path (todo:monitoring): a PodMonitor for each workload, which tells
+// kube-prometheus-stack's Prometheus where to scrape (the metrics ports are on no Service),
 // the alert rules as a PrometheusRule, and the Grafana dashboard as a ConfigMap its sidecar
 // loads. The rules and the dashboard are the chart's files (helm/todo-app/monitoring: Helm reads
 // only files inside its chart), read from there so that both paths deploy the same ones.
@@ -8,7 +8,6 @@ import * as path from "node:path";
 
 import type { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import type { IPrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
-import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
@@ -62,27 +61,19 @@ export function deployMonitoring(args: MonitoringArgs, parent: pulumi.Resource):
     // The job label of the scraped series is the component ("backend", "frontend"): the rules
     // and the dashboard select by it.
     const jobLabel = "app.kubernetes.io/component";
-    new k8s.apiextensions.CustomResource(
-        "backend-monitor",
-        {
-            apiVersion: MONITORING_API.groupVersion,
-            kind: "ServiceMonitor",
-            metadata: { name: "backend", namespace, labels: objectLabels("backend") },
-            spec: { jobLabel, selector: { matchLabels: selectorLabels("backend") }, endpoints: [scrapeEndpoint("backend", interval)] } satisfies IServiceMonitor["spec"],
-        },
-        opts,
-    );
-    // A PodMonitor: the frontend's metrics port is on no Service (its Service is the public one).
-    new k8s.apiextensions.CustomResource(
-        "frontend-monitor",
-        {
-            apiVersion: MONITORING_API.groupVersion,
-            kind: "PodMonitor",
-            metadata: { name: "frontend", namespace, labels: objectLabels("frontend") },
-            spec: { jobLabel, selector: { matchLabels: selectorLabels("frontend") }, podMetricsEndpoints: [scrapeEndpoint("frontend", interval)] } satisfies IPodMonitor["spec"],
-        },
-        opts,
-    );
+    // PodMonitors: each workload serves its metrics on a port of its own, on no Service.
+    for (const workload of ["backend", "frontend"] as const) {
+        new k8s.apiextensions.CustomResource(
+            `${workload}-monitor`,
+            {
+                apiVersion: MONITORING_API.groupVersion,
+                kind: "PodMonitor",
+                metadata: { name: workload, namespace, labels: objectLabels(workload) },
+                spec: { jobLabel, selector: { matchLabels: selectorLabels(workload) }, podMetricsEndpoints: [scrapeEndpoint(workload, interval)] } satisfies IPodMonitor["spec"],
+            },
+            opts,
+        );
+    }
     new k8s.apiextensions.CustomResource(
         "alert-rules",
         {

@@ -74,6 +74,7 @@ export class NativeApp extends pulumi.ComponentResource {
                 data: {
                     BACKEND_URL: pulumi.interpolate`http://backend.${namespace}.svc.cluster.local:${WORKLOAD_FACTS.backend.port}`,
                     LOG_LEVEL: settings.logLevel,
+                    API_DOCS: String(settings.apiDocs),
                     CORS_ORIGINS: settings.corsOrigins.join(","),
                     WEB_CONCURRENCY: String(settings.webConcurrency),
                     JWT_EXPIRE_MINUTES: String(settings.jwtExpireMinutes),
@@ -134,7 +135,12 @@ export class NativeApp extends pulumi.ComponentResource {
                 container: {
                     ...backendBase,
                     name: "backend",
-                    env: [...backendBase.env, secretEnv("FORWARDED_ADDRESS_SECRET")],
+                    env: [
+                        ...backendBase.env,
+                        // Where the backend serves its metrics; the migration Job serves none.
+                        { name: "METRICS_PORT", value: String(WORKLOAD_FACTS.backend.metrics.port) },
+                        secretEnv("FORWARDED_ADDRESS_SECRET"),
+                    ],
                     lifecycle: { preStop: { exec: { command: ["python", "-m", "todo_api", "drain", "--seconds", String(PRE_STOP_PAUSE_SECONDS)] } } },
                     ...servingFacts("backend"),
                 },
@@ -156,7 +162,7 @@ export class NativeApp extends pulumi.ComponentResource {
                         { name: "BACKEND_URL", valueFrom: { configMapKeyRef: { name: config.metadata.name, key: "BACKEND_URL" } } },
                         { name: "PORT", value: String(WORKLOAD_FACTS.frontend.port) },
                         { name: "HOSTNAME", value: "0.0.0.0" },
-                        // Where the frontend serves its request metrics (the backend's are on its API port).
+                        // Where the frontend serves its request metrics.
                         { name: "METRICS_PORT", value: String(WORKLOAD_FACTS.frontend.metrics.port) },
                         secretEnv("FORWARDED_ADDRESS_SECRET"),
                     ],

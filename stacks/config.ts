@@ -85,6 +85,8 @@ export interface StackConfig {
     ingress?: { host: string; className: string; tlsSecretName?: string };
     logLevel: LogLevel;
     corsOrigins: string[];
+    /** The backend serves /docs, /redoc and /openapi.json (API_DOCS). */
+    apiDocs: boolean;
     /** Monitors, alert rules and a dashboard for the Prometheus operator; undefined: none (todo:monitoring false). */
     monitoring?: MonitoringSettings;
 }
@@ -245,6 +247,7 @@ function toStackConfig(raw: RawConfig): StackConfig {
         ingress: raw.ingressHost === "" ? undefined : { host: raw.ingressHost, className: raw.ingressClassName, tlsSecretName: raw.ingressTlsSecret || undefined },
         logLevel: raw.logLevel,
         corsOrigins: raw.corsOrigins,
+        apiDocs: raw.apiDocs,
         monitoring: raw.monitoring ? { prometheus: { namespace: raw.prometheusNamespace, podLabels: raw.prometheusPodSelector } } : undefined,
     };
 }

@@ -43,6 +43,7 @@ function contractFacts(): ChartFact[] {
         ...workload("frontend"),
         { path: "frontend.metricsPort", value: WORKLOAD_FACTS.frontend.metrics.port },
         ...workload("backend"),
+        { path: "backend.metricsPort", value: WORKLOAD_FACTS.backend.metrics.port },
         { path: "config.dbPoolSize", value: DB_POOL_SIZE },
         { path: "migration.backoffLimit", value: MIGRATION.backoffLimit },
         { path: "migration.activeDeadlineSeconds", value: MIGRATION.activeDeadlineSeconds },

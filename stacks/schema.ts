@@ -244,9 +244,13 @@ export const rawConfigSchema = z.object({
     ingressTlsSecret: text("", { description: "TLS Secret of that Ingress; empty for plain HTTP.", chart: ["ingress.tlsSecretName"] }),
     logLevel: oneOf(LOG_LEVELS, "info", { description: "Backend log level: debug, info, warning or error.", chart: ["config.logLevel"] }),
     corsOrigins: stringList([], { description: "Browser origins allowed to call the backend directly (none needed: the browser talks to the frontend).", chart: ["config.corsOrigins"] }),
+    apiDocs: flag(false, {
+        description: "Serve the backend's interactive API docs (/docs, /redoc) and /openapi.json, a map of every endpoint; off, they are 404.",
+        chart: ["config.apiDocs"],
+    }),
     monitoring: flag(false, {
         description:
-            "Monitors (a ServiceMonitor for the backend, a PodMonitor for the frontend), alert rules and a Grafana dashboard for kube-prometheus-stack, whose CRDs the cluster must have (README: Monitoring).",
+            "Monitors (a PodMonitor per workload, on its metrics port), alert rules and a Grafana dashboard for kube-prometheus-stack, whose CRDs the cluster must have (README: Monitoring).",
         chart: ["monitoring.enabled"],
     }),
     // kube-prometheus-stack's defaults: its namespace as its README installs it, its pods' label.

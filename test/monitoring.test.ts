@@ -1,6 +1,6 @@
 // Monitoring on the native path (todo:monitoring), under mocks: off, nothing of it exists and the
-// NetworkPolicies are as closed as without it; on, the monitors find the backend's Service and
-// the frontend's pods on their metrics ports, the rules carry the five alerts for the app's
+// NetworkPolicies are as closed as without it; on, the monitors find the backend's and the
+// frontend's pods on their metrics ports, the rules carry the five alerts for the app's
 // namespace, the dashboard has the Grafana sidecar's label, and only Prometheus's pods are let
 // in to the metrics ports. Without the Prometheus operator's API on the cluster, the program
 // stops with one line saying so. The monitoring objects of both paths are valid under the
@@ -62,10 +62,16 @@ describe("todo:monitoring off (the default)", () => {
         expect(ingressOf(run, "frontend")).toEqual(CLOSED_INGRESS.frontend);
     });
 
-    test("the frontend still serves its metrics on its own port, which no policy opens", () => {
-        const container = findManifest(run, "Deployment", "frontend").spec.template.spec.containers[0] as Inputs;
+    test.each(["backend", "frontend"])("the %s still serves its metrics on its own port, which no policy opens", (workload) => {
+        const container = findManifest(run, "Deployment", workload).spec.template.spec.containers[0] as Inputs;
         expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9464 });
         expect(container.env).toContainEqual({ name: "METRICS_PORT", value: "9464" });
+    });
+
+    test("the migration Job serves no metrics: it has no METRICS_PORT", () => {
+        const job = manifests(run).find((manifest) => manifest.kind === "Job");
+        const names = ((job?.spec.template.spec.containers[0] as Inputs).env as Inputs[]).map((variable) => variable.name);
+        expect(names).not.toContain("METRICS_PORT");
     });
 });
 
@@ -75,32 +81,28 @@ describe("todo:monitoring on", () => {
         run = await runProgram("dev", { config: { monitoring: "true" } });
     });
 
-    test("the ServiceMonitor scrapes /metrics on the http port of the backend's Service", () => {
-        const monitor = findManifest(run, "ServiceMonitor", "backend");
+    test.each(["backend", "frontend"] as const)("the PodMonitor %s scrapes /metrics on its pods' metrics port, where they serve it, a port on no Service", (workload) => {
+        const other = workload === "backend" ? "frontend" : "backend";
+        const monitor = findManifest(run, "PodMonitor", workload);
         expect(monitor.apiVersion).toBe(MONITORING_API.groupVersion);
         expect(monitor.metadata.namespace).toBe("todo-app");
-        const service = findManifest(run, "Service", "backend");
-        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, service.metadata.labels as Record<string, string>)).toBe(true);
-        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, findManifest(run, "Service", "frontend").metadata.labels as Record<string, string>)).toBe(false);
-        expect(monitor.spec.endpoints).toEqual([{ port: "http", path: "/metrics", interval: "30s" }]);
-        expect((service.spec.ports as Inputs[]).map((port) => port.name)).toContain("http");
-        // The series' job is the component, which the rules and the dashboard select by.
-        expect(monitor.spec.jobLabel).toBe("app.kubernetes.io/component");
-        expect(service.metadata.labels["app.kubernetes.io/component"]).toBe("backend");
-    });
-
-    test("the PodMonitor scrapes /metrics on the frontend pods' metrics port, where the frontend serves it", () => {
-        const monitor = findManifest(run, "PodMonitor", "frontend");
-        const pods = findManifest(run, "Deployment", "frontend").spec.template;
+        const pods = findManifest(run, "Deployment", workload).spec.template;
         expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, pods.metadata.labels as Record<string, string>)).toBe(true);
-        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, findManifest(run, "Deployment", "backend").spec.template.metadata.labels as Record<string, string>)).toBe(false);
+        expect(selects(monitor.spec.selector.matchLabels as Record<string, string>, findManifest(run, "Deployment", other).spec.template.metadata.labels as Record<string, string>)).toBe(false);
         expect(monitor.spec.podMetricsEndpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "30s" }]);
         const container = pods.spec.containers[0] as { ports: Inputs[]; env: Inputs[] };
         const port = container.ports.find((candidate) => candidate.name === "metrics");
-        expect(port?.containerPort).toBe(WORKLOAD_FACTS.frontend.metrics.port);
+        expect(port?.containerPort).toBe(WORKLOAD_FACTS[workload].metrics.port);
         expect(container.env).toContainEqual({ name: "METRICS_PORT", value: String(port?.containerPort) });
+        // The Service carries the app's port only: whoever reaches it reaches no metrics.
+        expect((findManifest(run, "Service", workload).spec.ports as Inputs[]).map((servicePort) => servicePort.name)).toEqual(["http"]);
+        // The series' job is the component, which the rules and the dashboard select by.
         expect(monitor.spec.jobLabel).toBe("app.kubernetes.io/component");
-        expect(pods.metadata.labels["app.kubernetes.io/component"]).toBe("frontend");
+        expect(pods.metadata.labels["app.kubernetes.io/component"]).toBe(workload);
+    });
+
+    test("there is no ServiceMonitor: no Service carries a metrics port", () => {
+        expect(manifests(run).filter((manifest) => manifest.kind === "ServiceMonitor")).toEqual([]);
     });
 
     test("the PrometheusRule carries the five alerts, each with a severity, a summary, a description and a runbook hint", () => {
@@ -128,7 +130,7 @@ describe("todo:monitoring on", () => {
             namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
             podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
         };
-        expect(ingressOf(run, "backend")).toEqual([...CLOSED_INGRESS.backend, { from: [prometheus], ports: [{ protocol: "TCP", port: 8000 }] }]);
+        expect(ingressOf(run, "backend")).toEqual([...CLOSED_INGRESS.backend, { from: [prometheus], ports: [{ protocol: "TCP", port: 9464 }] }]);
         expect(ingressOf(run, "frontend")).toEqual([...CLOSED_INGRESS.frontend, { from: [prometheus], ports: [{ protocol: "TCP", port: 9464 }] }]);
     });
 });
@@ -142,7 +144,7 @@ test("another namespace and another Prometheus: the rules are the app's, the pol
     const backendIngress = ingressOf(run, "backend");
     expect(backendIngress[1]).toEqual({
         from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } }, podSelector: { matchLabels: { app: "prometheus", team: "sre" } } }],
-        ports: [{ protocol: "TCP", port: 8000 }],
+        ports: [{ protocol: "TCP", port: 9464 }],
     });
 });
 

@@ -70,7 +70,11 @@ describe.each([
         expect(backend.livenessProbe).toEqual({ httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 });
         expect(backend.readinessProbe).toEqual({ httpGet: { path: "/ready", port: "http" }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 });
         expect(backend.startupProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 150 });
-        expect(backend.ports).toEqual([{ name: "http", containerPort: 8000 }]);
+        // The metrics have a port of their own, which the Service does not carry.
+        expect(backend.ports).toEqual([
+            { name: "http", containerPort: 8000 },
+            { name: "metrics", containerPort: 9464 },
+        ]);
     });
 
     test("frontend probes on /api/health and /api/ready with the same timings", () => {
@@ -148,6 +152,7 @@ describe.each([
             { name: "PASSWORD_HASH_CONCURRENCY", value: "2" },
             { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "DATABASE_URL" } } },
             { name: "JWT_SECRET", valueFrom: { secretKeyRef: { name: "todo-secrets", key: "JWT_SECRET" } } },
+            { name: "METRICS_PORT", value: "9464" },
             forwarded,
         ]);
         // The frontend passes each person's address on to the backend with the secret they share.
@@ -402,11 +407,19 @@ describe("prod stack", () => {
         expect((findManifest(prod, "ConfigMap", "todo-config")).data).toEqual({
             BACKEND_URL: "http://backend.todo-app.svc.cluster.local:8000",
             LOG_LEVEL: "info",
+            API_DOCS: "false",
             CORS_ORIGINS: "",
             WEB_CONCURRENCY: "2",
             JWT_EXPIRE_MINUTES: "60",
             DB_POOL_SIZE: "5",
         });
+    });
+
+    test("the backend's API docs are off unless todo:apiDocs turns them on", async () => {
+        expect(findManifest(dev, "ConfigMap", "todo-config").data.API_DOCS).toBe("false");
+        expect(findManifest(prod, "ConfigMap", "todo-config").data.API_DOCS).toBe("false");
+        const documented = await runProgram("dev", { config: { apiDocs: "true" } });
+        expect(findManifest(documented, "ConfigMap", "todo-config").data.API_DOCS).toBe("true");
     });
 
     test("todo:passwordHashConcurrency sizes the backend's hashing pool", async () => {

@@ -57,7 +57,7 @@ const EXPECTED_CREATES = [
     "pulumi-nodejs:dynamic/todo:GeneratedSecret::postgres-password",
 ];
 
-const path = new E2ePath("dev", 32);
+const path = new E2ePath("dev", 33);
 path.namespaces.push(NAMESPACE);
 const { target } = path.run;
 const { projectDir } = path;

@@ -268,6 +268,19 @@ function kubeStateMetricsObjects(appNamespace: string, image: string): Record<st
 }
 
 /**
+ * A scrape of the backend pods' API port (named http), which the app's NetworkPolicies open to
+ * the frontend only: Prometheus's pods are let in to the metrics port alone, so this target must
+ * fail to connect. An HTTP answer (say, the API port's 404 for /metrics) means Prometheus got in.
+ */
+const API_PORT_JOB = "e2e-backend-api-port";
+
+function apiPortJob(backendMonitor: Monitor): Record<string, unknown>[] {
+    const { namespace } = backendMonitor.metadata;
+    const control: Monitor = { metadata: { name: API_PORT_JOB, namespace }, spec: { selector: backendMonitor.spec.selector, podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "15s" }] } };
+    return scrapeJobs("PodMonitor", control);
+}
+
+/**
  * kube-state-metrics' pod, found by its labels and port name (as kube-prometheus-stack's
  * ServiceMonitor finds its Service), with `honor_labels`: a series' namespace and pod are those
  * of the app's object it describes, not those of kube-state-metrics' own pod.
@@ -379,23 +392,26 @@ export function registerMonitoringChecks(path_: E2ePath, args: MonitoringCheckAr
         await path_.stack().stack.setAllConfig({ "todo:monitoring": { value: "true" }, "todo:prometheusNamespace": { value: PROMETHEUS_NAMESPACE } });
         await path_.time("up with monitoring", () => path_.stack().up());
         const names = async (kind: string): Promise<string[]> => (await kubectl(["-n", namespace, "get", kind, "-o", "name"])).trim().split("\n").filter(Boolean);
-        expect(await names("servicemonitors.monitoring.coreos.com")).toEqual(["servicemonitor.monitoring.coreos.com/backend"]);
-        expect(await names("podmonitors.monitoring.coreos.com")).toEqual(["podmonitor.monitoring.coreos.com/frontend"]);
+        expect(await names("servicemonitors.monitoring.coreos.com")).toEqual([]);
+        expect(await names("podmonitors.monitoring.coreos.com")).toEqual(["podmonitor.monitoring.coreos.com/backend", "podmonitor.monitoring.coreos.com/frontend"]);
         expect(await names("prometheusrules.monitoring.coreos.com")).toEqual(["prometheusrule.monitoring.coreos.com/todo-app"]);
         const dashboard = await kubectlJson<{ metadata: { labels?: Record<string, string> } }>(["-n", namespace, "get", "configmap", "todo-app-dashboard"]);
         expect(dashboard.metadata.labels?.grafana_dashboard).toBe("1");
     }, { timeoutSeconds: 900 });
 
-    path_.require("a Prometheus configured from the ServiceMonitor, the PodMonitor and the PrometheusRule runs, with kube-state-metrics and the kubelet's cAdvisor", async () => {
+    path_.require("a Prometheus configured from the PodMonitors and the PrometheusRule runs, with kube-state-metrics and the kubelet's cAdvisor", async () => {
         const serviceMonitors = (await kubectlJson<{ items: Monitor[] }>(["-n", namespace, "get", "servicemonitors.monitoring.coreos.com"])).items;
         const podMonitors = (await kubectlJson<{ items: Monitor[] }>(["-n", namespace, "get", "podmonitors.monitoring.coreos.com"])).items;
         const rules = (await kubectlJson<{ items: { spec: RuleGroups }[] }>(["-n", namespace, "get", "prometheusrules.monitoring.coreos.com"])).items;
+        const backendMonitor = podMonitors.find((monitor) => monitor.metadata.name === "backend");
+        if (!backendMonitor) throw new Error(`no PodMonitor backend in ${namespace}`);
         const config = {
             global: { evaluation_interval: "30s" },
             rule_files: ["/etc/prometheus/todo-app.rules.yml"],
             scrape_configs: [
                 ...serviceMonitors.flatMap((m) => scrapeJobs("ServiceMonitor", m)),
                 ...podMonitors.flatMap((m) => scrapeJobs("PodMonitor", m)),
+                ...apiPortJob(backendMonitor),
                 KSM_JOB,
                 kubeletCadvisorJob(path_.run.target.kind === "offline"),
             ],
@@ -427,6 +443,18 @@ export function registerMonitoringChecks(path_: E2ePath, args: MonitoringCheckAr
             throw error;
         });
         for (const result of up) path_.say(`target ${result.metric.job} ${result.metric.instance}${result.metric.pod ? ` (${result.metric.pod})` : ""}: up=${result.value[1]}`);
+    });
+
+    path_.check("the NetworkPolicies keep Prometheus off the backend's API port: a scrape of it cannot connect, where the metrics port's is up", async () => {
+        const targets = await eventually(120, `every ${API_PORT_JOB} target scraped once`, async () => {
+            const response = await fetch(`http://127.0.0.1:${LOCAL_PORT}/api/v1/targets?state=active`, { signal: AbortSignal.timeout(10_000) });
+            const body = (await response.json()) as { data: { activeTargets: { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }[] } };
+            const control = body.data.activeTargets.filter((target) => target.labels.job === API_PORT_JOB);
+            return control.length > 0 && control.every((target) => target.health !== "unknown") ? control : undefined;
+        });
+        for (const target of targets) path_.say(`${target.scrapeUrl} (${target.labels.pod}): ${target.health}, ${target.lastError || "no error"}`);
+        const reached = targets.filter((target) => target.health !== "down" || target.lastError === "" || /HTTP status/i.test(target.lastError));
+        expect(reached.map((target) => `${target.scrapeUrl}: ${target.health} ${target.lastError}`)).toEqual([]);
     });
 
     path_.check("Prometheus loaded the PrometheusRule's five alerts, every rule healthy", async () => {

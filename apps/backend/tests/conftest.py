@@ -10,14 +10,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
 
 from pgcluster import PostgresCluster, PostgresUnavailableError, free_port
 from todo_api.app import create_app
 from todo_api.migrations import upgrade_to_head
+from todo_api.observability import metrics_registry
 from todo_api.settings import Settings
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -119,6 +123,18 @@ def settings(database_env: dict[str, str]) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+def openapi_document(client: TestClient) -> dict[str, Any]:
+    """The app's OpenAPI document, as /openapi.json serves it where API_DOCS is on."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    return app.openapi()
+
+
+def metrics_text() -> str:
+    """What GET /metrics on METRICS_PORT answers for this process's app."""
+    return generate_latest(metrics_registry()).decode()
 
 
 def unique_email() -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +22,14 @@ from conftest import Server, sign_up
 
 MIN_REQUESTS = 1000
 EXAMPLES_PER_OPERATION_AND_MODE = 60
+
+
+@pytest.fixture
+def server(database_env: dict[str, str], tmp_path: Path) -> Iterator[Server]:
+    """The server with its OpenAPI description served (API_DOCS), which the fuzzer reads."""
+    running = Server({**database_env, "API_DOCS": "true"}, tmp_path / "server.log")
+    yield running
+    running.stop()
 
 
 def test_generated_requests_never_get_a_server_error(server: Server) -> None:

@@ -21,7 +21,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, create_engine, delete, insert, select, update
 from sqlalchemy.pool import NullPool
 
-from conftest import TEST_SECRET, Account, Server, settings_from, sign_up, unique_email
+from conftest import (
+    TEST_SECRET,
+    Account,
+    Server,
+    metrics_text,
+    openapi_document,
+    settings_from,
+    sign_up,
+    unique_email,
+)
 from todo_api import idempotency, pgstore, store
 from todo_api.app import create_app
 from todo_api.database import create_engine as create_app_engine
@@ -162,7 +171,7 @@ def test_keys_of_16_and_128_characters_are_accepted(
 
 
 def test_every_write_documents_the_header(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+    paths = openapi_document(client)["paths"]
     writes = [
         ("/auth/signup", "post"),
         ("/auth/logout", "post"),
@@ -847,7 +856,7 @@ def test_mcp_add_task_with_a_key_adds_once(client: TestClient, account: Account)
     assert reused["isError"] is True
     assert _text(reused) == "idempotency_key was already used for a different request"
     assert total(client, account) == 1
-    metrics = client.get("/metrics").text
+    metrics = metrics_text()
     assert 'todo_idempotent_replays_total{endpoint="mcp add_task"}' in metrics
 
 
@@ -909,7 +918,7 @@ def test_replays_are_counted_by_endpoint(client: TestClient, account: Account) -
     client.post("/todos", json={"title": "counted"}, headers=headers)
 
     def replays() -> float:
-        for line in client.get("/metrics").text.splitlines():
+        for line in metrics_text().splitlines():
             if line.startswith('todo_idempotent_replays_total{endpoint="POST /todos"}'):
                 return float(line.split()[-1])
         return 0.0

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conftest import TEST_SECRET, Account, settings_from
+from conftest import TEST_SECRET, Account, metrics_text, openapi_document, settings_from
 from pgcluster import free_port
 from todo_api import routes
 from todo_api.app import create_app
@@ -24,7 +24,7 @@ def test_health_needs_no_database(client: TestClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+@pytest.mark.parametrize("path", ["/health", "/ready"])
 def test_head_works_wherever_get_does_on_the_probes(client: TestClient, path: str) -> None:
     response = client.head(path)
     assert response.status_code == 200
@@ -117,16 +117,30 @@ def test_the_workers_of_one_start_share_that_the_database_was_reached(
 
 def test_metrics_count_requests_by_route_template(client: TestClient, account: Account) -> None:
     client.get("/todos/12345", headers=account.headers)
-    text = client.get("/metrics").text
+    text = metrics_text()
     assert 'http_requests_total{method="GET",route="/todos/{todo_id}",status="404"}' in text
     assert "http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_are_not_served_on_the_api_port(client: TestClient) -> None:
+    # Every client of the API reaches its port; the metrics have one of their own (METRICS_PORT).
+    assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_api_docs_are_served_only_when_asked_for(settings: Settings, path: str) -> None:
+    with TestClient(create_app(settings)) as default:
+        assert default.get(path).status_code == 404
+    documented = settings.model_copy(update={"api_docs": True})
+    with TestClient(create_app(documented)) as asked:
+        assert asked.get(path).status_code == 200
 
 
 def test_unknown_paths_are_json_404_and_share_one_metric_label(client: TestClient) -> None:
     response = client.get("/no/such/path")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
-    assert 'route="unmatched",status="404"' in client.get("/metrics").text
+    assert 'route="unmatched",status="404"' in metrics_text()
 
 
 def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
@@ -152,7 +166,7 @@ def test_log_lines_are_json_with_the_request_id() -> None:
 
 
 def test_openapi_describes_every_endpoint(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+    paths = openapi_document(client)["paths"]
     assert set(paths) == {
         "/auth/signup",
         "/auth/login",

@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
 from conftest import MCP_ACCEPT, MCP_INITIALIZE, TEST_SECRET, Account, Server, sign_up
-from pgcluster import PostgresCluster
+from pgcluster import PostgresCluster, free_port
 from todo_api.migrations import upgrade_to_head
 from todo_api.settings import STATE_DIR_ENV, Settings
 
@@ -452,3 +452,44 @@ def test_drain_waits_its_pause(tmp_path: Any) -> None:
     _run_drain_hook(tmp_path, 1.5)
     assert time.monotonic() - started >= 1.5
     assert (tmp_path / "todo-api-draining").exists()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_metrics_are_served_on_their_own_port_only(
+    database_env: dict[str, str], tmp_path: Any, workers: str
+) -> None:
+    metrics_port = free_port()
+    app = Server(
+        {**database_env, "METRICS_PORT": str(metrics_port), "WEB_CONCURRENCY": workers},
+        tmp_path / "server.log",
+    )
+    try:
+        for _ in range(4):  # with two workers, both likely answer some
+            assert httpx.get(f"{app.base_url}/health", timeout=10).status_code == 200
+        assert httpx.get(f"{app.base_url}/metrics", timeout=10).status_code == 404
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        served = re.search(
+            r'^http_requests_total\{method="GET",route="/health",status="200"\} (\S+)$',
+            scraped.text,
+            re.MULTILINE,
+        )
+        # Every worker's requests, summed: the four above at least.
+        assert served is not None, scraped.text[:2000]
+        assert float(served.group(1)) >= 4
+    finally:
+        app.stop()
+
+
+def test_a_metrics_port_equal_to_the_api_port_is_refused(database_env: dict[str, str]) -> None:
+    port = free_port()
+    refused = subprocess.run(
+        [sys.executable, "-m", "todo_api", "serve", "--port", str(port)],
+        env={**os.environ, **database_env, "METRICS_PORT": str(port)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert f"METRICS_PORT {port} is the API's port (PORT, --port)" in refused.stderr

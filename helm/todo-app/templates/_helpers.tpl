@@ -114,6 +114,7 @@ Data of the ConfigMap todo-config (never a secret in it).
 {{- define "todo-app.configData" -}}
 BACKEND_URL: {{ printf "http://%s:%d" (include "todo-app.serviceHost" (dict "name" "backend" "root" .)) (int .Values.backend.port) | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
+API_DOCS: {{ .Values.config.apiDocs | toString | quote }}
 CORS_ORIGINS: {{ join "," .Values.config.corsOrigins | quote }}
 WEB_CONCURRENCY: {{ .Values.config.webConcurrency | toString | quote }}
 JWT_EXPIRE_MINUTES: {{ .Values.config.jwtExpireMinutes | toString | quote }}

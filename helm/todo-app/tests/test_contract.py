@@ -217,7 +217,7 @@ FRONTEND_PROBES = {
                        "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
 }
 DEPLOYMENTS = {
-    "backend": {"port": 8000, "probes": BACKEND_PROBES,
+    "backend": {"port": 8000, "metricsPort": 9464, "probes": BACKEND_PROBES,
                 "resources": {"requests": {"cpu": "200m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
                               "limits": {"cpu": "1000m", "memory": "1Gi", "ephemeral-storage": "256Mi"}},
                 "mounts": {"tmp": "/tmp"},
@@ -244,9 +244,9 @@ def test_deployment_contract(name: str, dev: list[Manifest]) -> None:
     assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
                                       "fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}}
     app = container(deployment, name)
-    # The frontend serves its request metrics on a port of its own; the backend on its http port.
-    metrics = [{"name": "metrics", "containerPort": expected["metricsPort"], "protocol": "TCP"}] if "metricsPort" in expected else []
-    assert app["ports"] == [{"name": "http", "containerPort": expected["port"], "protocol": "TCP"}, *metrics]
+    # Both serve their metrics on a port of their own, apart from the http port.
+    metrics = {"name": "metrics", "containerPort": expected["metricsPort"], "protocol": "TCP"}
+    assert app["ports"] == [{"name": "http", "containerPort": expected["port"], "protocol": "TCP"}, metrics]
     for probe, settings in expected["probes"].items():
         assert app[probe] == settings, probe
     assert app["resources"] == expected["resources"]
@@ -263,6 +263,7 @@ def test_backend_and_frontend_environment(dev: list[Manifest]) -> None:
     backend = container(find(dev, "Deployment", "backend"), "backend")
     assert backend["envFrom"] == [{"configMapRef": {"name": "todo-config"}}]
     assert {"name": "PASSWORD_HASH_CONCURRENCY", "value": "2"} in backend["env"]
+    assert {"name": "METRICS_PORT", "value": "9464"} in backend["env"]
     assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in backend["env"] if "valueFrom" in e} == {
         "DATABASE_URL": {"name": "todo-secrets", "key": "DATABASE_URL"},
         "JWT_SECRET": {"name": "todo-secrets", "key": "JWT_SECRET"},
@@ -282,6 +283,7 @@ def test_backend_and_frontend_environment(dev: list[Manifest]) -> None:
     assert config == {
         "BACKEND_URL": f"http://backend.{NAMESPACE}.svc.cluster.local:8000",
         "LOG_LEVEL": "info",
+        "API_DOCS": "false",
         "CORS_ORIGINS": "",
         "WEB_CONCURRENCY": "1",
         "JWT_EXPIRE_MINUTES": "60",
@@ -628,3 +630,8 @@ def test_replicas_spread_softly_over_nodes_and_zones(name: str, dev: list[Manife
         assert constraint["whenUnsatisfiable"] == "ScheduleAnyway"
         assert constraint["labelSelector"] == deployment["spec"]["selector"]
     assert deployment["spec"]["revisionHistoryLimit"] == 10
+
+
+def test_api_docs_follow_config_api_docs() -> None:
+    on = render(("values-dev.yaml",), ("config.apiDocs=true",))
+    assert find(on, "ConfigMap", "todo-config")["data"]["API_DOCS"] == "true"

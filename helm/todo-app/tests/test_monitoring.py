@@ -48,30 +48,26 @@ def test_off_by_default_nothing_for_prometheus(values_file: str) -> None:
     ]
 
 
-def test_service_monitor_scrapes_the_backend_service(on: list[Manifest]) -> None:
-    monitor = find(on, "ServiceMonitor", "backend")
+@pytest.mark.parametrize(("workload", "other"), [("backend", "frontend"), ("frontend", "backend")])
+def test_pod_monitors_scrape_the_metrics_port_on_no_service(on: list[Manifest], workload: str, other: str) -> None:
+    monitor = find(on, "PodMonitor", workload)
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["namespace"] == NAMESPACE
-    service = find(on, "Service", "backend")
-    assert _selects(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
-    assert not _selects(monitor["spec"]["selector"]["matchLabels"], find(on, "Service", "frontend")["metadata"]["labels"])
-    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
-    assert "http" in [port["name"] for port in service["spec"]["ports"]]
-    assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/component"
-
-
-def test_pod_monitor_scrapes_the_frontend_pods(on: list[Manifest]) -> None:
-    monitor = find(on, "PodMonitor", "frontend")
-    pods = find(on, "Deployment", "frontend")["spec"]["template"]
+    pods = find(on, "Deployment", workload)["spec"]["template"]
     assert _selects(monitor["spec"]["selector"]["matchLabels"], pods["metadata"]["labels"])
-    backend_pods = find(on, "Deployment", "backend")["spec"]["template"]
-    assert not _selects(monitor["spec"]["selector"]["matchLabels"], backend_pods["metadata"]["labels"])
+    other_pods = find(on, "Deployment", other)["spec"]["template"]
+    assert not _selects(monitor["spec"]["selector"]["matchLabels"], other_pods["metadata"]["labels"])
     assert monitor["spec"]["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
+    assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/component"
     container = pods["spec"]["containers"][0]
     port = next(p for p in container["ports"] if p["name"] == "metrics")
     assert {"name": "METRICS_PORT", "value": str(port["containerPort"])} in container["env"]
-    # The frontend's Service stays the public one: the metrics port is not on it.
-    assert [p["name"] for p in find(on, "Service", "frontend")["spec"]["ports"]] == ["http"]
+    # The Service carries the app's port only: whoever reaches it reaches no metrics.
+    assert [p["name"] for p in find(on, "Service", workload)["spec"]["ports"]] == ["http"]
+
+
+def test_no_service_monitor(on: list[Manifest]) -> None:
+    assert [o for o in on if o["kind"] == "ServiceMonitor"] == []
 
 
 def test_rules_are_the_file_for_the_release_namespace() -> None:
@@ -95,7 +91,7 @@ def test_dashboard_config_map_for_grafana_sidecar(on: list[Manifest]) -> None:
 
 
 def test_network_policies_let_prometheus_reach_the_metrics_ports(on: list[Manifest]) -> None:
-    for policy, port in (("backend", 8000), ("frontend", 9464)):
+    for policy, port in (("backend", 9464), ("frontend", 9464)):
         ingress = find(on, "NetworkPolicy", policy)["spec"]["ingress"]
         assert ingress[-1] == {"from": [KUBE_PROMETHEUS_STACK], "ports": [{"protocol": "TCP", "port": port}]}
         assert sum(1 for rule in ingress for peer in rule.get("from", []) if "namespaceSelector" in peer) == 1
@@ -111,4 +107,4 @@ def test_another_prometheus() -> None:
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}},
         "podSelector": {"matchLabels": {"app": "prom"}},
     }]
-    assert find(objects, "ServiceMonitor", "backend")["spec"]["endpoints"][0]["interval"] == "15s"
+    assert find(objects, "PodMonitor", "backend")["spec"]["podMetricsEndpoints"][0]["interval"] == "15s"

@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 from todo_api.draining import DEFAULT_PAUSE_SECONDS, clear_marker, start_draining
-from todo_api.observability import configure_logging, uvicorn_log_config
+from todo_api.observability import configure_logging, serve_metrics, uvicorn_log_config
 from todo_api.settings import STATE_DIR_ENV, ConfigError, Settings, load_settings
 
 # In-flight requests get this long to finish after SIGTERM (Kubernetes waits 30 s by default).
@@ -44,6 +44,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     os.environ[STATE_DIR_ENV] = tempfile.mkdtemp(prefix="todo-api-state-")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="todo-metrics-")
+    if settings.metrics_port is not None:
+        serve_metrics(host, settings.metrics_port)
     uvicorn.run(
         "todo_api.main:app",
         host=host,
@@ -85,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"todo_api: migration failed: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
         return 0
+    if settings.metrics_port == args.port:
+        print(
+            f"todo_api: invalid configuration: METRICS_PORT {args.port} is the API's port"
+            " (PORT, --port); accepted: any other port from 1 to 65535",
+            file=sys.stderr,
+        )
+        return 2
     _serve(settings, args.host, args.port)
     return 0
 

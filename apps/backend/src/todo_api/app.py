@@ -108,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Multi-user todo lists, with an MCP server at /mcp.",
         lifespan=lifespan,
+        openapi_url="/openapi.json" if settings.api_docs else None,
     )
     app.state.services = services
     app.include_router(auth_router)

@@ -14,12 +14,12 @@ from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
     multiprocess,
+    start_http_server,
 )
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -249,10 +249,16 @@ async def send_json_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def metrics_payload() -> tuple[bytes, str]:
+def metrics_registry() -> CollectorRegistry:
     """Metrics of this process, or of all workers when uvicorn runs several."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        return registry
+    return REGISTRY
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """GET /metrics on `port`, from a thread of this process: the one that runs the app, or
+    the one that starts the workers (which reads their shared metrics directory)."""
+    start_http_server(port, addr=host, registry=metrics_registry())

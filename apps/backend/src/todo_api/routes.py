@@ -31,7 +31,7 @@ from todo_api.idempotency import (
     user_scope,
     valid_key,
 )
-from todo_api.observability import IDEMPOTENT_REPLAYS, metrics_payload
+from todo_api.observability import IDEMPOTENT_REPLAYS
 from todo_api.paging import OLDEST_PAGE, Cursor, decode_cursor, encode_cursor
 from todo_api.schemas import (
     DEFAULT_PAGE_SIZE,
@@ -502,10 +502,3 @@ async def ready(services: ServicesDep) -> Status:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
         reach.record()
     return Status(status="ready")
-
-
-@ops_router.get("/metrics", include_in_schema=False)
-@ops_router.head("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    payload, content_type = metrics_payload()
-    return Response(payload, media_type=content_type)

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
     web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Prometheus metrics on a port of their own, off the API's (which every client reaches);
+    # unset, no metrics are served.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The interactive docs (/docs, /redoc) and /openapi.json: a map of every endpoint, off
+    # unless asked for.
+    api_docs: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     # Password hashing: at most this many argon2 hashes (19 MiB each) at once per worker; a
