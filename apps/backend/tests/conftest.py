@@ -28,6 +28,7 @@ TEST_SECRET = "test-secret-" + "x" * 40
 # Every test signs up and logs in from 127.0.0.1: the shared app and server count attempts as
 # usual but allow far more of them; the throttling tests set their own, small limits.
 ROOMY_LIMITS = {
+    "LOGIN_ACCOUNT_ADDRESS_ATTEMPTS": "1000",
     "LOGIN_ACCOUNT_ATTEMPTS": "1000",
     "LOGIN_ADDRESS_ATTEMPTS": "1000000",
     "SIGNUP_ADDRESS_ATTEMPTS": "1000000",

@@ -38,7 +38,9 @@ def test_throttling_and_hashing_defaults() -> None:
     settings = Settings(forwarded_address_secret="")
     assert settings.forwarded_address_secret is None  # empty means unset
     assert (settings.password_hash_concurrency, settings.password_hash_wait_seconds) == (2, 2.0)
-    assert (settings.login_account_attempts, settings.login_address_attempts) == (10, 50)
+    assert settings.login_account_address_attempts == 10
+    assert (settings.login_account_attempts, settings.login_account_max_delay_seconds) == (10, 1.0)
+    assert settings.login_address_attempts == 50
     assert settings.login_window_seconds == 300
     assert (settings.signup_address_attempts, settings.signup_window_seconds) == (20, 3600)
 
@@ -73,6 +75,9 @@ def _start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"PASSWORD_HASH_CONCURRENCY": "0"}, "PASSWORD_HASH_CONCURRENCY:"),
         ({"PASSWORD_HASH_WAIT_SECONDS": "-1"}, "PASSWORD_HASH_WAIT_SECONDS:"),
         ({"LOGIN_ACCOUNT_ATTEMPTS": "many"}, "LOGIN_ACCOUNT_ATTEMPTS:"),
+        ({"LOGIN_ACCOUNT_ADDRESS_ATTEMPTS": "-1"}, "LOGIN_ACCOUNT_ADDRESS_ATTEMPTS:"),
+        ({"LOGIN_ACCOUNT_MAX_DELAY_SECONDS": "0"}, "LOGIN_ACCOUNT_MAX_DELAY_SECONDS:"),
+        ({"LOGIN_ACCOUNT_MAX_DELAY_SECONDS": "2.5"}, "LOGIN_ACCOUNT_MAX_DELAY_SECONDS:"),
         ({"LOGIN_WINDOW_SECONDS": "0"}, "LOGIN_WINDOW_SECONDS:"),
         ({"SIGNUP_ADDRESS_ATTEMPTS": "-5"}, "SIGNUP_ADDRESS_ATTEMPTS:"),
         (

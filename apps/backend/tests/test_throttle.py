@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,10 +16,14 @@ from todo_api import throttle
 from todo_api.app import create_app
 from todo_api.migrations import upgrade_to_head
 from todo_api.security import HashingBusyError, HashingPool
-from todo_api.throttle import address_bucket
+from todo_api.throttle import FIRST_DELAY_SECONDS, Counted, Slowdown, address_bucket
 
 FRONTEND_SECRET = "frontend-to-backend-" + "s" * 32
 PASSWORD = "correct horse battery"
+ATTACKER = "203.0.113.66"
+OWNER = "198.51.100.7"
+# What the account's owner may wait for a login while someone guesses at it.
+OWNER_LOGIN_SECONDS = 2.0
 
 AppFactory = Callable[..., TestClient]
 
@@ -68,14 +73,88 @@ def _login(
     return response.status_code
 
 
-def test_wrong_passwords_lock_the_account_then_the_window_ends(
+def _record_delays(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The slowdown of each request counted from now on, in order."""
+    services_throttle = client.app.state.services.throttle  # type: ignore[attr-defined]
+    count = services_throttle.count
+    delays: list[float] = []
+
+    async def recording(*args: Any, **kwargs: Any) -> Counted:
+        counted: Counted = await count(*args, **kwargs)
+        delays.append(counted.delay_seconds)
+        return counted
+
+    monkeypatch.setattr(services_throttle, "count", recording)
+    return delays
+
+
+def _timed_login(client: TestClient, email: str, address: str) -> tuple[int, float]:
+    began = time.monotonic()
+    status = _login(client, email, PASSWORD, _as(address))
+    return status, time.monotonic() - began
+
+
+def test_a_flood_from_one_address_keeps_neither_the_owner_out_nor_the_flood_in(
+    make_client: AppFactory,
+) -> None:
+    # The default limits, but the longest slowdown the settings allow: had the flood's
+    # refused guesses slowed the account down, the owner would wait that long.
+    client = make_client(login_account_max_delay_seconds=OWNER_LOGIN_SECONDS)
+    email = unique_email()
+    assert _signup(client, email) == 201
+    flood = [_login(client, email, "wrong password", _as(ATTACKER)) for _ in range(40)]
+    assert flood == [401] * 10 + [429] * 30
+    # The owner, at an address that took no part in the flood, gets in, and quickly.
+    status, seconds = _timed_login(client, email, OWNER)
+    assert status == 200
+    assert seconds < OWNER_LOGIN_SECONDS
+    # The flooding address stays refused, the right password included.
+    refused = client.post(
+        "/auth/login", json={"email": email, "password": PASSWORD}, headers=_as(ATTACKER)
+    )
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 300
+
+
+def test_guesses_from_many_addresses_slow_the_account_down_but_never_lock_it(
     make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = make_client(login_account_attempts=3, login_window_seconds=60)
+    client = make_client(login_account_attempts=2, login_account_max_delay_seconds=1)
+    email = unique_email()
+    assert _signup(client, email) == 201
+    delays = _record_delays(client, monkeypatch)
+    guessers = [_as(f"203.0.113.{n}") for n in range(1, 5)]
+    assert [_login(client, email, "wrong password", headers) for headers in guessers] == [401] * 4
+    # Past 2 failures each attempt waits, twice as long as the last.
+    assert delays == [0, 0, FIRST_DELAY_SECONDS, 2 * FIRST_DELAY_SECONDS]
+    # The owner waits too, at most the longest delay, and gets in.
+    status, seconds = _timed_login(client, email, OWNER)
+    assert status == 200
+    assert delays[-1] == 1
+    assert 1 <= seconds < OWNER_LOGIN_SECONDS
+    # Another account is not slowed down.
+    other = unique_email()
+    assert _signup(client, other) == 201
+    assert _login(client, other, PASSWORD, _as(OWNER)) == 200
+    assert delays[-1] == 0
+
+
+def test_the_slowdown_doubles_up_to_its_longest_delay() -> None:
+    slowdown = Slowdown("login-account", attempts=3, window_seconds=300, max_delay_seconds=1.5)
+    delays = [slowdown.delay_seconds(attempts) for attempts in range(1, 9)]
+    assert delays == [0, 0, 0, 0.25, 0.5, 1.0, 1.5, 1.5]
+    assert slowdown.delay_seconds(10**9) == 1.5
+
+
+def test_wrong_passwords_lock_the_account_at_that_address_then_the_window_ends(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(login_account_address_attempts=3, login_window_seconds=60)
     email = unique_email()
     assert _signup(client, email) == 201
     assert [_login(client, email, "wrong password") for _ in range(4)] == [401, 401, 401, 429]
-    # Locked: the right password is refused as well, so guessing on gains nothing.
+    # Locked at this address: the right password is refused as well, so guessing on gains
+    # nothing.
     assert _login(client, email, PASSWORD) == 429
     response = client.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert 1 <= int(response.headers["retry-after"]) <= 60
@@ -89,8 +168,10 @@ def test_wrong_passwords_lock_the_account_then_the_window_ends(
     assert _login(client, email, PASSWORD) == 200
 
 
-def test_a_successful_login_resets_the_account_counter(make_client: AppFactory) -> None:
-    client = make_client(login_account_attempts=3)
+def test_a_successful_login_resets_the_account_counter_of_its_address(
+    make_client: AppFactory,
+) -> None:
+    client = make_client(login_account_address_attempts=3)
     email = unique_email()
     assert _signup(client, email) == 201
     for _ in range(3):
@@ -101,7 +182,7 @@ def test_a_successful_login_resets_the_account_counter(make_client: AppFactory) 
 
 
 def test_unknown_emails_are_limited_like_accounts(make_client: AppFactory) -> None:
-    client = make_client(login_account_attempts=2)
+    client = make_client(login_account_address_attempts=2)
     ghost = unique_email()
     assert [_login(client, ghost, "anything at all") for _ in range(3)] == [401, 401, 429]
     # Case and spaces do not make another account.
@@ -171,8 +252,8 @@ def test_sign_ups_are_limited_per_address(make_client: AppFactory) -> None:
 
 def test_limits_hold_across_workers_and_replicas(make_client: AppFactory) -> None:
     # Two apps on one database stand for two worker processes, or two pods.
-    first = make_client(login_account_attempts=4)
-    second = make_client(login_account_attempts=4)
+    first = make_client(login_account_address_attempts=4)
+    second = make_client(login_account_address_attempts=4)
     email = unique_email()
     assert _signup(first, email) == 201
     statuses = [_login(app, email, "wrong password") for app in (first, second) * 3]
@@ -187,7 +268,10 @@ def test_limits_hold_across_workers_and_replicas(make_client: AppFactory) -> Non
 
 def test_limits_of_zero_turn_throttling_off(make_client: AppFactory) -> None:
     client = make_client(
-        login_account_attempts=0, login_address_attempts=0, signup_address_attempts=0
+        login_account_address_attempts=0,
+        login_account_attempts=0,
+        login_address_attempts=0,
+        signup_address_attempts=0,
     )
     email = unique_email()
     assert _signup(client, email) == 201
@@ -195,7 +279,7 @@ def test_limits_of_zero_turn_throttling_off(make_client: AppFactory) -> None:
 
 
 def test_parallel_guesses_cannot_outrun_the_counter(make_client: AppFactory) -> None:
-    client = make_client(login_account_attempts=5)
+    client = make_client(login_account_address_attempts=5)
     email = unique_email()
     assert _signup(client, email) == 201
     statuses: list[int] = []
@@ -218,7 +302,7 @@ def test_parallel_guesses_cannot_outrun_the_counter(make_client: AppFactory) -> 
 def test_a_full_hashing_pool_answers_503_and_the_attempt_is_given_back(
     make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = make_client(login_account_attempts=2, signup_address_attempts=2)
+    client = make_client(login_account_address_attempts=2, signup_address_attempts=2)
     email = unique_email()
     assert _signup(client, email) == 201
     hashing = client.app.state.services.hashing  # type: ignore[attr-defined]

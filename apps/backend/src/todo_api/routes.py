@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import orjson
@@ -61,7 +62,7 @@ from todo_api.store import (
     normalise_email,
     not_found_detail,
 )
-from todo_api.throttle import Counted, Limit, address_bucket, throttle_key
+from todo_api.throttle import Counted, Limit, Slowdown, address_bucket, throttle_key
 
 # Ids beyond a signed 64-bit integer cannot exist; refusing them keeps them away from the driver.
 TodoId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -209,14 +210,15 @@ async def signup(
 ) -> TokenResponse | Response:
     """With an Idempotency-Key (scoped to the client address), a repeat answers 201 with a new
     token for the account the first request made; it is neither counted nor hashed again."""
-    key = await idempotency_key(request, services, address_scope(address_bucket(address)))
+    bucket = address_bucket(address)
+    key = await idempotency_key(request, services, address_scope(bucket))
     if key is not None and (stored := await services.store.stored_answer(key)) is not None:
         return await _signed_up_before(stored, services, request)
     settings = services.settings
     per_address = Limit(
         "signup-address", settings.signup_address_attempts, settings.signup_window_seconds
     )
-    counted = await services.throttle.count([(per_address, address_bucket(address))])
+    counted = await services.throttle.count([(per_address, bucket)], address=bucket)
     if counted.refused:
         raise _too_many(counted)
     try:
@@ -258,14 +260,33 @@ async def login(
     settings = services.settings
     window = settings.login_window_seconds
     email = normalise_email(body.email)
-    per_account = Limit("login-account", settings.login_account_attempts, window)
+    bucket = address_bucket(address)
+    # An email holds no space, so this names one account at one address unambiguously.
+    account_at_address = f"{email} {bucket}"
+    # Refused: an address's guesses at one account, and at all accounts together. Slowed down
+    # but never refused: all guesses at one account, so that guessing from one address (or
+    # many) cannot keep the account's owner, at another address, out.
+    per_account_and_address = Limit(
+        "login-account-address", settings.login_account_address_attempts, window
+    )
     per_address = Limit("login-address", settings.login_address_attempts, window)
+    per_account = Slowdown(
+        "login-account",
+        settings.login_account_attempts,
+        window,
+        settings.login_account_max_delay_seconds,
+    )
     # Counted before the password is checked: parallel guesses cannot outrun the count.
     counted = await services.throttle.count(
-        [(per_account, email), (per_address, address_bucket(address))]
+        [(per_account_and_address, account_at_address), (per_address, bucket)],
+        address=bucket,
+        slowdown=(per_account, email),
     )
     if counted.refused:
         raise _too_many(counted)
+    # Before the password is checked, whether right or wrong: a quick answer must not tell
+    # that the password was right.
+    await asyncio.sleep(counted.delay_seconds)
     user = await services.store.user_by_email(email)
     try:
         valid = await services.hashing.verify_password(
@@ -276,11 +297,13 @@ async def login(
         raise _busy(services) from None
     if user is None or not valid:
         raise unauthorized("invalid email or password")
-    # The right password clears the account's failures and does not count for the address.
-    account_key = throttle_key(per_account.scope, email)
+    # The right password clears this address's failures for the account; it counts neither
+    # for the address nor for the account's slowdown, whose failures stay until their window
+    # ends (the owner's login does not stop guessing elsewhere).
+    pair_key = throttle_key(per_account_and_address.scope, account_at_address)
     await services.throttle.succeeded(
-        account_key if account_key in counted.keys else None,
-        [key for key in counted.keys if key != account_key],
+        pair_key if pair_key in counted.keys else None,
+        [key for key in counted.keys if key != pair_key],
     )
     return _token_response(user, services)
 

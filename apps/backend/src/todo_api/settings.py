@@ -55,7 +55,15 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
     password_hash_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     # Throttling (shared by every worker and replica through the database); 0 turns a limit off.
+    # Failed logins for one email from one client address per window, then 429.
+    login_account_address_attempts: int = Field(default=10, ge=0, le=1_000_000)
+    # Failed logins for one email from any addresses per window, then each further attempt
+    # for it waits (never 429, so that guessing from elsewhere cannot keep the owner out)...
     login_account_attempts: int = Field(default=10, ge=0, le=1_000_000)
+    # ...up to this long. At most 2 s: the frontend gives a backend call 5 s, and a login may
+    # also wait PASSWORD_HASH_WAIT_SECONDS (default 2) for a hashing slot.
+    login_account_max_delay_seconds: float = Field(default=1.0, gt=0, le=2)
+    # Failed logins from one client address per window, whatever the emails, then 429.
     login_address_attempts: int = Field(default=50, ge=0, le=1_000_000)
     login_window_seconds: int = Field(default=300, ge=1, le=86_400)
     signup_address_attempts: int = Field(default=20, ge=0, le=1_000_000)

@@ -1,11 +1,12 @@
 """Attempt counters for logins and sign-ups, kept in the database.
 
 Every worker of every replica counts in the same table, so a limit holds however many
-processes serve the app. Each counter is a fixed window: the first attempt opens it, and
-once `limit` attempts were made in it, further ones are refused until it ends. An attempt is
-counted before the password is checked (so a burst of parallel requests cannot all slip in
-before the first failure is recorded) and handed back when it turns out not to count: a
-correct password, or a request the server could not serve.
+processes serve the app. Each counter is a fixed window: the first attempt opens it. Once a
+`Limit`'s attempts were made in it, further ones are refused until it ends; past a
+`Slowdown`'s attempts, further ones are delayed instead, never refused. An attempt is counted
+before the password is checked (so a burst of parallel requests cannot all slip in before the
+first failure is recorded) and handed back when it turns out not to count: a correct
+password, or a request the server could not serve.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ CLEANUP_EVERY = 200
 # At most this many full keys are remembered per process, each for at most REMEMBER_FULL_MS.
 MAX_REMEMBERED = 10_000
 REMEMBER_FULL_MS = 5_000
+# The first slowed-down attempt waits this long; each further one twice as long as the last,
+# up to the slowdown's longest delay.
+FIRST_DELAY_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +50,31 @@ class Limit:
 
 
 @dataclass(frozen=True, slots=True)
+class Slowdown:
+    """Past `attempts` attempts per `window_seconds` for one key, each further attempt waits,
+    from FIRST_DELAY_SECONDS doubling up to `max_delay_seconds`; 0 attempts: never."""
+
+    scope: str
+    attempts: int
+    window_seconds: int
+    max_delay_seconds: float
+
+    def delay_seconds(self, attempts: int) -> float:
+        """The wait of the attempt counted as the `attempts`-th of its window."""
+        past = attempts - self.attempts
+        if past <= 0:
+            return 0.0
+        return min(self.max_delay_seconds, FIRST_DELAY_SECONDS * 2.0 ** min(past - 1, 16))
+
+
+@dataclass(frozen=True, slots=True)
 class Counted:
-    """Keys counted for one request, and how long to wait when one of them is over its limit."""
+    """Keys counted for one request; how long to wait when one of them is over its limit (the
+    request is refused), or else how long to slow the request down."""
 
     keys: tuple[str, ...]
     retry_after: int | None
+    delay_seconds: float = 0.0
 
     @property
     def refused(self) -> bool:
@@ -118,20 +142,31 @@ class Throttle:
             .returning(table.c.attempts, table.c.window_started_ms)
         )
 
-    async def count(self, attempts: list[tuple[Limit, str]]) -> Counted:
-        """Count one attempt against each (limit, value); say whether any limit is exceeded."""
+    async def count(
+        self,
+        attempts: list[tuple[Limit, str]],
+        *,
+        address: str,
+        slowdown: tuple[Slowdown, str] | None = None,
+    ) -> Counted:
+        """Count one attempt against each (limit, value): refused if any limit is exceeded;
+        else counted against the (slowdown, value) too, which says how long to delay.
+        `address` (the client's) only goes to the log."""
         now_ms = _now_ms()
         active = [(limit, value) for limit, value in attempts if limit.attempts > 0]
-        if not active:
+        slowed = slowdown if slowdown is not None and slowdown[0].attempts > 0 else None
+        if not active and slowed is None:
             return Counted((), None)
         keys = [throttle_key(limit.scope, value) for limit, value in active]
         if (remembered := self._remembered(keys, now_ms)) is not None:
             return remembered
+        # Only the keys that can refuse are checked one at a time: a request that is merely
+        # slowed never waits here behind the requests of a flood.
         async with self._one_check_per_key(keys):
             now_ms = _now_ms()
             if (remembered := self._remembered(keys, now_ms)) is not None:
                 return remembered
-            return await self._count(active, keys, now_ms)
+            return await self._count(active, keys, slowed, address, now_ms)
 
     def _remembered(self, keys: list[str], now_ms: int) -> Counted | None:
         believed = [self._full[key][1] for key in keys if self._full.get(key, (0, 0))[0] > now_ms]
@@ -162,7 +197,12 @@ class Throttle:
                     self._locks[key] = (lock, users - 1)
 
     async def _count(
-        self, active: list[tuple[Limit, str]], keys: list[str], now_ms: int
+        self,
+        active: list[tuple[Limit, str]],
+        keys: list[str],
+        slowed: tuple[Slowdown, str] | None,
+        address: str,
+        now_ms: int,
     ) -> Counted:
         counted: list[str] = []
         retry_after: int | None = None
@@ -185,26 +225,29 @@ class Throttle:
                     self._remember_full(key, ends_ms, now_ms)
             if retry_after is not None:
                 return Counted((), retry_after)
-            for (limit, value), key in zip(active, keys, strict=True):
+            for (limit, _), key in zip(active, keys, strict=True):
                 window_ms = limit.window_seconds * 1000
-                statement = self._upsert(key, now_ms, window_ms)
-                row = (await connection.execute(statement)).one()
+                row = (await connection.execute(self._upsert(key, now_ms, window_ms))).one()
                 counted.append(key)
                 if row.attempts >= limit.attempts:  # the next attempt is refused
                     self._remember_full(key, row.window_started_ms + window_ms, now_ms)
                 if row.attempts == limit.attempts:
-                    logger.warning(
-                        "attempt limit reached",
-                        extra={
-                            "limit": limit.scope,
-                            "attempts": limit.attempts,
-                            # Addresses help an operator; emails stay out of the log.
-                            "client_address": value if limit.scope.endswith("address") else None,
-                        },
-                    )
+                    self._log_reached("attempt limit reached", limit.scope, limit.attempts, address)
                 if row.attempts > limit.attempts:
                     wait = (row.window_started_ms + window_ms - now_ms) / 1000
                     retry_after = max(retry_after or 0, max(1, math.ceil(wait)))
+            delay_seconds = 0.0
+            # A refused attempt checks no password: it does not slow anyone else down.
+            if slowed is not None and retry_after is None:
+                slowdown, value = slowed
+                key = throttle_key(slowdown.scope, value)
+                window_ms = slowdown.window_seconds * 1000
+                row = (await connection.execute(self._upsert(key, now_ms, window_ms))).one()
+                counted.append(key)
+                delay_seconds = slowdown.delay_seconds(row.attempts)
+                if row.attempts == slowdown.attempts + 1:
+                    scope, attempts = slowdown.scope, slowdown.attempts
+                    self._log_reached("attempts slowed down", scope, attempts, address)
             self._calls += 1
             if self._calls % CLEANUP_EVERY == 0:
                 await connection.execute(
@@ -212,7 +255,13 @@ class Throttle:
                         auth_throttle.c.window_started_ms < now_ms - self._longest_window_ms
                     )
                 )
-        return Counted(tuple(counted), retry_after)
+        return Counted(tuple(counted), retry_after, delay_seconds)
+
+    @staticmethod
+    def _log_reached(message: str, scope: str, attempts: int, address: str) -> None:
+        # Addresses help an operator; emails stay out of the log.
+        extra = {"limit": scope, "attempts": attempts, "client_address": address}
+        logger.warning(message, extra=extra)
 
     def _remember_full(self, key: str, ends_ms: int, now_ms: int) -> None:
         if len(self._full) >= MAX_REMEMBERED:
