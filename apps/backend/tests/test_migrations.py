@@ -29,7 +29,7 @@ from todo_api.tables import metadata
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SqlEngine
 
-HEAD = "0006"
+HEAD = "0007"
 
 
 def test_migrations_from_empty_then_rerun(database_factory: DatabaseFactory) -> None:
@@ -90,12 +90,47 @@ def test_one_head_whose_newest_revision_goes_down_and_up_again(
             previous = ScriptDirectory.from_config(config).get_revision(HEAD).down_revision
             command.downgrade(config, str(previous))
             connection.commit()
-            assert "idempotency_keys" not in inspect(connection).get_table_names()
+            columns = {column["name"] for column in inspect(connection).get_columns("users")}
+            assert "email_skeleton" not in columns
         assert current_revision(settings) == previous
         upgrade_to_head(settings)
         assert current_revision(settings) == HEAD
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_skeletons_are_backfilled_and_the_older_of_two_look_alikes_keeps_its_own(
+    database_factory: DatabaseFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_from(database_factory.make())
+    engine = create_engine(settings.sync_sqlalchemy_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            command.upgrade(_alembic_config(connection), "0006")
+            # Made before the rules: a Latin address and its Cyrillic look-alike (\u0430).
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, created_at) VALUES "
+                    "(1, 'alice@example.com', 'h', '2026-01-01'), "
+                    "(2, '\u0430lice@example.com', 'h', '2026-01-02'), "
+                    "(3, 'bob@example.com', 'h', '2026-01-03')"
+                )
+            )
+            connection.commit()
+        with caplog.at_level(logging.WARNING, logger="todo_api.migrations"):
+            upgrade_to_head(settings)
+        with engine.connect() as connection:
+            skeletons = connection.execute(
+                text("SELECT id, email_skeleton FROM users ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in skeletons] == [
+            (1, "alice@exarnple.corn"),
+            (2, None),
+            (3, "bob@exarnple.corn"),
+        ]
+        assert "accounts 1 and 2 have addresses that look the same" in caplog.text
     finally:
         engine.dispose()
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 
+from todo_api.credentials import normalise_email
 from todo_api.database import database_answers
 from todo_api.dependencies import (
     Caller,
@@ -59,7 +60,6 @@ from todo_api.store import (
     TodoListing,
     UnknownOwnerError,
     User,
-    normalise_email,
     not_found_detail,
 )
 from todo_api.throttle import Counted, Limit, Slowdown, address_bucket, throttle_key
@@ -198,11 +198,34 @@ def _busy(services: Services) -> HTTPException:
     )
 
 
+# Sign-up's refusals (credentials.py), described in the OpenAPI document.
+_SIGNUP_ERRORS: dict[int | str, dict[str, object]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "An account with this email, or with one that looks the same (the same "
+        "UTS #39 confusable skeleton, e.g. a Cyrillic `a` for a Latin one), exists; the answer "
+        "is the same for both",
+    },
+    422: {
+        "description": "Invalid body. Besides the usual checks, each refused password or email "
+        "is one entry naming its field (`loc` `[body, password]` or `[body, email]`), its "
+        "reason as `type` and a sentence for people as `msg`: `password_blank` (only "
+        "whitespace), `password_common` (on the list of common or leaked passwords), "
+        "`password_is_email`, `password_is_email_name` (the part before the @; compared "
+        "case-insensitively), `email_mixed_scripts` (the part before the @ mixes scripts "
+        "beyond UTS #39's moderately restrictive profile, e.g. Latin with Cyrillic)",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+        },
+    },
+}
+
+
 @auth_router.post(
     "/auth/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=TokenResponse,
-    responses={409: {"model": ErrorBody}, **_BUSY_ERRORS},
+    responses={**_SIGNUP_ERRORS, **_BUSY_ERRORS},
     openapi_extra=_KEYED,
 )
 async def signup(

@@ -14,9 +14,12 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
+from todo_api.credentials import local_part_problem, password_problem
 from todo_api.paging import decode_cursor
 
 MAX_TITLE = 200
@@ -137,8 +140,26 @@ class StrictBody(BaseModel):
 
 
 class Credentials(StrictBody):
+    """A sign-up: the password and the address must pass credentials.py's rules, each refusal
+    a 422 naming its field and its reason."""
+
     email: Email
     password: Password
+
+    @field_validator("email")
+    @classmethod
+    def _local_part_of_one_script(cls, email: str) -> str:
+        if (problem := local_part_problem(email)) is not None:
+            raise problem
+        return email
+
+    @field_validator("password")
+    @classmethod
+    def _hard_to_guess(cls, password: str, info: ValidationInfo) -> str:
+        # The email is validated first (field order); it is missing here when it was invalid.
+        if (problem := password_problem(password, info.data.get("email"))) is not None:
+            raise problem
+        return password
 
 
 class LoginCredentials(StrictBody):

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from todo_api.credentials import email_skeleton, normalise_email
 from todo_api.idempotency import Answer, IdempotencyKey, KeyedWrites, Outcome
 from todo_api.paging import Cursor, Direction
 from todo_api.schemas import StatusFilter
@@ -94,7 +95,7 @@ _SET_COMPLETED = (
 
 
 class EmailTakenError(Exception):
-    """An account with this email already exists."""
+    """An account with this email, or one that looks the same, already exists."""
 
 
 class UnknownOwnerError(Exception):
@@ -178,10 +179,6 @@ def todo_answer(todo: Todo | None, todo_id: int, status: int = 200) -> Answer:
     if todo is None:
         return Answer(404, orjson.dumps({"detail": not_found_detail(todo_id)}))
     return Answer(status, todo_body(todo))
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def _user(row: Row[*tuple[Any, ...]]) -> User:
@@ -275,7 +272,10 @@ class Store:
         statement = (
             insert(users)
             .values(
-                email=normalise_email(email), password_hash=password_hash, created_at=created_at
+                email=normalise_email(email),
+                email_skeleton=email_skeleton(email),
+                password_hash=password_hash,
+                created_at=created_at,
             )
             .returning(
                 users.c.id,
@@ -287,7 +287,7 @@ class Store:
         )
         try:
             row = (await connection.execute(statement)).one()
-        except IntegrityError:
+        except IntegrityError:  # the address, or one that looks the same (its skeleton)
             raise EmailTakenError(email) from None
         return _user(row)
 

@@ -33,6 +33,9 @@ users = Table(
     metadata,
     Column("id", Identifier, primary_key=True, autoincrement=True),
     Column("email", String(254), nullable=False, unique=True),
+    # The address's UTS #39 confusable skeleton (credentials.email_skeleton): no two accounts
+    # whose addresses look the same. Nullable (expand): the previous release does not write it.
+    Column("email_skeleton", Text, nullable=True, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     # Raised by "log out everywhere": tokens carry the version they were issued under.
