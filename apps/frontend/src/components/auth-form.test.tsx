@@ -53,9 +53,26 @@ describe("AuthForm", () => {
     // The hint and the error both describe the password field.
     const describedBy = password.getAttribute("aria-describedby")?.split(" ") ?? [];
     expect(describedBy.map((id) => document.getElementById(id)?.textContent)).toEqual([
-      "At least 8 characters.",
+      "At least 8 characters, and not a common password or your email address.",
       "Use at least 8 characters.",
     ]);
+  });
+
+  it("shows the backend's reason for refusing a password next to the password field", async () => {
+    const user = userEvent.setup();
+    const reason = "This password is on a list of common or leaked passwords, so it is easy to guess. Choose another.";
+    const action: AuthAction = () =>
+      Promise.resolve({ email: "ada@example.com", fieldErrors: { password: reason }, formError: null, idempotencyKey: KEY });
+    render(<AuthForm mode="signup" action={action} idempotencyKey={KEY} />);
+    await user.type(screen.getByLabelText("Email"), "ada@example.com");
+    await user.type(screen.getByLabelText("Password"), "password{Enter}");
+
+    expect(await screen.findByText(reason)).toBeTruthy();
+    const password = screen.getByLabelText("Password");
+    expect(password.getAttribute("aria-invalid")).toBe("true");
+    const describedBy = password.getAttribute("aria-describedby")?.split(" ") ?? [];
+    expect(describedBy.map((id) => document.getElementById(id)?.textContent)).toContain(reason);
+    expect(screen.queryByRole("alert", { name: reason })).toBeNull();
   });
 
   it("announces a failure of the whole form", async () => {

@@ -90,7 +90,7 @@ export function AuthForm({ mode, action, idempotencyKey }: AuthFormProps) {
           />
           {mode === "signup" && (
             <p className="field-hint" id={passwordHintId}>
-              At least {PASSWORD_MIN} characters.
+              At least {PASSWORD_MIN} characters, and not a common password or your email address.
             </p>
           )}
           <FieldError id={passwordErrorId} message={passwordError} />

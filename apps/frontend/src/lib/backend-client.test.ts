@@ -240,7 +240,7 @@ describe("failures", () => {
     [401, { kind: "unauthorized" }],
     [404, { kind: "not_found" }],
     [409, { kind: "conflict" }],
-    [422, { kind: "invalid" }],
+    [422, { kind: "invalid", fieldErrors: {} }],
     [500, { kind: "unavailable" }],
     [503, { kind: "unavailable" }],
     [429, { kind: "throttled", retryAfterSeconds: null }],
@@ -250,6 +250,24 @@ describe("failures", () => {
       json(response, status, { detail: "Traceback (most recent call last): secret" });
     };
     expect(await client().me("tok")).toEqual({ ok: false, failure });
+  });
+
+  it("reads the refused fields of a 422, each with the backend's reason", async () => {
+    const common = "This password is on a list of common or leaked passwords, so it is easy to guess. Choose another.";
+    reply = (_, response) => {
+      json(response, 422, {
+        detail: [
+          { type: "password_common", loc: ["body", "password"], msg: common, input: "password" },
+          { type: "string_too_short", loc: ["body", "password"], msg: "a second reason is not shown" },
+          { type: "missing", loc: ["query", "email"], msg: "not a body field" },
+          { type: "strange", loc: "body", msg: "no field named" },
+        ],
+      });
+    };
+    expect(await client().signUp("ada@example.com", "password", KEY)).toEqual({
+      ok: false,
+      failure: { kind: "invalid", fieldErrors: { password: common } },
+    });
   });
 
   it("reads how long to wait from a 429's Retry-After", async () => {

@@ -38,9 +38,13 @@ export type BackendFailure =
   | { kind: "unauthorized" }
   | { kind: "not_found" }
   | { kind: "conflict" }
-  | { kind: "invalid" }
+  /** 400 or 422; a 422 names the fields it refused, each with the backend's sentence for people. */
+  | { kind: "invalid"; fieldErrors: FieldMessages }
   | { kind: "throttled"; retryAfterSeconds: number | null } // 429: too many attempts
   | { kind: "unexpected"; status: number };
+
+/** A message per body field, by the field's name (`password`, `title`, ...). */
+export type FieldMessages = Readonly<Record<string, string>>;
 
 export type BackendResult<Value> = { ok: true; value: Value } | { ok: false; failure: BackendFailure };
 
@@ -173,9 +177,24 @@ function failureForStatus(status: number, response: Response): BackendFailure {
   if (status === 401 || status === 403) return { kind: "unauthorized" };
   if (status === 404) return { kind: "not_found" };
   if (status === 409) return { kind: "conflict" };
-  if (status === 400 || status === 422) return { kind: "invalid" };
+  if (status === 400 || status === 422) return { kind: "invalid", fieldErrors: {} };
   if (status >= 500) return { kind: "unavailable" };
   return { kind: "unexpected", status };
+}
+
+/**
+ * The first message of each body field that a 422 names: FastAPI lists the refusals as `detail`,
+ * each with `loc` (`["body", "password"]`) and `msg`. Anything else names no field.
+ */
+function refusedFields(body: Json): FieldMessages {
+  const messages: Record<string, string> = {};
+  if (!isRecord(body) || !Array.isArray(body.detail)) return messages;
+  for (const refusal of body.detail as Json[]) {
+    if (!isRecord(refusal) || !Array.isArray(refusal.loc) || typeof refusal.msg !== "string") continue;
+    const [place, field] = refusal.loc as Json[];
+    if (place === "body" && typeof field === "string" && !(field in messages)) messages[field] = refusal.msg;
+  }
+  return messages;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -263,8 +282,13 @@ export function createBackendClient({
     });
     try {
       if (!response.ok) {
-        await response.body?.cancel();
         const failure = failureForStatus(response.status, response);
+        // A 422's body says which fields were refused and why; other failures' bodies are not read.
+        if (response.status === 422 && failure.kind === "invalid") {
+          failure.fieldErrors = refusedFields(await response.json().catch((): Json => null));
+        } else {
+          await response.body?.cancel();
+        }
         if (!RETRYABLE_STATUSES.has(response.status)) return answer({ ok: false, failure });
         const retryAfter = retryAfterSeconds(response);
         return {

@@ -38,7 +38,7 @@ describe("idempotency keys", () => {
     const used = newIdempotencyKey();
     expect(nextIdempotencyKey(used, { kind: "unavailable" })).toBe(used);
     expect(nextIdempotencyKey(used, { kind: "timeout" })).toBe(used);
-    for (const failure of [null, { kind: "invalid" }, { kind: "conflict" }, { kind: "not_found" }] as const) {
+    for (const failure of [null, { kind: "invalid", fieldErrors: {} }, { kind: "conflict" }, { kind: "not_found" }] as const) {
       expect(nextIdempotencyKey(used, failure)).not.toBe(used);
     }
   });

@@ -16,7 +16,7 @@ describe("failure messages", () => {
     );
     expect(todoFailureMessage({ kind: "timeout" })).toContain("taking too long");
     expect(todoFailureMessage({ kind: "not_found" })).toContain("no longer exists");
-    expect(todoFailureMessage({ kind: "invalid" })).toContain("did not accept");
+    expect(todoFailureMessage({ kind: "invalid", fieldErrors: {} })).toContain("did not accept");
     expect(todoFailureMessage({ kind: "unexpected", status: 418 })).not.toContain("418");
   });
 

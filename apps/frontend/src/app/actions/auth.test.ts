@@ -71,6 +71,23 @@ describe("signing up", () => {
     expect(taken.idempotencyKey).not.toBe(KEY);
     expect(isIdempotencyKey(taken.idempotencyKey)).toBe(true);
   });
+
+  it("shows the backend's reason for refusing the password next to the password field", async () => {
+    const reason = "The password must not be your email address.";
+    answer.next = { ok: false, failure: { kind: "invalid", fieldErrors: { password: reason, title: "not a field here" } } };
+    const fields = { email: "ada@example.com", password: "ada@example.com", idempotencyKey: KEY };
+    const state = await signUp(authFormState(KEY), form(fields));
+    expect(state.fieldErrors).toEqual({ password: reason });
+    expect(state.formError).toBeNull();
+    expect(state.email).toBe("ada@example.com");
+  });
+
+  it("says the details were refused when the backend names no field", async () => {
+    answer.next = { ok: false, failure: { kind: "invalid", fieldErrors: {} } };
+    const state = await signUp(authFormState(KEY), form({ email: "ada@example.com", password: PASSWORD, idempotencyKey: KEY }));
+    expect(state.fieldErrors).toEqual({});
+    expect(state.formError).toContain("did not accept");
+  });
 });
 
 describe("logging in", () => {

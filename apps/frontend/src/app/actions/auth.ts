@@ -8,9 +8,16 @@ import { idempotencyKeyOf, nextIdempotencyKey } from "@/lib/idempotency";
 import { OUTAGE_MESSAGES, outageOf, throttledMessage } from "@/lib/messages";
 import { backend, personAddress } from "@/lib/server/backend";
 import { clearSession, readSessionToken, storeSession } from "@/lib/server/session";
-import { readCredentials } from "@/lib/validation";
+import { readCredentials, type FieldErrors } from "@/lib/validation";
 
 type Mode = "signup" | "login";
+
+/** The backend's reasons for refusing the email or the password, shown next to each field. */
+function refusedCredentials(failure: BackendFailure): FieldErrors<"email" | "password"> {
+  if (failure.kind !== "invalid") return {};
+  const { email, password } = failure.fieldErrors;
+  return { ...(email === undefined ? {} : { email }), ...(password === undefined ? {} : { password }) };
+}
 
 function failureMessage(mode: Mode, failure: BackendFailure): string {
   const outage = outageOf(failure);
@@ -40,10 +47,11 @@ async function authenticate(mode: Mode, form: FormData): Promise<AuthFormState> 
       ? await client.signUp(input.value.email, input.value.password, idempotencyKey)
       : await client.logIn(input.value.email, input.value.password);
   if (!result.ok) {
+    const fieldErrors = refusedCredentials(result.failure);
     return {
       email,
-      fieldErrors: {},
-      formError: failureMessage(mode, result.failure),
+      fieldErrors,
+      formError: Object.keys(fieldErrors).length > 0 ? null : failureMessage(mode, result.failure),
       idempotencyKey: idempotencyKey === null ? null : nextIdempotencyKey(idempotencyKey, result.failure),
     };
   }

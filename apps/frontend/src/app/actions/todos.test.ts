@@ -99,7 +99,7 @@ describe("the todo actions' idempotency keys", () => {
   });
 
   it("renew the key once the backend has answered, even with a refusal", async () => {
-    answer.next = { ok: false, failure: { kind: "invalid" } };
+    answer.next = { ok: false, failure: { kind: "invalid", fieldErrors: {} } };
     const refused = await editTodo(EMPTY, form({ id: "7", title: "B", idempotencyKey: KEY }));
     expect(refused.status).toBe("error");
     expect(refused.idempotencyKey).not.toBe(KEY);
