@@ -177,3 +177,20 @@ def test_a_look_alike_of_another_case_and_digits_is_a_conflict(client: TestClien
     digits = _digits()
     assert _sign_up(client, f"Alice{digits}@example.com")[0] == 201
     assert _sign_up(client, f"a1ice{digits}@example.com")[0] == 409
+
+
+def test_openapi_documents_each_refusal_of_sign_up(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    responses = document["paths"]["/auth/signup"]["post"]["responses"]
+    refused = responses["422"]
+    for reason in (
+        "password_blank",
+        "password_common",
+        "password_is_email",
+        "password_is_email_name",
+        "email_mixed_scripts",
+    ):
+        assert f"`{reason}`" in refused["description"]
+    schema = refused["content"]["application/json"]["schema"]["$ref"]
+    assert schema.removeprefix("#/components/schemas/") in document["components"]["schemas"]
+    assert "looks the same" in responses["409"]["description"]
