@@ -187,14 +187,15 @@ function failureForStatus(status: number, response: Response): BackendFailure {
  * each with `loc` (`["body", "password"]`) and `msg`. Anything else names no field.
  */
 function refusedFields(body: Json): FieldMessages {
-  const messages: Record<string, string> = {};
-  if (!isRecord(body) || !Array.isArray(body.detail)) return messages;
+  // A Map: a field's name comes from the answer, so it must not reach an object's prototype.
+  const messages = new Map<string, string>();
+  if (!isRecord(body) || !Array.isArray(body.detail)) return {};
   for (const refusal of body.detail as Json[]) {
     if (!isRecord(refusal) || !Array.isArray(refusal.loc) || typeof refusal.msg !== "string") continue;
     const [place, field] = refusal.loc as Json[];
-    if (place === "body" && typeof field === "string" && !(field in messages)) messages[field] = refusal.msg;
+    if (place === "body" && typeof field === "string" && !messages.has(field)) messages.set(field, refusal.msg);
   }
-  return messages;
+  return Object.fromEntries(messages);
 }
 
 function isTimeout(error: unknown): boolean {
