@@ -9,6 +9,8 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import openapi_document
+
 PASSPHRASE = "violet tractor spoons quietly"
 # Cyrillic er, a, es and o: an all-Cyrillic word that looks like the Latin `paco`.
 CYRILLIC_PACO = "\u0440\u0430\u0441\u043e"
@@ -180,7 +182,7 @@ def test_a_look_alike_of_another_case_and_digits_is_a_conflict(client: TestClien
 
 
 def test_openapi_documents_each_refusal_of_sign_up(client: TestClient) -> None:
-    document = client.get("/openapi.json").json()
+    document = openapi_document(client)
     responses = document["paths"]["/auth/signup"]["post"]["responses"]
     refused = responses["422"]
     for reason in (
