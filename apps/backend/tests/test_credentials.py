@@ -196,3 +196,19 @@ def test_openapi_documents_each_refusal_of_sign_up(client: TestClient) -> None:
     schema = refused["content"]["application/json"]["schema"]["$ref"]
     assert schema.removeprefix("#/components/schemas/") in document["components"]["schemas"]
     assert "looks the same" in responses["409"]["description"]
+
+
+@pytest.mark.parametrize("password", ["short", "password", " " * 8])
+def test_a_refused_password_is_not_echoed_back(client: TestClient, password: str) -> None:
+    response = client.post(
+        "/auth/signup", json={"email": f"echo{_digits()}@example.com", "password": password}
+    )
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["loc"] == ["body", "password"]
+    assert "input" not in detail
+    # Other fields still show what was sent, which helps the person correct it.
+    refused_email = client.post(
+        "/auth/signup", json={"email": "not an address", "password": PASSPHRASE}
+    )
+    assert refused_email.json()["detail"][0]["input"] == "not an address"

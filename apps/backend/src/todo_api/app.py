@@ -144,8 +144,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_failed(_request: Request, error: RequestValidationError) -> Response:
-        # Errors echo the input back; ASCII escapes keep lone surrogates in it encodable.
-        body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True)
+        # Errors echo the input back, except a password's (kept out of answers and anything that
+        # records them); ASCII escapes keep lone surrogates in the input encodable.
+        errors = [
+            {key: value for key, value in detail.items() if key != "input"}
+            if tuple(detail.get("loc", ()))[-1:] == ("password",)
+            else detail
+            for detail in error.errors()
+        ]
+        body = json.dumps({"detail": jsonable_encoder(errors)}, ensure_ascii=True)
         return Response(
             body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, media_type="application/json"
         )
