@@ -56,10 +56,9 @@ function recordRequests(page: Page): string[] {
     page.on("request", (request) => {
         if (relevant(request)) lines.push(`${stamp()} sent     ${describe(request)}`);
     });
-    page.on("requestfinished", async (request) => {
-        if (!relevant(request)) return;
-        const response = await request.response();
-        lines.push(`${stamp()} answered ${describe(request)}: ${response?.status() ?? "no response"}`);
+    page.on("response", (response) => {
+        const request = response.request();
+        if (relevant(request)) lines.push(`${stamp()} answered ${describe(request)}: ${response.status()}`);
     });
     page.on("requestfailed", (request) => {
         if (relevant(request)) lines.push(`${stamp()} failed   ${describe(request)}: ${request.failure()?.errorText ?? ""}`);
