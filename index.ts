@@ -7,6 +7,7 @@ import { afterClusterReached, requireMonitoringApi } from "./components/cluster"
 import { imagePullPolicy } from "./components/contract";
 import { Database } from "./components/database";
 import { GeneratedSecret } from "./components/generated-secret";
+import { requireSigningTools } from "./components/image-signing";
 import { Images } from "./components/images";
 import { AppNamespace } from "./components/namespace";
 import { NativeApp } from "./components/native-app";
@@ -17,6 +18,11 @@ const config = loadStackConfig();
 // Monitoring is made of the Prometheus operator's kinds: a cluster without them is told in one line.
 if (config.monitoring) {
     requireMonitoringApi();
+}
+// A signing update needs cosign and syft, said before anything is built or pushed; a preview signs
+// nothing, so a pull request's preview runs without them.
+if (config.images.signing && !pulumi.runtime.isDryRun()) {
+    requireSigningTools();
 }
 
 // Nothing is planned for a cluster the Kubernetes provider cannot reach. The images need no
@@ -54,6 +60,9 @@ export const deployMethod = config.deployMethod;
 export { ns as namespace };
 export const backendImage = images.backendRef;
 export const frontendImage = images.frontendRef;
+/** With todo:signingKey: each image's signed digest and its SBOM, and the key that verifies both (README: Signed images). */
+export const imageSupplyChain = images.supplyChain;
+export const signingPublicKey = images.signingPublicKey;
 export const migrationJob = app.migrationJobName;
 /** Where the app answers: the ingress host, the NodePort on the node's IP (`minikube ip`), or localhost through `commands.portForward`. */
 export const frontendUrl = config.ingress

@@ -2,7 +2,8 @@
 // Deployment changes only when code does and a second `pulumi up` with no code change is a no-op.
 //   dev:  built into the Docker daemon that DOCKER_HOST points to (`eval $(minikube docker-env)`),
 //         deployed by that local content tag with imagePullPolicy IfNotPresent;
-//   prod: pushed to the registry and deployed as <repository>:<tag>@<digest>.
+//   prod: pushed to the registry and deployed as <repository>:<tag>@<digest>; with a signing key,
+//         signed and given a signed SBOM in the registry before anything deploys it.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -15,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { ImageSettings } from "../stacks/config";
 import { APP_IMAGE_REPOSITORIES, CONTENT_TAG_LENGTH } from "./image-names";
+import { ImageSignature } from "./image-signing";
 
 /**
  * A stable hash of everything that goes into a build: the files of the context that
@@ -124,11 +126,27 @@ function imageSpecs(args: ImagesArgs): Record<"backend" | "frontend", AppImageSp
     return specs;
 }
 
+/** Where a signed image's signature and SBOM are, and how to check them. */
+export interface SupplyChainRecord {
+    /** `<repository>@<digest>` signed; its signature and SBOM attestation are stored under that digest. */
+    signed: string;
+    /** The SBOM: CycloneDX JSON made by syft, attested as predicate type https://cyclonedx.org/bom. */
+    sbom: { components: number; sha256: string };
+}
+
+const supplyChainRecord = (signature: ImageSignature): pulumi.Output<SupplyChainRecord> =>
+    pulumi.output({ signed: signature.signed, sbom: { components: signature.sbomComponents, sha256: signature.sbomSha256 } });
+
 /** Builds (and in prod pushes) both application images; exposes the references to deploy. */
 export class Images extends pulumi.ComponentResource {
     /** Reference the backend Deployment and migration Job run: a local content tag, or tag@digest. */
     readonly backendRef: pulumi.Output<string>;
     readonly frontendRef: pulumi.Output<string>;
+    /** What was signed and the SBOM attested for each image, when the stack signs. */
+    readonly supplyChain: pulumi.Output<Record<"backend" | "frontend", SupplyChainRecord>> | undefined;
+    /** PEM of the public key that verifies them (`cosign verify --key`), when the stack signs. */
+    readonly signingPublicKey: pulumi.Output<string> | undefined;
+    private readonly signatures: Partial<Record<"backend" | "frontend", ImageSignature>> = {};
 
     constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
         const specs = imageSpecs(args);
@@ -136,7 +154,10 @@ export class Images extends pulumi.ComponentResource {
         const buildOnPreview = this.canBuildInPreview();
         this.backendRef = this.build("backend", specs.backend, args.settings, buildOnPreview);
         this.frontendRef = this.build("frontend", specs.frontend, args.settings, buildOnPreview);
-        this.registerOutputs({ backendRef: this.backendRef, frontendRef: this.frontendRef });
+        const { backend, frontend } = this.signatures;
+        this.supplyChain = backend && frontend ? pulumi.output({ backend: supplyChainRecord(backend), frontend: supplyChainRecord(frontend) }) : undefined;
+        this.signingPublicKey = backend?.publicKey;
+        this.registerOutputs({ backendRef: this.backendRef, frontendRef: this.frontendRef, supplyChain: this.supplyChain, signingPublicKey: this.signingPublicKey });
     }
 
     /**
@@ -158,7 +179,7 @@ export class Images extends pulumi.ComponentResource {
         return false;
     }
 
-    private build(component: string, spec: AppImageSpec, settings: ImageSettings, buildOnPreview: Promise<boolean>): pulumi.Output<string> {
+    private build(component: "backend" | "frontend", spec: AppImageSpec, settings: ImageSettings, buildOnPreview: Promise<boolean>): pulumi.Output<string> {
         const tag = contentTag(spec.context, spec.buildArgs);
         const repository = settings.push ? `${settings.repositoryPrefix}/${spec.name}` : spec.name;
         const cacheRef = `${repository}:buildcache`;
@@ -189,6 +210,15 @@ export class Images extends pulumi.ComponentResource {
         // A pushed image is pulled by digest; a local one only has its content tag. Deriving the
         // local reference from the image's URN keeps it known in previews while making every
         // consumer wait for the build.
-        return settings.push ? image.ref : image.urn.apply(() => `${repository}:${tag}`);
+        if (!settings.push) {
+            return image.urn.apply(() => `${repository}:${tag}`);
+        }
+        if (!settings.signing || !settings.registry) {
+            return image.ref;
+        }
+        const signature = new ImageSignature(`${component}-signature`, { image: image.ref, registry: settings.registry, key: settings.signing }, { parent: this });
+        this.signatures[component] = signature;
+        // The reference as pushed, known only once it is signed: nothing runs an unsigned digest.
+        return signature.image;
     }
 }

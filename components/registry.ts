@@ -12,21 +12,18 @@ export interface RegistryCredentials {
     password: pulumi.Input<string>;
 }
 
+/**
+ * A Docker config (`config.json`) holding one registry's credentials: the pull Secret's content,
+ * and what cosign and syft read. Docker Hub's are keyed by its v1 index URL, every other by host.
+ */
+export function dockerConfigJson(address: string, username: string, password: string): string {
+    const server = address === "docker.io" ? "https://index.docker.io/v1/" : address;
+    return JSON.stringify({ auths: { [server]: { username, password, auth: Buffer.from(`${username}:${password}`).toString("base64") } } });
+}
+
 /** An image pull Secret (kubernetes.io/dockerconfigjson) for a private registry, its content secret. */
 export function imagePullSecret(namespace: pulumi.Input<string>, credentials: RegistryCredentials, parent: pulumi.Resource): k8s.core.v1.Secret {
-    // Docker Hub's credentials are keyed by its v1 index URL, every other registry by host.
-    const server = credentials.address === "docker.io" ? "https://index.docker.io/v1/" : credentials.address;
-    const dockerConfig = pulumi.output(credentials.password).apply((password) =>
-        JSON.stringify({
-            auths: {
-                [server]: {
-                    username: credentials.username,
-                    password,
-                    auth: Buffer.from(`${credentials.username}:${password}`).toString("base64"),
-                },
-            },
-        }),
-    );
+    const dockerConfig = pulumi.output(credentials.password).apply((password) => dockerConfigJson(credentials.address, credentials.username, password));
     return new k8s.core.v1.Secret(
         "registry-credentials",
         {

@@ -43,12 +43,20 @@ export interface RegistrySettings {
     password: pulumi.Output<string>;
 }
 
+export interface SigningSettings {
+    /** PEM of the encrypted private key (cosign.key). */
+    privateKey: pulumi.Output<string>;
+    password: pulumi.Output<string>;
+}
+
 export interface ImageSettings {
     /** Push to a registry (prod) or load into the local Docker daemon (dev). */
     push: boolean;
     /** Where pushed images go: `<repositoryPrefix>/todo-backend`. Empty when not pushing. */
     repositoryPrefix: string;
     registry?: RegistrySettings;
+    /** The cosign key that signs pushed images and attests their SBOMs; none: unsigned. */
+    signing?: SigningSettings;
     /** Create an image pull Secret from the registry credentials. */
     pullSecret: boolean;
     /** Use the registry as a build cache (`<repository>:buildcache`). */
@@ -176,6 +184,12 @@ function checkRelations(raw: RawConfig, isSecret: (name: ConfigKey) => boolean):
     if (raw.imagePullSecret && (!raw.pushImages || !hasCredentials)) {
         problems.push(`${key("imagePullSecret")}: needs ${key("pushImages")} true and registry credentials (${key("registryUsername")}, ${key("registryPassword")})`);
     }
+    if (raw.signingKey !== "" && !raw.pushImages) {
+        problems.push(`${key("signingKey")}: needs ${key("pushImages")} true: only pushed images are signed`);
+    }
+    if (raw.signingKeyPassword !== "" && raw.signingKey === "") {
+        problems.push(`${key("signingKeyPassword")}: needs ${key("signingKey")}; accepted: set both, or neither`);
+    }
     if (raw.databaseMode === "external") {
         if (raw.databaseUrl === "") {
             problems.push(`${key("databaseUrl")}: required when ${key("databaseMode")} is external; set the Neon URL with: pulumi config set --secret ${key("databaseUrl")} 'postgresql://user:password@host/db?sslmode=require'`);
@@ -230,6 +244,7 @@ function toStackConfig(raw: RawConfig): StackConfig {
             push: raw.pushImages,
             repositoryPrefix: raw.pushImages ? repositoryPrefix : "",
             registry,
+            signing: raw.signingKey === "" ? undefined : { privateKey: pulumi.secret(raw.signingKey.trim()), password: pulumi.secret(raw.signingKeyPassword) },
             pullSecret: raw.imagePullSecret,
             registryCache: raw.registryCache,
             pythonImage: raw.pythonImage,

@@ -21,7 +21,7 @@ export type ServiceType = (typeof SERVICE_TYPES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Keys whose values are credentials: they must be set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["registryPassword", "databaseUrl", "jwtSecret"] as const;
+export const SECRET_KEYS = ["registryPassword", "signingKey", "signingKeyPassword", "databaseUrl", "jwtSecret"] as const;
 
 /**
  * Ephemeral storage of every container, on top of its CPU and memory settings: the kubelet counts
@@ -57,6 +57,8 @@ const IMAGE_REPOSITORY = /^([a-z0-9.-]+(:\d+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[
 const IMAGE_REFERENCE = /^[\w.-]+(:\d+)?(\/[\w.-]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 // A label's name (with an optional DNS prefix) and value, as Kubernetes accepts them.
 const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+// What cosign generate-key-pair writes (v2 and later; v1 named it ENCRYPTED COSIGN PRIVATE KEY).
+const SIGNING_KEY_PEM = /^-----BEGIN ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+\n-----END ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY-----$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 const NAMESPACE_NAME = {
@@ -200,6 +202,18 @@ export const rawConfigSchema = z.object({
     registryPassword: text("", { description: "Registry password or access token (secret). Required when pushing." }),
     imagePullSecret: flag(false, { description: "Create an image pull Secret from the registry credentials (private repositories)." }),
     registryCache: flag(true, { description: "When pushing, use <repository>:buildcache in the registry as the build cache." }),
+    signingKey: text(
+        "",
+        {
+            description:
+                "cosign private key (secret; the cosign.key that cosign generate-key-pair writes). Set, pulumi up signs each pushed image and attaches its SBOM, signed, in the registry. Needs todo:pushImages.",
+        },
+        {
+            test: (value) => value === "" || SIGNING_KEY_PEM.test(value.trim()),
+            error: "is not a cosign private key; accepted: the PEM of cosign.key (-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----), set with: pulumi config set --secret todo:signingKey < cosign.key",
+        },
+    ),
+    signingKeyPassword: text("", { description: "Password of todo:signingKey (secret; the COSIGN_PASSWORD it was made with); empty for a key made without one." }),
     pythonImage: imageReference("python:3.12-alpine", { description: "Base image of the backend (build arg PYTHON_IMAGE)." }),
     nodeImage: imageReference("node:24-alpine", { description: "Base image of the frontend (build arg NODE_IMAGE)." }),
     databaseMode: oneOf(DATABASE_MODES, "in-cluster", { description: "in-cluster (a Postgres StatefulSet) or external (todo:databaseUrl, e.g. Neon)." }),

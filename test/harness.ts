@@ -12,6 +12,7 @@ import * as yaml from "js-yaml";
 
 import { CLUSTER_CHECK_TYPE } from "../components/cluster";
 import { GENERATED_SECRET_TYPE } from "../components/generated-secret";
+import { digestReference, IMAGE_SIGNATURE_TYPE, SIGNING_TOOLS } from "../components/image-signing";
 import { MONITORING_API } from "../components/cluster";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -62,6 +63,11 @@ export interface RunOptions {
      * with todo:monitoring on: a stand-in kubectl on PATH answers. Default: it does.
      */
     monitoringApi?: "served" | "absent";
+    /**
+     * Whether cosign and syft answer on PATH, which the program asks with todo:signingKey set:
+     * stand-ins answer `version` (or fail it). Default: they do.
+     */
+    signingTools?: "present" | "absent";
 }
 
 interface ProjectConfigDeclaration {
@@ -135,6 +141,9 @@ function recorded(value: unknown): unknown {
     return value;
 }
 
+/** The public key the stand-in signature reports. */
+export const STAND_IN_PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nstand-in\n-----END PUBLIC KEY-----";
+
 const fakeDigest = (seed: string): string => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
 
 /** Provider outputs the mocks compute from inputs, the way the real providers would. */
@@ -146,6 +155,12 @@ function mockState(type: string, name: string, inputs: Inputs): Inputs {
             // The provider pushes for push: true or a registry export.
             const pushed = inputs.push === true || ((inputs.exports ?? []) as { raw?: string }[]).some((entry) => entry.raw === "type=registry");
             return { ...inputs, digest: pushed ? digest : "", ref: pushed ? `${tags[0] ?? ""}@${digest}` : (tags[0] ?? ""), contextHash: fakeDigest(`context:${name}`) };
+        }
+        case IMAGE_SIGNATURE_TYPE: {
+            // What create() returns: the digest signed, the key's public half, the SBOM's figures.
+            // (A preview's image is unknown; previewState hides these then.)
+            const image = String(inputs.image);
+            return { ...inputs, signed: image === UNKNOWN ? UNKNOWN : digestReference(image), publicKey: STAND_IN_PUBLIC_KEY, sbomComponents: 180, sbomSha256: fakeDigest(`sbom:${String(inputs.image)}`).slice(7) };
         }
         case GENERATED_SECRET_TYPE: {
             // GeneratedSecret: a value of the asked length, as its create() makes, secret as the
@@ -191,9 +206,10 @@ async function watchSecretValues(pulumi: typeof pulumiType, programSecretPaths: 
 
 /**
  * A folder with a stand-in kubectl that answers the discovery of the Prometheus operator's API
- * as a cluster with (or without) kube-prometheus-stack's CRDs does, and refuses anything else.
+ * as a cluster with (or without) kube-prometheus-stack's CRDs does, and refuses anything else;
+ * and stand-in signing tools that answer `version` only when present.
  */
-function standInKubectl(monitoringApi: "served" | "absent"): string {
+function standInTools(monitoringApi: "served" | "absent", signingTools: "present" | "absent"): string {
     const dir = mkdtempSync(path.join(tmpdir(), "todo-kubectl-"));
     const list = { kind: "APIResourceList", groupVersion: MONITORING_API.groupVersion, resources: MONITORING_API.resources.map((name) => ({ name, namespaced: true })) };
     const answer =
@@ -203,19 +219,24 @@ function standInKubectl(monitoringApi: "served" | "absent"): string {
     const script = `#!/bin/sh\ncase "$*" in\n  *"get --raw /apis/${MONITORING_API.groupVersion}") ${answer} ;;\n  *) echo "stand-in kubectl: unexpected call: $*" >&2; exit 1 ;;\nesac\n`;
     writeFileSync(path.join(dir, "kubectl"), script);
     chmodSync(path.join(dir, "kubectl"), 0o755);
+    for (const tool of SIGNING_TOOLS) {
+        const version = signingTools === "present" ? `echo "${tool} stand-in"` : `echo "${tool}: not installed here" >&2; exit 127`;
+        writeFileSync(path.join(dir, tool), `#!/bin/sh\ncase "$1" in\n  version) ${version} ;;\n  *) echo "stand-in ${tool}: unexpected call: $*" >&2; exit 1 ;;\nesac\n`);
+        chmodSync(path.join(dir, tool), 0o755);
+    }
     return dir;
 }
 
 /** Runs index.ts for a stack, in a fresh module registry so runs don't share state. */
 export async function runProgram(stack: StackName, options: RunOptions = {}): Promise<ProgramRun> {
-    const kubectlDir = standInKubectl(options.monitoringApi ?? "served");
+    const toolsDir = standInTools(options.monitoringApi ?? "served", options.signingTools ?? "present");
     const savedPath = process.env.PATH;
-    process.env.PATH = `${kubectlDir}${path.delimiter}${savedPath ?? ""}`;
+    process.env.PATH = `${toolsDir}${path.delimiter}${savedPath ?? ""}`;
     try {
         return await runProgramOnce(stack, options);
     } finally {
         process.env.PATH = savedPath;
-        rmSync(kubectlDir, { recursive: true, force: true });
+        rmSync(toolsDir, { recursive: true, force: true });
     }
 }
 

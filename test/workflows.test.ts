@@ -62,6 +62,22 @@ test("every workflow installs the Pulumi CLI version the tests run, from local-c
     }
 });
 
+test("the deploy installs cosign and syft, the versions the tests sign with, before pulumi up", () => {
+    const versions = readFileSync(path.join(PROJECT_ROOT, "local-cluster/versions.env"), "utf8");
+    const tested = { cosign: /^COSIGN_VERSION=(v\S+)$/m.exec(versions)?.[1], syft: /^SYFT_VERSION=(v\S+)$/m.exec(versions)?.[1] };
+    expect(tested.cosign).toMatch(/^v\d+\.\d+\.\d+$/);
+    expect(tested.syft).toMatch(/^v\d+\.\d+\.\d+$/);
+    const printed = execFileSync("bash", [path.join(PROJECT_ROOT, ".github/actions/setup/signing-tool-versions.sh")], { encoding: "utf8" });
+    expect(printed).toBe(`cosign=${tested.cosign}\nsyft=${tested.syft}\n`);
+    const steps = (workflow("deploy.yml").jobs.up.steps as Record<string, any>[]);
+    const index = (uses: string): number => steps.findIndex((step) => String(step.uses).startsWith(uses));
+    expect(steps.find((step) => step.id === "signing-tools")?.run).toContain("bash .github/actions/setup/signing-tool-versions.sh");
+    expect(steps[index("sigstore/cosign-installer@")]?.with).toEqual({ "cosign-release": "${{ steps.signing-tools.outputs.cosign }}" });
+    expect(steps[index("anchore/sbom-action/download-syft@")]?.with).toEqual({ "syft-version": "${{ steps.signing-tools.outputs.syft }}" });
+    expect(Math.max(index("sigstore/cosign-installer@"), index("anchore/sbom-action/download-syft@"))).toBeLessThan(index("pulumi/actions@"));
+    expect(Math.min(index("sigstore/cosign-installer@"), index("anchore/sbom-action/download-syft@"))).toBeGreaterThan(-1);
+});
+
 test("a pull request from a fork gets a skipped preview with the reason, never the base repository's secrets", () => {
     const { on, jobs } = workflow("preview.yml");
     // pull_request_target would run the fork's code with this repository's secrets.

@@ -1,7 +1,7 @@
 // The prod path: Pulumi.prod.yaml's settings, with a password-protected registry (on the offline
 // cluster its own) standing in for Docker Hub and a TLS Postgres in its own namespace for Neon.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterAll, expect } from "@jest/globals";
@@ -29,6 +29,7 @@ import { registerRolledBackReleaseWorks, registerRolledForwardReleaseReads, regi
 import { registerScalingChecks } from "../support/scaling-checks";
 import { eventually, run } from "../../local-cluster/shell";
 import { TestStack, UP_TIMEOUT_SECONDS } from "../support/stack";
+import { generateKeyPair, publicKeyFile, runningDigests, verificationRefusal, verifyImage, type RegistryAccess } from "../support/signatures";
 import { selfSignedTlsSecret } from "../support/tls";
 import { plannedImage, plannedInputs, policyProblems, policyReport, readPreviewExemptions, runWorkflowStep, type WorkflowRun } from "../support/workflows";
 import { POLICY_PACK_NAME, policies } from "../../policy/policies";
@@ -41,7 +42,7 @@ const BACKEND_MAX_REPLICAS = 3;
 
 const ingress = readRunInfo().target.ingress;
 // One check fewer on a target without an ingress controller.
-const path = new E2ePath("prod", ingress ? 52 : 51);
+const path = new E2ePath("prod", ingress ? 56 : 55);
 path.namespaces.push(NAMESPACE, NEON.namespace);
 const { target, workDir } = path.run;
 const { projectDir } = path;
@@ -54,6 +55,11 @@ let account: Account | undefined;
 const titleBefore = uniqueTitle("Deployed by Pulumi");
 const frontendUrl = `http://127.0.0.1:${LOCAL_PORT}`;
 const neonDatabase = postgresIn(NEON.namespace, "deployment/postgres", NEON.user, NEON.database);
+// The stack's cosign key, made for the run as a user makes theirs (README: Signed images).
+const signingKeyPassword = randomBytes(16).toString("hex");
+let signingKey = "";
+let firstBackendSigned: string | undefined;
+const hub = (): RegistryAccess => ({ address: (target.prodRepository ?? "").split("/")[0] ?? "", credentials: readFileSync(target.prodCredentialsFile ?? "", "utf8").trim() });
 
 afterAll(async () => {
     forward?.close();
@@ -85,7 +91,11 @@ const POLICY_NAMES = policies.map((policy) => policy.name);
 const POLICY_PACK = `${POLICY_PACK_NAME}@v${(JSON.parse(readFileSync(join(path.projectDir, "policy", "package.json"), "utf8")) as { version: string }).version}`;
 let deployRun: WorkflowRun | undefined;
 
-path.require("pulumi up as deploy.yml runs it (the policy pack on) pushes both images and deploys with the prod settings", async () => {
+path.require("a cosign key pair for the stack (cosign generate-key-pair)", async () => {
+    signingKey = (await generateKeyPair(workDir, signingKeyPassword)).privateKey;
+});
+
+path.require("pulumi up as deploy.yml runs it (the policy pack on) pushes both images, signs them and deploys with the prod settings", async () => {
     const credentials = readFileSync(target.prodCredentialsFile ?? "", "utf8").trim();
     const separator = credentials.indexOf(":");
     path.useStack(await TestStack.create(projectDir, "prod", {
@@ -95,6 +105,8 @@ path.require("pulumi up as deploy.yml runs it (the policy pack on) pushes both i
         "todo:registryUsername": credentials.slice(0, separator),
         "todo:registryPassword": { secret: credentials.slice(separator + 1) },
         "todo:imagePullSecret": "true",
+        "todo:signingKey": { secret: signingKey },
+        "todo:signingKeyPassword": { secret: signingKeyPassword },
         "todo:databaseUrl": { secret: neonUrl },
         "todo:databaseEgressCidrs[0]": neonCidr,
         "todo:jwtSecret": { secret: randomBytes(48).toString("base64") },
@@ -143,6 +155,62 @@ path.check("both images are pulled by digest from the registry", async () => {
         expect(ids.length).toBeGreaterThan(0);
         for (const id of ids) expect(id.endsWith(`@${digest}`)).toBe(true);
     }
+});
+
+/** The stack's imageSupplyChain output: per image, the digest signed and its SBOM's size. */
+async function stackSupplyChain(): Promise<Partial<Record<string, { signed: string; sbom: { components: number } }>>> {
+    const value = await path.stack().outputValue("imageSupplyChain");
+    if (value === null || typeof value !== "object") throw new Error(`stack output imageSupplyChain is ${JSON.stringify(value)}`);
+    return value;
+}
+
+/** Verifies every digest the namespace's pods run with the stack's key; returns them by component. */
+async function verifyRunningImages(): Promise<Map<string, string[]>> {
+    const keyFile = publicKeyFile(workDir, "stack", await path.stack().output("signingPublicKey"));
+    const digests = await runningDigests(NAMESPACE);
+    const records = await stackSupplyChain();
+    const byComponent = new Map<string, string[]>();
+    expect(digests.length).toBeGreaterThan(0);
+    for (const reference of digests) {
+        const component = WORKLOAD_NAMES.find((name) => reference.includes(`/todo-${name}@`));
+        if (!component) throw new Error(`a pod of ${NAMESPACE} runs ${reference}, which is not one of the app's images`);
+        const verified = await verifyImage(reference, keyFile, hub());
+        path.say(`${reference}: signature verified; SBOM attested, ${verified.sbomComponents.length} components`);
+        byComponent.set(component, [...(byComponent.get(component) ?? []), reference]);
+        const expected = component === "backend" ? ["fastapi", "uvicorn", "sqlalchemy"] : ["next", "react"];
+        expect(verified.sbomComponents).toEqual(expect.arrayContaining(expected));
+        if (records[component]?.signed === reference) {
+            expect(verified.sbomComponents).toHaveLength(records[component].sbom.components);
+        }
+    }
+    return byComponent;
+}
+
+path.check("every image the pods run has a signature by the stack's key and a signed CycloneDX SBOM in the registry", async () => {
+    const verified = await verifyRunningImages();
+    const records = await stackSupplyChain();
+    for (const name of WORKLOAD_NAMES) {
+        expect(verified.get(name)).toEqual([records[name]?.signed]);
+    }
+    firstBackendSigned = records.backend?.signed;
+});
+
+path.check("the same check refuses an unsigned image and the app's image under another key", async () => {
+    const otherKeyDir = join(workDir, "other-key");
+    mkdirSync(otherKeyDir, { recursive: true });
+    const otherKey = (await generateKeyPair(otherKeyDir, "other")).publicKeyFile;
+    const [backend] = (await runningDigests(NAMESPACE)).filter((reference) => reference.includes("/todo-backend@"));
+    if (!backend) throw new Error("no backend pod runs");
+    const otherRefusal = await verificationRefusal(backend, otherKey, hub());
+    path.say(`${backend} with another key: ${otherRefusal ?? "ACCEPTED"}`);
+    expect(otherRefusal).toBeDefined();
+    await expect(verifyImage(backend, otherKey, hub())).rejects.toThrow(/signature not verified: Error: .*accepted signatures do not match threshold/);
+    // The backend's base image: in a registry, pulled by every build, signed by nobody.
+    const unsigned = target.stackSettings["todo:pythonImage"] ?? "python:3.12-alpine";
+    const keyFile = publicKeyFile(workDir, "stack", await path.stack().output("signingPublicKey"));
+    const unsignedRefusal = await verificationRefusal(unsigned, keyFile, { address: unsigned.includes("/") && /[.:]/.test(unsigned.split("/")[0] ?? "") ? (unsigned.split("/")[0] ?? "") : "docker.io" });
+    path.say(`${unsigned} (unsigned): ${unsignedRefusal ?? "ACCEPTED"}`);
+    expect(unsignedRefusal).toMatch(/no (matching )?signatures/i);
 });
 
 path.check("the registry refuses anonymous pulls; the pods pull with the image pull Secret", async () => {
@@ -271,6 +339,15 @@ path.check("kubectl rollout undo, once more, rolls the new backend image forward
 });
 
 registerRolledForwardReleaseReads(path, subject, rollout);
+
+// The rollout pushed a new backend digest: pulumi up signed it as it deployed it.
+path.check("the rolled-out release's image is signed and has its SBOM too", async () => {
+    const verified = await verifyRunningImages();
+    const signed = (await stackSupplyChain()).backend?.signed;
+    path.say(`backend signed at the first up: ${firstBackendSigned ?? "none"}; now: ${signed ?? "none"}`);
+    expect(signed).not.toBe(firstBackendSigned);
+    expect(verified.get("backend")).toContain(signed);
+});
 
 registerTeardown(path, NAMESPACE);
 

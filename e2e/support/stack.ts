@@ -109,8 +109,13 @@ export class TestStack {
         await this.stack.workspace.removeStack(this.stack.name);
     }
 
+    /** A stack output as the engine returns it (objects too); undefined when the stack has none by that name. */
+    async outputValue(name: string): Promise<unknown> {
+        return (await this.stack.outputs())[name]?.value;
+    }
+
     async output(name: string): Promise<string> {
-        const value: unknown = (await this.stack.outputs())[name]?.value;
+        const value = await this.outputValue(name);
         if (typeof value !== "string") throw new Error(`stack output ${name} is ${JSON.stringify(value)}, not a string`);
         return value;
     }
