@@ -75,28 +75,42 @@ async function buildAndLoadImages(pulumi: string, env: NodeJS.ProcessEnv, config
     return attached(CLUSTER, ["load-image", ...tags], env);
 }
 
+/** A reason to stop with this exit status, said on stderr; thrown so that every cleanup still runs. */
+class MainJobStop extends Error {
+    constructor(
+        message: string,
+        readonly status: number,
+    ) {
+        super(message);
+    }
+}
+
 /** up:dev and down:dev on the project's own cluster: toolchain, cluster, stand-in images, then Pulumi. */
 async function onLocalCluster({ action, pulumiArgs, config }: MainJobArgs, label: string, workDir: string): Promise<number> {
     const unlock = lockLocalCluster(label, (line) => {
-        process.stderr.write(`${label}: ${line}\n`);
-        process.exit(2);
+        throw new MainJobStop(line, 2);
     });
+    let startedHere = false;
+    let status = 1;
     try {
         const plan = await toolchainPlan();
         if (plan) process.stderr.write(`${plan.replace(/^/gm, `${label}: `)}\n`);
         const bin = await useToolchain({ showProgress: true });
         const pulumi = path.join(bin, "pulumi");
-        const { registry } = await startLocalCluster();
+        const { registry, startedCluster } = await startLocalCluster();
+        startedHere = startedCluster;
         const env = { ...process.env };
         if (action === "down") {
-            const status = await attached(pulumi, ["destroy", "--stack", STACK, "--config-file", path.join(LOCAL_CLUSTER_DIR, `Pulumi.${STACK}.yaml`), ...pulumiArgs], env);
+            status = await attached(pulumi, ["destroy", "--stack", STACK, "--config-file", path.join(LOCAL_CLUSTER_DIR, `Pulumi.${STACK}.yaml`), ...pulumiArgs], env);
             if (status !== 0) return status;
             rmSync(LOCAL_CLUSTER_DIR, { recursive: true, force: true });
             process.stderr.write(`${label}: stopping the project's own cluster\n`);
-            return await attached(CLUSTER, ["down"], env);
+            startedHere = false;
+            status = await attached(CLUSTER, ["down"], env);
+            return status;
         }
         const { bases, postgresImage } = await provideStandInImages(registry, workDir);
-        let status = await attached(pulumi, ["stack", "select", "--create", STACK], env);
+        status = await attached(pulumi, ["stack", "select", "--create", STACK], env);
         if (status !== 0) return status;
         // After `stack select --create`, which writes the stack's secrets salt into Pulumi.dev.yaml.
         // Settings given on the command line win over the stand-in bases.
@@ -109,8 +123,39 @@ async function onLocalCluster({ action, pulumiArgs, config }: MainJobArgs, label
         }
         return status;
     } finally {
+        // A down that failed leaves no cluster running that it started itself (an up that failed
+        // keeps it: the next up:dev starts faster, and down:dev stops it).
+        if (action === "down" && startedHere) {
+            process.stderr.write(`${label}: stopping the project's own cluster, which this command started\n`);
+            await attached(CLUSTER, ["down"], { ...process.env });
+        }
         unlock();
     }
+}
+
+/** The dev stack's resources per `pulumi stack ls` in the project; undefined when there is no such stack. */
+async function devStackResources(pulumi: string): Promise<number | undefined> {
+    const stacks = JSON.parse(await output(pulumi, ["stack", "ls", "--json"], { cwd: ROOT_DIR, timeoutSeconds: 20 })) as { name: string; resourceCount?: number }[];
+    const dev = stacks.find((stack) => stack.name === STACK || stack.name.endsWith(`/${STACK}`));
+    return dev === undefined ? undefined : (dev.resourceCount ?? 0);
+}
+
+/**
+ * Why down:dev has nothing to remove, or undefined when a dev stack holds resources: asked of the
+ * Pulumi CLI before anything is built, started or probed.
+ */
+async function nothingToRemove(toolchainPulumi: string): Promise<string | undefined> {
+    const pulumi = existsSync(toolchainPulumi) ? toolchainPulumi : "pulumi";
+    let resources: number | undefined;
+    try {
+        resources = await devStackResources(pulumi);
+    } catch (error) {
+        if (/\bENOENT\b/.test(String(error))) return "no Pulumi CLI on this machine, so no dev stack was deployed from it";
+        // The backend could not be listed (a login, say): the destroy below says why, in full.
+        return undefined;
+    }
+    if (resources === undefined) return `no ${STACK} stack exists (pulumi stack ls)`;
+    return resources === 0 ? `the ${STACK} stack holds no resource (pulumi stack ls)` : undefined;
 }
 
 async function main(): Promise<void> {
@@ -121,42 +166,59 @@ async function main(): Promise<void> {
         if (error instanceof UsageError) usage(error.message);
         throw error;
     }
-    const { action, context, pulumiArgs } = args;
-    const label = `${action}:${STACK}`;
+    const label = `${args.action}:${STACK}`;
     const workDir = mkdtempSync(path.join(tmpdir(), "todo-main-job-"));
     let status = 1;
     try {
-        // A dev stack up:dev put on the project's own cluster goes down from there.
-        if (action === "down" && !context && existsSync(LOCAL_CLUSTER_DIR)) {
-            process.exit(await onLocalCluster(args, label, workDir));
-        }
-        const toolchainPulumi = path.join(CACHE_DIR, "toolchain", "bin", "pulumi");
-        const found = await preflightDev(systemProbe(existsSync(toolchainPulumi) ? toolchainPulumi : undefined), { context });
-        for (const note of found.notes) process.stderr.write(`${label}: ${note}\n`);
-        for (const error of found.errors) process.stderr.write(`${label}: ${error}\n`);
-        const { target } = found;
-        if (found.errors.length > 0 || !target) process.exit(1);
-        if (target.kind === "local-cluster") {
-            process.stderr.write(`${label}: ${target.reason}: using the project's own cluster (local-cluster/cluster; for Minikube instead: minikube start, then npm run up:dev)\n`);
-            process.exit(await onLocalCluster(args, label, workDir));
-        }
-        if (!found.pulumi) process.exit(1);
-        process.stderr.write(`${label}: kube context ${target.context}${target.kind === "minikube" ? ", images built into Minikube's Docker" : ""}\n`);
-        const env = await pulumiEnvironment(target, workDir);
-        if (found.pulumi !== "pulumi") env.PATH = `${path.dirname(found.pulumi)}${path.delimiter}${env.PATH ?? ""}`;
-        status = await attached(found.pulumi, ["stack", "select", "--create", STACK], env);
-        if (status === 0) {
-            status = await attached(found.pulumi, [action === "up" ? "up" : "destroy", "--stack", STACK, ...pulumiArgs], env);
-        }
-        if (status === 0 && action === "up") {
-            const url = (await output(found.pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], { env })).trim();
-            const nodeIp = target.kind === "minikube" ? (await output("minikube", ["ip"], { env })).trim() : "<node-ip>";
-            process.stderr.write(`${label}: the app answers at ${url.replace("<node-ip>", nodeIp)}; npm run down:dev removes it\n`);
-        }
+        status = await mainJob(args, label, workDir);
+    } catch (error) {
+        if (!(error instanceof MainJobStop)) throw error;
+        process.stderr.write(`${label}: ${error.message}\n`);
+        status = error.status;
     } finally {
         rmSync(workDir, { recursive: true, force: true });
     }
     process.exit(status);
+}
+
+/** The main job itself; its exit status. */
+async function mainJob(args: MainJobArgs, label: string, workDir: string): Promise<number> {
+    const { action, context, pulumiArgs } = args;
+    // A dev stack up:dev put on the project's own cluster goes down from there.
+    if (action === "down" && !context && existsSync(LOCAL_CLUSTER_DIR)) {
+        return onLocalCluster(args, label, workDir);
+    }
+    const toolchainPulumi = path.join(CACHE_DIR, "toolchain", "bin", "pulumi");
+    if (action === "down") {
+        const reason = await nothingToRemove(toolchainPulumi);
+        if (reason !== undefined) {
+            process.stderr.write(`${label}: nothing to remove: ${reason}\n`);
+            return 0;
+        }
+    }
+    const found = await preflightDev(systemProbe(existsSync(toolchainPulumi) ? toolchainPulumi : undefined), { context });
+    for (const note of found.notes) process.stderr.write(`${label}: ${note}\n`);
+    for (const error of found.errors) process.stderr.write(`${label}: ${error}\n`);
+    const { target } = found;
+    if (found.errors.length > 0 || !target) return 1;
+    if (target.kind === "local-cluster") {
+        process.stderr.write(`${label}: ${target.reason}: using the project's own cluster (local-cluster/cluster; for Minikube instead: minikube start, then npm run up:dev)\n`);
+        return onLocalCluster(args, label, workDir);
+    }
+    if (!found.pulumi) return 1;
+    process.stderr.write(`${label}: kube context ${target.context}${target.kind === "minikube" ? ", images built into Minikube's Docker" : ""}\n`);
+    const env = await pulumiEnvironment(target, workDir);
+    if (found.pulumi !== "pulumi") env.PATH = `${path.dirname(found.pulumi)}${path.delimiter}${env.PATH ?? ""}`;
+    let status = await attached(found.pulumi, ["stack", "select", "--create", STACK], env);
+    if (status === 0) {
+        status = await attached(found.pulumi, [action === "up" ? "up" : "destroy", "--stack", STACK, ...pulumiArgs], env);
+    }
+    if (status === 0 && action === "up") {
+        const url = (await output(found.pulumi, ["stack", "output", "frontendUrl", "--stack", STACK], { env })).trim();
+        const nodeIp = target.kind === "minikube" ? (await output("minikube", ["ip"], { env })).trim() : "<node-ip>";
+        process.stderr.write(`${label}: the app answers at ${url.replace("<node-ip>", nodeIp)}; npm run down:dev removes it\n`);
+    }
+    return status;
 }
 
 main().catch((error: unknown) => {

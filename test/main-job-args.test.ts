@@ -1,5 +1,11 @@
 // The command line of `npm run up:dev` / `down:dev`: what reaches Pulumi, what the main job keeps.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
 import { configArguments, parseMainJobArgs, UsageError } from "../launcher/args";
+import { PROJECT_ROOT } from "./harness";
 
 describe("npm run up:dev's arguments", () => {
     test("--context is the main job's; the rest goes to pulumi", () => {
@@ -39,5 +45,65 @@ describe("npm run up:dev's arguments", () => {
         expect(() => configArguments(["--config", "todo:pythonImage"], "todo")).toThrow("--config todo:pythonImage: accepted: KEY=VALUE, e.g. --config todo:backendMinReplicas=2");
         expect(() => configArguments(["-c"], "todo")).toThrow("-c needs KEY=VALUE, e.g. -c todo:backendMinReplicas=2");
         expect(() => configArguments(["--config", "=2"], "todo")).toThrow("accepted: KEY=VALUE");
+    });
+});
+
+describe("npm run down:dev with nothing deployed", () => {
+    const tsx = path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
+
+    /** down:dev on a machine whose HOME and cache are empty, with PATH holding Node.js and `tools` only. */
+    function downDev(tools: Record<string, string>): { status: number | null; stderr: string; seconds: number; home: string; calls: string } {
+        const home = mkdtempSync(path.join(tmpdir(), "todo-down-dev-"));
+        const bin = path.join(home, "bin");
+        mkdirSync(bin);
+        mkdirSync(path.join(home, "tmp"));
+        const log = path.join(home, "calls.log");
+        for (const [name, answer] of Object.entries(tools)) {
+            writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> ${log}\n${answer}\n`, { mode: 0o755 });
+        }
+        const started = Date.now();
+        const result = spawnSync(tsx, [path.join(PROJECT_ROOT, "launcher", "main-job.ts"), "down"], {
+            cwd: PROJECT_ROOT,
+            encoding: "utf8",
+            timeout: 60_000,
+            env: { HOME: home, TODO_CACHE_DIR: path.join(home, "cache"), PATH: `${bin}${path.delimiter}${path.dirname(process.execPath)}`, TMPDIR: path.join(home, "tmp") },
+        });
+        const calls = existsSync(log) ? readFileSync(log, "utf8") : "";
+        return { status: result.status, stderr: result.stderr, seconds: (Date.now() - started) / 1000, home, calls };
+    }
+
+    /** What down:dev left in its empty HOME and its temporary folder (tsx's compile cache aside). */
+    const leftovers = (home: string): string[] => [
+        ...readdirSync(home).filter((name) => !["bin", "calls.log", "tmp"].includes(name)),
+        ...readdirSync(path.join(home, "tmp")).filter((name) => !name.startsWith("tsx-")),
+    ];
+
+    test("without a Pulumi CLI: it says so and exits 0 within 5 s, asking nothing, building and starting nothing", () => {
+        const down = downDev({ kubectl: "exit 1", minikube: "exit 1", docker: "exit 1" });
+        expect(down.stderr).toContain("down:dev: nothing to remove: no Pulumi CLI on this machine, so no dev stack was deployed from it");
+        expect(down.status).toBe(0);
+        expect(down.seconds).toBeLessThan(5);
+        expect(down.calls).toBe("");
+        expect(leftovers(down.home)).toEqual([]);
+        rmSync(down.home, { recursive: true, force: true });
+    });
+
+    test("with a Pulumi CLI that lists no dev stack: only `pulumi stack ls` is asked", () => {
+        const down = downDev({ pulumi: `echo '[{"name":"prod","resourceCount":12}]'`, kubectl: "exit 1", minikube: "exit 1", docker: "exit 1" });
+        expect(down.stderr).toContain("down:dev: nothing to remove: no dev stack exists (pulumi stack ls)");
+        expect(down.status).toBe(0);
+        expect(down.seconds).toBeLessThan(5);
+        expect(down.calls).toBe("pulumi stack ls --json\n");
+        expect(leftovers(down.home)).toEqual([]);
+        rmSync(down.home, { recursive: true, force: true });
+    });
+
+    test("a dev stack with resources goes on to the preflight; when that fails, its temporary files go too", () => {
+        const down = downDev({ pulumi: `echo '[{"name":"dev","resourceCount":30}]'`, kubectl: "exit 1", minikube: "exit 1", docker: "exit 1" });
+        expect(down.stderr).not.toContain("nothing to remove");
+        expect(down.calls).toMatch(/^pulumi stack ls --json\n(.|\n)*(kubectl|minikube|docker) /);
+        expect(down.status).toBe(1);
+        expect(leftovers(down.home)).toEqual([]);
+        rmSync(down.home, { recursive: true, force: true });
     });
 });
