@@ -20,7 +20,53 @@ export interface Probe {
     canRunLocalCluster: boolean;
     /** The offline toolchain's Pulumi CLI when local-cluster/toolchain has built it, else undefined. */
     toolchainPulumi: string | undefined;
+    /** Where the toolchain, the cluster and the images are kept (TODO_CACHE_DIR): its disk is measured. */
+    cacheDir: string;
 }
+
+/** One thing the project's own cluster needs on the machine (local-cluster/host-requirements.tsv). */
+export interface HostRequirement {
+    kind: "command" | "file";
+    /** The command's name, or the file's path. */
+    name: string;
+    /** The Debian package that provides it. */
+    package: string;
+    purpose: string;
+}
+
+const LOCAL_CLUSTER_DIR = path.join(__dirname, "..", "local-cluster");
+const GIB = 1024 ** 3;
+/**
+ * Free disk the first run needs where the cache lives: a cold toolchain's Go module and build
+ * caches took 19 GiB, cosign's and syft's about 6 more; the cluster's data, BuildKit's cache,
+ * the base images and the app's images about 5 GiB, with room to grow.
+ */
+export const DISK_NEEDED = { coldToolchain: 35 * GIB, warmToolchain: 8 * GIB } as const;
+/** Memory the first run needs available: the cluster with the app held 1.3 GiB, a Go link of Kubernetes about 2 GiB. */
+export const MEMORY_NEEDED = 4 * GIB;
+
+/** The requirements file: tab-separated kind, name, package, purpose; `#` starts a comment. */
+export function hostRequirements(): HostRequirement[] {
+    const lines = readFileSync(path.join(LOCAL_CLUSTER_DIR, "host-requirements.tsv"), "utf8").split("\n");
+    return lines
+        .filter((line) => line.trim() !== "" && !line.startsWith("#"))
+        .map((line) => {
+            const [kind, name, debianPackage, purpose, ...rest] = line.split("\t");
+            if ((kind !== "command" && kind !== "file") || !name || !debianPackage || !purpose || rest.length > 0) {
+                throw new Error(`local-cluster/host-requirements.tsv: ${JSON.stringify(line)} is not kind<TAB>name<TAB>package<TAB>purpose`);
+            }
+            return { kind, name, package: debianPackage, purpose };
+        });
+}
+
+/** The Go version every toolchain component builds with (GO_MINIMUM_VERSION in local-cluster/versions.env). */
+export function minimumGoVersion(): string {
+    const version = /^GO_MINIMUM_VERSION=(\S+)$/m.exec(readFileSync(path.join(LOCAL_CLUSTER_DIR, "versions.env"), "utf8"))?.[1];
+    if (!version) throw new Error("local-cluster/versions.env has no GO_MINIMUM_VERSION");
+    return version;
+}
+
+const gib = (bytes: number): string => `${(bytes / GIB).toFixed(1)} GiB`;
 
 /**
  * Where dev goes: Minikube (its Docker builds the images), a context (local, or named on
@@ -72,7 +118,8 @@ export function systemProbe(toolchainPulumi: string | undefined): Probe {
                 resolve({ status: error ? (typeof code === "number" ? code : 1) : 0, stdout, stderr, missing: code === "ENOENT" });
             });
         });
-    return { run, env: process.env, nodeVersion: process.versions.node, canRunLocalCluster: process.platform === "linux" && process.getuid?.() === 0, toolchainPulumi };
+    const cacheDir = process.env.TODO_CACHE_DIR ?? path.join(process.env.HOME ?? "/root", ".cache", "todo-k8s");
+    return { run, env: process.env, nodeVersion: process.versions.node, canRunLocalCluster: process.platform === "linux" && process.getuid?.() === 0, toolchainPulumi, cacheDir };
 }
 
 
@@ -166,14 +213,69 @@ export async function preflightDev(probe: Probe, options: { context?: string } =
     const dockerEnv = { ...probe.env, ...(target.kind === "minikube" ? target.dockerEnv : {}) };
     const docker = await probe.run("docker", ["version", "--format", "{{.Server.Version}}"], dockerEnv);
     if (docker.missing) {
-        found.errors.push("no docker on PATH: the images are built with it (apt-get install docker.io)");
+        // The project's own cluster lists docker among its requirements, checked below.
+        if (target.kind !== "local-cluster") found.errors.push("no docker on PATH: the images are built with it (apt-get install docker.io)");
     } else if (docker.status !== 0) {
-        const fix = target.kind === "minikube" ? "minikube's Docker: minikube start" : "start the Docker daemon: systemctl start docker (or dockerd &)";
-        found.errors.push(`no Docker daemon answers (${firstLine(docker)}): ${fix}`);
+        found.errors.push(`no Docker daemon answers (${firstLine(docker)}): ${target.kind === "minikube" ? "minikube's Docker: minikube start" : await startDockerHint(probe)}`);
     }
-    // The project's own cluster is checked by its own start (local-cluster/cluster up).
-    if (target.kind !== "local-cluster") await checkCluster(probe, target.context, found);
+    if (target.kind === "local-cluster") {
+        await checkLocalClusterHost(probe, found);
+    } else {
+        await checkCluster(probe, target.context, found);
+    }
     return found;
+}
+
+/** How to start dockerd on this machine: through systemd where it runs, else by hand. */
+async function startDockerHint(probe: Probe): Promise<string> {
+    const systemd = await probe.run("sh", ["-c", "test -d /run/systemd/system"], probe.env);
+    return systemd.status === 0 ? "start the Docker daemon: systemctl start docker" : "start the Docker daemon (no systemd here): dockerd > /var/log/dockerd.log 2>&1 &";
+}
+
+/**
+ * What the project's own cluster needs before anything is built: each command and file of
+ * local-cluster/host-requirements.tsv, Go when the toolchain has components to build, free disk
+ * where the cache lives and available memory. Every problem at once, each with its fix.
+ */
+export async function checkLocalClusterHost(probe: Probe, found: Preflight): Promise<void> {
+    const lacking: HostRequirement[] = [];
+    for (const requirement of hostRequirements()) {
+        const check = requirement.kind === "command" ? `command -v ${requirement.name} >/dev/null` : `test -e ${requirement.name}`;
+        if ((await probe.run("sh", ["-c", check], probe.env)).status !== 0) lacking.push(requirement);
+    }
+    for (const requirement of lacking) {
+        found.errors.push(`missing ${requirement.kind === "file" ? `file ${requirement.name}` : requirement.name}, needed for ${requirement.purpose}: apt-get install -y ${requirement.package}`);
+    }
+    if (lacking.length > 1) {
+        found.notes.push(`all the missing packages at once: apt-get install -y ${[...new Set(lacking.map((requirement) => requirement.package))].join(" ")}`);
+    }
+    const plan = await probe.run("bash", [path.join(LOCAL_CLUSTER_DIR, "toolchain"), "--plan"], probe.env);
+    const toolchainBuilds = plan.status !== 0 || /components to build/.test(plan.stdout);
+    if (toolchainBuilds) {
+        const minimum = minimumGoVersion();
+        const go = await probe.run("go", ["version"], probe.env);
+        const version = /go(\d+\.\d+(\.\d+)?)/.exec(go.stdout)?.[1];
+        const fix = `install Go ${minimum} or newer (https://go.dev/dl; Debian's golang package is older), or with any Go 1.21+: export GOTOOLCHAIN=go${minimum}`;
+        if (go.missing || go.status !== 0 || !version) {
+            found.errors.push(`no go on PATH: the toolchain builds the cluster from Go sources: ${fix}`);
+        } else if (semver.lt(semver.coerce(version)?.version ?? "0.0.0", minimum)) {
+            found.errors.push(`go ${version} is older than the ${minimum} the toolchain's components need: ${fix}`);
+        }
+    }
+    const needed = toolchainBuilds ? DISK_NEEDED.coldToolchain : DISK_NEEDED.warmToolchain;
+    // The cache folder may not exist yet: its nearest existing parent's filesystem is the one.
+    const df = await probe.run("sh", ["-c", 'dir=$1; while [ ! -e "$dir" ]; do dir=$(dirname "$dir"); done; df -Pk "$dir"', "sh", probe.cacheDir], probe.env);
+    const freeKib = Number(df.stdout.trim().split("\n").pop()?.split(/\s+/)[3]);
+    if (df.status === 0 && Number.isFinite(freeKib) && freeKib * 1024 < needed) {
+        found.errors.push(
+            `${gib(freeKib * 1024)} free where ${probe.cacheDir} lives; the first run needs ${gib(needed)}${toolchainBuilds ? " (the toolchain's Go caches among them)" : ""}: free some space, or set TODO_CACHE_DIR to a larger disk`,
+        );
+    }
+    const meminfo = await probe.run("cat", ["/proc/meminfo"], probe.env);
+    const availableKib = Number(/^MemAvailable:\s+(\d+) kB$/m.exec(meminfo.stdout)?.[1]);
+    if (meminfo.status === 0 && Number.isFinite(availableKib) && availableKib * 1024 < MEMORY_NEEDED) {
+        found.errors.push(`${gib(availableKib * 1024)} of memory available; the cluster and the toolchain's builds need ${gib(MEMORY_NEEDED)}: stop other work, or use a larger machine`);
+    }
 }
 
 /** The kube context answers, and has what dev needs: a default StorageClass, and metrics-server for the HPAs. */

@@ -10,7 +10,18 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { checkMonitoringApi, monitoringApiMissing, requireMonitoringApi } from "../components/cluster";
 import { type CommandResult, type SyncRunner, systemSyncRunner } from "../components/commands";
-import { minimumPulumiVersion, parseDockerEnv, type Preflight, preflightDev, type Probe } from "../launcher/preflight";
+import { DISK_NEEDED, hostRequirements, MEMORY_NEEDED, minimumGoVersion, minimumPulumiVersion, parseDockerEnv, type Preflight, preflightDev, type Probe } from "../launcher/preflight";
+
+/** What `df -Pk` prints for a filesystem with this many KiB available. */
+function refused(stderr: string): Partial<CommandResult> {
+    return { status: 1, stderr };
+}
+
+function dfOutput(availableKib: number): string {
+    return `Filesystem     1024-blocks      Used Available Capacity Mounted on\n/dev/vda         263174212  60000000 ${availableKib}      23% /\n`;
+}
+
+const meminfo = (availableKib: number): string => `MemTotal:       24000000 kB\nMemFree:         1000000 kB\nMemAvailable:   ${availableKib} kB\n`;
 
 const MINIKUBE_DOCKER_ENV = 'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://192.168.49.2:2376"\nexport MINIKUBE_ACTIVE_DOCKERD="minikube"\n';
 
@@ -24,6 +35,15 @@ const HEALTHY: Record<string, Partial<CommandResult> | undefined> = {
     "kubectl --context minikube --request-timeout=10s get --raw /readyz": { stdout: "ok" },
     "kubectl --context minikube --request-timeout=10s get storageclass": { stdout: "true" },
     "kubectl --context minikube --request-timeout=10s get apiservice": { stdout: "True" },
+    // What the project's own cluster needs: every command and file there, the toolchain built,
+    // 200 GB free, 20 GB of memory available, no systemd.
+    "sh -c command -v": { stdout: "/usr/bin/found\n" },
+    "sh -c test -e": {},
+    "sh -c test -d /run/systemd/system": refused(""),
+    "bash": { stdout: "toolchain: every component is cached in /root/.cache/todo-k8s/toolchain\n" },
+    "sh -c dir=": { stdout: dfOutput(200_000_000) },
+    "cat /proc/meminfo": { stdout: meminfo(20_000_000) },
+    "go version": { stdout: `go version go${minimumGoVersion()} linux/amd64\n` },
 };
 
 interface Call {
@@ -40,6 +60,7 @@ function machine(changes: Record<string, Partial<CommandResult> | undefined> = {
         nodeVersion: "24.22.0",
         canRunLocalCluster: false,
         toolchainPulumi: undefined,
+        cacheDir: "/root/.cache/todo-k8s",
         ...probe,
         run: (command, args, env) => {
             const line = [command, ...args].join(" ");
@@ -55,7 +76,6 @@ function machine(changes: Record<string, Partial<CommandResult> | undefined> = {
 }
 
 const missing = undefined;
-const refused = (stderr: string): Partial<CommandResult> => ({ status: 1, stderr });
 
 function expectOneLineEach(found: Preflight): void {
     for (const line of [...found.errors, ...found.notes]) expect(line).not.toContain("\n");
@@ -205,6 +225,67 @@ describe("npm run up:dev's preflight", () => {
     });
 });
 
+describe("the project's own cluster: what the machine needs, all of it said at once", () => {
+    // No Minikube, no context: the project's own cluster, on Linux as root.
+    const OWN = { "minikube status": missing, "kubectl config current-context": refused("error: current-context is not set") };
+    const own = (changes: Record<string, Partial<CommandResult> | undefined> = {}) => preflightDev(machine({ ...OWN, ...changes }, { canRunLocalCluster: true }));
+    const check = (requirement: { kind: string; name: string }) => (requirement.kind === "command" ? `sh -c command -v ${requirement.name} >/dev/null` : `sh -c test -e ${requirement.name}`);
+
+    test("a machine with everything: no problem, and each requirement was asked", async () => {
+        const probe = machine(OWN, { canRunLocalCluster: true });
+        const found = await preflightDev(probe);
+        expect(found.errors).toEqual([]);
+        for (const requirement of hostRequirements()) expect(probe.calls.map((call) => call.line)).toContain(check(requirement));
+    });
+
+    test.each(hostRequirements().map((requirement) => [requirement.name, requirement] as const))("without %s: one line naming it, what it is for and the package", async (_name, requirement) => {
+        // A docker missing from PATH does not answer `docker version` either.
+        const found = await own({ [check(requirement)]: refused(""), ...(requirement.name === "docker" ? { "docker version": missing } : {}) });
+        expect(found.errors).toEqual([`missing ${requirement.kind === "file" ? `file ${requirement.name}` : requirement.name}, needed for ${requirement.purpose}: apt-get install -y ${requirement.package}`]);
+    });
+
+    test("with none of them: every one on its own line, and one command that installs them all", async () => {
+        const found = await own({ "sh -c command -v": refused(""), "sh -c test -e": refused("") });
+        const requirements = hostRequirements();
+        expect(found.errors).toHaveLength(requirements.length);
+        expect(found.notes).toContain(`all the missing packages at once: apt-get install -y ${[...new Set(requirements.map((requirement) => requirement.package))].join(" ")}`);
+        expectOneLineEach(found);
+    });
+
+    test("Go is needed only while the toolchain has something to build, at the version its components need", async () => {
+        const toBuild = { bash: { stdout: "toolchain: 2 components to build: cosign-v3.1.3 syft-v1.57.2\n" } };
+        const fix = `install Go ${minimumGoVersion()} or newer (https://go.dev/dl; Debian's golang package is older), or with any Go 1.21+: export GOTOOLCHAIN=go${minimumGoVersion()}`;
+        expect((await own({ ...toBuild, "go version": missing })).errors).toEqual([`no go on PATH: the toolchain builds the cluster from Go sources: ${fix}`]);
+        expect((await own({ ...toBuild, "go version": { stdout: "go version go1.19.8 linux/amd64\n" } })).errors).toEqual([`go 1.19.8 is older than the ${minimumGoVersion()} the toolchain's components need: ${fix}`]);
+        expect((await own({ ...toBuild })).errors).toEqual([]);
+        expect((await own({ "go version": missing })).errors).toEqual([]);
+    });
+
+    test("free disk where the cache lives: what a cold toolchain needs, less once it is built", async () => {
+        const kib = (bytes: number) => Math.floor(bytes / 1024);
+        const toBuild = { bash: { stdout: "toolchain: 16 components to build: helm pulumi\n" } };
+        expect((await own({ ...toBuild, "sh -c dir=": { stdout: dfOutput(kib(20 * 1024 ** 3)) } })).errors).toEqual([
+            `20.0 GiB free where /root/.cache/todo-k8s lives; the first run needs ${(DISK_NEEDED.coldToolchain / 1024 ** 3).toFixed(1)} GiB (the toolchain's Go caches among them): free some space, or set TODO_CACHE_DIR to a larger disk`,
+        ]);
+        expect((await own({ "sh -c dir=": { stdout: dfOutput(kib(20 * 1024 ** 3)) } })).errors).toEqual([]);
+        expect((await own({ "sh -c dir=": { stdout: dfOutput(kib(DISK_NEEDED.warmToolchain) - 1) } })).errors).toHaveLength(1);
+    });
+
+    test("available memory below what the cluster and the builds need", async () => {
+        expect((await own({ "cat /proc/meminfo": { stdout: meminfo(2 * 1024 * 1024) } })).errors).toEqual([
+            `2.0 GiB of memory available; the cluster and the toolchain's builds need ${(MEMORY_NEEDED / 1024 ** 3).toFixed(1)} GiB: stop other work, or use a larger machine`,
+        ]);
+    });
+
+    test("a Docker daemon that does not answer: how to start it with systemd, and without", async () => {
+        const down = { "docker version": refused("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?") };
+        expect((await own(down)).errors).toEqual([
+            "no Docker daemon answers (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?): start the Docker daemon (no systemd here): dockerd > /var/log/dockerd.log 2>&1 &",
+        ]);
+        expect((await own({ ...down, "sh -c test -d /run/systemd/system": {} })).errors[0]).toMatch(/: start the Docker daemon: systemctl start docker$/);
+    });
+});
+
 describe("npm run up:dev on a machine with nothing on PATH", () => {
     test("stops before Pulumi with one line per missing thing and exit 1", () => {
         const empty = mkdtempSync(path.join(tmpdir(), "todo-empty-path-"));
@@ -217,9 +298,16 @@ describe("npm run up:dev on a machine with nothing on PATH", () => {
             });
             // Where the project's own cluster can run (Linux, root: CI), it would be the target.
             const ownCluster = process.platform === "linux" && process.getuid?.() === 0;
+            // With no sh on PATH, every command and file of the cluster's list counts as missing.
+            const requirements = hostRequirements();
             expect(result.stderr.trim().split("\n")).toEqual(
                 ownCluster
-                    ? ["up:dev: no pulumi on PATH: the offline toolchain builds one (local-cluster/toolchain)", "up:dev: no docker on PATH: the images are built with it (apt-get install docker.io)"]
+                    ? [
+                          "up:dev: no pulumi on PATH: the offline toolchain builds one (local-cluster/toolchain)",
+                          `up:dev: all the missing packages at once: apt-get install -y ${[...new Set(requirements.map((requirement) => requirement.package))].join(" ")}`,
+                          ...requirements.map((requirement) => `up:dev: missing ${requirement.kind === "file" ? `file ${requirement.name}` : requirement.name}, needed for ${requirement.purpose}: apt-get install -y ${requirement.package}`),
+                          `up:dev: no go on PATH: the toolchain builds the cluster from Go sources: install Go ${minimumGoVersion()} or newer (https://go.dev/dl; Debian's golang package is older), or with any Go 1.21+: export GOTOOLCHAIN=go${minimumGoVersion()}`,
+                      ]
                     : [
                           "up:dev: no pulumi on PATH: install the Pulumi CLI (curl -fsSL https://get.pulumi.com | sh)",
                           "up:dev: no minikube on PATH and no kubectl on PATH; the project's own cluster needs Linux and root: start Minikube: minikube start --cpus=4 --memory=4096 && minikube addons enable metrics-server",
