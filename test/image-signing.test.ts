@@ -42,9 +42,11 @@ function problems(values: Partial<Record<ConfigKey, string>>, isSecret: (name: C
 }
 
 describe("signing settings", () => {
-    test("a key and its password are taken as secrets", () => {
-        const images = parseStackConfig(prodValues(SIGNING), () => true).images;
-        expect(images.signing).toBeDefined();
+    test("a key and its password are taken as secrets", async () => {
+        const signing = parseStackConfig(prodValues(SIGNING), () => true).images.signing;
+        if (!signing) throw new Error("no signing settings");
+        expect(await pulumi.isSecret(signing.privateKey)).toBe(true);
+        expect(await pulumi.isSecret(signing.password)).toBe(true);
     });
 
     test("no key: the stack pushes unsigned images, as before", () => {
