@@ -11,7 +11,7 @@ import * as path from "node:path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { type CommandResult, type SyncRunner, systemSyncRunner } from "./commands";
+import { type SyncRunner, systemSyncRunner } from "./commands";
 import { dockerConfigJson } from "./registry";
 
 /** The type token Pulumi records it under. */
@@ -204,7 +204,7 @@ export class ImageSignature extends pulumi.dynamic.Resource {
  */
 export function signingToolsProblem(runner: SyncRunner): string | undefined {
     const missing = SIGNING_TOOLS.filter((tool) => {
-        const result: CommandResult = runner(tool, ["version"]);
+        const result = runner(tool, ["version"]);
         return result.missing || result.status !== 0;
     });
     if (missing.length === 0) {

@@ -91,7 +91,6 @@ async function onLocalCluster({ action, pulumiArgs, config }: MainJobArgs, label
         throw new MainJobStop(line, 2);
     });
     let startedHere = false;
-    let status = 1;
     try {
         const plan = await toolchainPlan();
         if (plan) process.stderr.write(`${plan.replace(/^/gm, `${label}: `)}\n`);
@@ -101,16 +100,15 @@ async function onLocalCluster({ action, pulumiArgs, config }: MainJobArgs, label
         startedHere = startedCluster;
         const env = { ...process.env };
         if (action === "down") {
-            status = await attached(pulumi, ["destroy", "--stack", STACK, "--config-file", path.join(LOCAL_CLUSTER_DIR, `Pulumi.${STACK}.yaml`), ...pulumiArgs], env);
+            const status = await attached(pulumi, ["destroy", "--stack", STACK, "--config-file", path.join(LOCAL_CLUSTER_DIR, `Pulumi.${STACK}.yaml`), ...pulumiArgs], env);
             if (status !== 0) return status;
             rmSync(LOCAL_CLUSTER_DIR, { recursive: true, force: true });
             process.stderr.write(`${label}: stopping the project's own cluster\n`);
             startedHere = false;
-            status = await attached(CLUSTER, ["down"], env);
-            return status;
+            return await attached(CLUSTER, ["down"], env);
         }
         const { bases, postgresImage } = await provideStandInImages(registry, workDir);
-        status = await attached(pulumi, ["stack", "select", "--create", STACK], env);
+        let status = await attached(pulumi, ["stack", "select", "--create", STACK], env);
         if (status !== 0) return status;
         // After `stack select --create`, which writes the stack's secrets salt into Pulumi.dev.yaml.
         // Settings given on the command line win over the stand-in bases.
@@ -144,8 +142,7 @@ async function devStackResources(pulumi: string): Promise<number | undefined> {
  * Why down:dev has nothing to remove, or undefined when a dev stack holds resources: asked of the
  * Pulumi CLI before anything is built, started or probed.
  */
-async function nothingToRemove(toolchainPulumi: string): Promise<string | undefined> {
-    const pulumi = existsSync(toolchainPulumi) ? toolchainPulumi : "pulumi";
+async function nothingToRemove(pulumi: string): Promise<string | undefined> {
     let resources: number | undefined;
     try {
         resources = await devStackResources(pulumi);
@@ -189,14 +186,15 @@ async function mainJob(args: MainJobArgs, label: string, workDir: string): Promi
         return onLocalCluster(args, label, workDir);
     }
     const toolchainPulumi = path.join(CACHE_DIR, "toolchain", "bin", "pulumi");
+    const builtPulumi = existsSync(toolchainPulumi) ? toolchainPulumi : undefined;
     if (action === "down") {
-        const reason = await nothingToRemove(toolchainPulumi);
+        const reason = await nothingToRemove(builtPulumi ?? "pulumi");
         if (reason !== undefined) {
             process.stderr.write(`${label}: nothing to remove: ${reason}\n`);
             return 0;
         }
     }
-    const found = await preflightDev(systemProbe(existsSync(toolchainPulumi) ? toolchainPulumi : undefined), { context });
+    const found = await preflightDev(systemProbe(builtPulumi, CACHE_DIR), { context });
     for (const note of found.notes) process.stderr.write(`${label}: ${note}\n`);
     for (const error of found.errors) process.stderr.write(`${label}: ${error}\n`);
     const { target } = found;

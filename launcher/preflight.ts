@@ -110,7 +110,7 @@ export function minimumPulumiVersion(): string {
 }
 
 /** The real probe: commands run with a timeout, through PATH. */
-export function systemProbe(toolchainPulumi: string | undefined): Probe {
+export function systemProbe(toolchainPulumi: string | undefined, cacheDir: string): Probe {
     const run: Runner = (command, args, env) =>
         new Promise((resolve) => {
             execFile(command, args, { env, timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" }, (error, stdout, stderr) => {
@@ -118,7 +118,6 @@ export function systemProbe(toolchainPulumi: string | undefined): Probe {
                 resolve({ status: error ? (typeof code === "number" ? code : 1) : 0, stdout, stderr, missing: code === "ENOENT" });
             });
         });
-    const cacheDir = process.env.TODO_CACHE_DIR ?? path.join(process.env.HOME ?? "/root", ".cache", "todo-k8s");
     return { run, env: process.env, nodeVersion: process.versions.node, canRunLocalCluster: process.platform === "linux" && process.getuid?.() === 0, toolchainPulumi, cacheDir };
 }
 
