@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Prints the path of actionlint, building it from the Go module proxy into the cache when absent.
+# Prints the path of actionlint, building it from the Go module proxy into the shared cache
+# (local-cluster/lib/go-build.sh) when absent.
 set -euo pipefail
 readonly VERSION=v1.7.12
-bin_dir=${TODO_CACHE_DIR:-$HOME/.cache/todo-k8s}/toolchain/actionlint-$VERSION
-if [ ! -x "$bin_dir/actionlint" ]; then
-  command -v go >/dev/null || { echo "actionlint: Go is needed to build it (apt-get install golang or https://go.dev/dl)" >&2; exit 1; }
-  mkdir -p "$bin_dir"
-  GOBIN="$bin_dir" CGO_ENABLED=0 GOFLAGS=-trimpath go install "github.com/rhysd/actionlint/cmd/actionlint@$VERSION" >&2
-fi
-echo "$bin_dir/actionlint"
+
+# shellcheck source=../../local-cluster/lib/go-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../local-cluster/lib/go-build.sh"
+
+install_actionlint() { GOBIN="$1" nice -n 10 go install -ldflags "-s -w" "github.com/rhysd/actionlint/cmd/actionlint@$VERSION"; }
+
+dir="$TOOLCHAIN_DIR/actionlint-$VERSION"
+cached_build actionlint "$dir" actionlint install_actionlint
+echo "$dir/actionlint"

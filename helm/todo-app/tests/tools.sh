@@ -11,29 +11,21 @@ tools_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
 source "$tools_dir/versions.env"
 cache_dir="${TODO_CACHE_DIR:-$HOME/.cache/todo-k8s}"
-toolchain_dir="$cache_dir/toolchain"
-mkdir -p "$toolchain_dir"
 
 log() { printf '[chart-tests] %s\n' "$*" >&2; }
 
-# Installs a Go command into $toolchain_dir/<name>-<version>/<name> unless already there, and
-# prints its path. Built into a temporary folder and renamed, so an interrupted build never
-# looks complete.
+# shellcheck source=../../../local-cluster/lib/go-build.sh
+source "$tools_dir/../../../local-cluster/lib/go-build.sh"
+
+# go_install_into LDFLAGS PACKAGE@VERSION FOLDER
+go_install_into() { GOBIN="$3" nice -n 10 go install -ldflags "$1" "$2"; }
+
+# Installs a Go command into $TOOLCHAIN_DIR/<name>-<version>/<name> unless already there (the
+# shared Go build cache, local-cluster/lib/go-build.sh), and prints its path.
 ensure_go_tool() {
   local name="$1" version="$2" package="$3" ldflags="$4"
-  local dir="$toolchain_dir/$name-$version"
-  if [[ ! -x "$dir/$name" ]]; then
-    command -v go >/dev/null || { log "go is needed to build $name $version"; exit 1; }
-    log "building $name $version from the Go module proxy (once; cached in $dir)"
-    local started=$SECONDS partial
-    partial="$(mktemp -d "$dir.partial.XXXXXX")"
-    GOBIN="$partial" CGO_ENABLED=0 GOFLAGS=-trimpath nice -n 10 \
-      go install -ldflags "$ldflags" "$package@$version" >&2
-    if ! mv -T "$partial" "$dir" 2>/dev/null; then
-      rm -rf "$partial" # another run finished the same build first
-    fi
-    log "built $name $version in $((SECONDS - started)) s"
-  fi
+  local dir="$TOOLCHAIN_DIR/$name-$version"
+  cached_build chart-tests "$dir" "$name" go_install_into "$ldflags" "$package@$version"
   printf '%s\n' "$dir/$name"
 }
 
