@@ -14,7 +14,9 @@ let cacheDir = "";
 beforeEach(() => {
     cacheDir = mkdtempSync(path.join(tmpdir(), "todo-build-queue-"));
 });
-afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
+afterEach(() => {
+    rmSync(cacheDir, { recursive: true, force: true });
+});
 
 /** A bash process that asks for cache entry "tool-v1" with a build that counts its runs and takes a second. */
 function askForTool(build = "sleep 1; echo run >> \"$TODO_CACHE_DIR/runs\"; touch \"$1/tool\""): Promise<{ status: number | null; stderr: string }> {
@@ -22,8 +24,12 @@ function askForTool(build = "sleep 1; echo run >> \"$TODO_CACHE_DIR/runs\"; touc
     return new Promise((resolve) => {
         const child = spawn("bash", ["-c", script], { env: { ...process.env, TODO_CACHE_DIR: cacheDir } });
         let stderr = "";
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on("close", (status) => resolve({ status, stderr }));
+        child.stderr.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString();
+        });
+        child.on("close", (status) => {
+            resolve({ status, stderr });
+        });
     });
 }
 
