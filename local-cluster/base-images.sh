@@ -10,7 +10,8 @@
 #   docker build --build-arg NODE_IMAGE=todo-base/node:24 apps/frontend
 # and the in-cluster database takes the Postgres one through `todo:postgresImage`.
 # Root filesystems are cached as tarballs, keyed by this script's content, so a warm run only
-# re-imports what the Docker daemon lacks.
+# re-imports what the Docker daemon lacks. `base-images.sh --rootfs` builds the tarballs alone (no
+# Docker daemon needed): .ci/run's build queue does it while npm test runs.
 set -euo pipefail
 
 readonly DOCKER=${DOCKER:-/usr/bin/docker}
@@ -116,10 +117,31 @@ postgres_rootfs() {
   chmod 0755 "$dir/usr/local/bin/docker-entrypoint.sh"
 }
 
+# ensure_rootfs NAME BUILDER: the cached rootfs tarball of NAME, built when absent (one build at
+# a time: a second caller waits for the first); prints its path.
+ensure_rootfs() {
+  local name=$1 builder=$2 tarball workdir
+  tarball="$cache_root/${name//[\/:]/_}-$script_hash.tar"
+  if [ ! -f "$tarball" ]; then
+    exec 8>"$tarball.lock"
+    flock 8
+    if [ ! -f "$tarball" ]; then
+      workdir=$(mktemp -d "$cache_root/rootfs.XXXXXX")
+      log "building $name root filesystem (debootstrap, about a minute)"
+      "$builder" "$workdir/rootfs"
+      tar -C "$workdir/rootfs" -cf "$tarball.partial" .
+      mv "$tarball.partial" "$tarball"
+      rm -rf "$workdir"
+    fi
+    exec 8>&-
+  fi
+  printf '%s\n' "$tarball"
+}
+
 # make_image NAME BUILDER CMD [CHANGE...]: import NAME from a cached rootfs tarball, building it
 # when absent; each CHANGE is one more Dockerfile instruction for `docker import --change`.
 make_image() {
-  local name=$1 builder=$2 cmd=$3 label tarball workdir change
+  local name=$1 builder=$2 cmd=$3 label tarball change
   shift 3
   local changes=()
   for change in "$@"; do changes+=(--change "$change"); done
@@ -128,15 +150,7 @@ make_image() {
     log "$name is current"
     return
   fi
-  tarball="$cache_root/${name//[\/:]/_}-$script_hash.tar"
-  if [ ! -f "$tarball" ]; then
-    workdir=$(mktemp -d "$cache_root/rootfs.XXXXXX")
-    log "building $name root filesystem (debootstrap, about a minute)"
-    "$builder" "$workdir/rootfs"
-    tar -C "$workdir/rootfs" -cf "$tarball.partial" .
-    mv "$tarball.partial" "$tarball"
-    rm -rf "$workdir"
-  fi
+  tarball=$(ensure_rootfs "$name" "$builder")
   log "importing $name"
   $DOCKER import \
     --change "LABEL $label" \
@@ -149,6 +163,13 @@ make_image() {
 
 main() {
   [ "$(id -u)" = 0 ] || { log "run as root (debootstrap needs it)"; exit 1; }
+  if [ "${1:-}" = --rootfs ]; then
+    require debootstrap
+    ensure_rootfs todo-base/python:3.12 python_rootfs >/dev/null
+    ensure_rootfs todo-base/node:24 node_rootfs >/dev/null
+    ensure_rootfs todo-base/postgres:15 postgres_rootfs >/dev/null
+    return
+  fi
   require debootstrap "$DOCKER"
   $DOCKER info >/dev/null 2>&1 || { log "no Docker daemon answers; start dockerd first"; exit 1; }
   make_image todo-base/python:3.12 python_rootfs python3

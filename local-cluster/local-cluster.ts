@@ -31,15 +31,18 @@ export async function clusterRuns(): Promise<boolean> {
     return (await run(CLUSTER, ["status"])).status === 0;
 }
 
-/** What `local-cluster/toolchain` would build, and how long its last build took here; undefined when it is all cached. */
+/** What `local-cluster/toolchain` would build, and how long that took when last measured cold here; undefined when it is all cached. */
 export async function toolchainPlan(): Promise<string | undefined> {
     const plan = await output(path.join(LOCAL_CLUSTER_DIR, "toolchain"), ["--plan"]);
     return plan.includes("components to build") ? plan.trim() : undefined;
 }
 
-/** Builds what the toolchain lacks (progress on stderr), puts its bin directory first on PATH and returns it. */
-export async function useToolchain(options: { showProgress?: boolean } = {}): Promise<string> {
-    const toolchain = await run(path.join(LOCAL_CLUSTER_DIR, "toolchain"), [], { timeoutSeconds: 7200, showProgress: options.showProgress });
+/**
+ * Builds what the toolchain lacks (progress on stderr), puts its bin directory first on PATH and
+ * returns it. Components: the toolchain's names (default: what the cluster and the main job run).
+ */
+export async function useToolchain(options: { showProgress?: boolean; components?: readonly string[] } = {}): Promise<string> {
+    const toolchain = await run(path.join(LOCAL_CLUSTER_DIR, "toolchain"), [...(options.components ?? [])], { timeoutSeconds: 7200, showProgress: options.showProgress });
     if (toolchain.status !== 0) throw new Error(`local-cluster/toolchain failed:\n${toolchain.stderr.slice(-3000)}`);
     const bin = lastLine(toolchain.stdout);
     process.env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ""}`;

@@ -29,7 +29,7 @@ import { registerRolledBackReleaseWorks, registerRolledForwardReleaseReads, regi
 import { registerScalingChecks } from "../support/scaling-checks";
 import { eventually, run } from "../../local-cluster/shell";
 import { TestStack, UP_TIMEOUT_SECONDS } from "../support/stack";
-import { generateKeyPair, publicKeyFile, runningDigests, verificationRefusal, verifyImage, type RegistryAccess } from "../support/signatures";
+import { generateKeyPair, provideSigningTools, publicKeyFile, runningDigests, verificationRefusal, verifyImage, type RegistryAccess } from "../support/signatures";
 import { selfSignedTlsSecret } from "../support/tls";
 import { plannedImage, plannedInputs, policyProblems, policyReport, readPreviewExemptions, runWorkflowStep, type WorkflowRun } from "../support/workflows";
 import { POLICY_PACK_NAME, policies } from "../../policy/policies";
@@ -91,9 +91,15 @@ const POLICY_NAMES = policies.map((policy) => policy.name);
 const POLICY_PACK = `${POLICY_PACK_NAME}@v${(JSON.parse(readFileSync(join(path.projectDir, "policy", "package.json"), "utf8")) as { version: string }).version}`;
 let deployRun: WorkflowRun | undefined;
 
-path.require("a cosign key pair for the stack (cosign generate-key-pair)", async () => {
-    signingKey = (await generateKeyPair(workDir, signingKeyPassword)).privateKey;
-});
+// cosign and syft are built here on a cold machine (minutes, once) unless a run built them before.
+path.require(
+    "a cosign key pair for the stack (cosign generate-key-pair)",
+    async () => {
+        await provideSigningTools();
+        signingKey = (await generateKeyPair(workDir, signingKeyPassword)).privateKey;
+    },
+    { timeoutSeconds: 1800 },
+);
 
 path.require("pulumi up as deploy.yml runs it (the policy pack on) pushes both images, signs them and deploys with the prod settings", async () => {
     const credentials = readFileSync(target.prodCredentialsFile ?? "", "utf8").trim();

@@ -6,6 +6,7 @@ import { join } from "node:path";
 
 import { isLoopbackRegistry, SBOM_PREDICATE_TYPE } from "../../components/image-signing";
 import { dockerConfigJson } from "../../components/registry";
+import { useToolchain } from "../../local-cluster/local-cluster";
 import { output, run } from "../../local-cluster/shell";
 import { pods } from "./kube";
 
@@ -96,6 +97,12 @@ export async function verificationRefusal(reference: string, publicKeyFile: stri
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/** cosign and syft, which `pulumi up` signs with: the ones on PATH, else the offline toolchain's (built once). */
+export async function provideSigningTools(): Promise<void> {
+    const missing = await Promise.all(["cosign", "syft"].map(async (tool) => (await run("sh", ["-c", `command -v ${tool}`])).status !== 0));
+    if (missing.some(Boolean)) await useToolchain({ components: ["cosign", "syft"] });
 }
 
 /** `cosign generate-key-pair` in `dir`: the private key's PEM, its password and the public key's file. */
