@@ -64,7 +64,7 @@ const file = recordResult({
     name: "ci-run",
     title: "`.ci/run` on a clean clone",
     about:
-        "`git clone` of the repository, then `bash .ci/run` in the clone: system packages, `npm ci`, the README's test command (`npm test`) and the end-to-end suite (`npm run test:e2e`); from the start, one build queue builds every Go tool the run needs beside them (`local-cluster/toolchain --everything`). A run is keyed by whether the offline toolchain was already cached when it started. The load average is the machine's when the run started.",
+        "`git clone` of the repository, then `bash .ci/run` in the clone: system packages, `npm ci`, the README's test command (`npm test`) and the end-to-end suite (`npm run test:e2e`); from the start, one build queue builds every long build of the run beside them (`local-cluster/toolchain --tests`, the base images' root filesystems, the toolchain, then `--suite` while the e2e suite starts). A run is keyed by whether the offline toolchain was already cached when it started. The load average is the machine's when the run started.",
     run: {
         key,
         command: "bash .ci/run",
